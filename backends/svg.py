@@ -1,0 +1,211 @@
+"""SVG backend: the scene written directly as SVG 1.1 text.
+
+Every text node and attribute value is escaped (labels are data, never markup), characters XML
+cannot hold are replaced, and numbers are formatted with a fixed number of decimals, so the same
+scene always gives the same bytes. Large cell grids become one embedded palette PNG; small ones
+become one ``<path>`` per colour, split every few thousand cells because XML parsers slow down
+badly on multi-megabyte attributes.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Sequence
+from typing import Any
+from xml.sax.saxutils import escape, quoteattr
+
+from izzyviz.raster import cells_by_color, encode_png
+from izzyviz.render import Renderer
+from izzyviz.scene import (
+    RGBA,
+    CellGrid,
+    Circle,
+    Group,
+    Image,
+    Line,
+    Polyline,
+    RadialGradient,
+    Rect,
+    Scene,
+    Text,
+)
+from izzyviz.text import FONT_FAMILY
+
+__all__ = ["SVGRenderer", "fmt"]
+
+CELLS_PER_PATH = 2000
+# Characters XML 1.0 forbids (C0 controls but tab/newline/return, surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def fmt(value: float) -> str:
+    """A number with at most three decimals and no trailing zeros (``-0`` becomes ``0``)."""
+    text = f"{value:.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def _text(value: str) -> str:
+    return escape(_NOT_XML.sub("\ufffd", value))
+
+
+def _attr(value: str) -> str:
+    return quoteattr(_NOT_XML.sub("\ufffd", value), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
+
+
+def _paint(color: RGBA | None, kind: str) -> str:
+    if color is None:
+        return f' {kind}="none"'
+    r, g, b, a = (round(c * 255) for c in color)
+    out = f' {kind}="#{r:02x}{g:02x}{b:02x}"'
+    if a < 255:
+        out += f' {kind}-opacity="{fmt(color[3])}"'
+    return out
+
+
+class SVGRenderer(Renderer):
+    """Writes one page as an SVG document."""
+
+    name = "svg"
+    extensions = (".svg",)
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            raise TypeError(f"svg backend: unknown option(s) {', '.join(sorted(options))}")
+        self._out: list[str] = []
+        self._ids = 0
+
+    def _new_id(self, prefix: str) -> str:
+        self._ids += 1
+        return f"{prefix}{self._ids}"
+
+    def begin_document(self, scenes: Sequence[Scene]) -> None:
+        self._out = []
+        self._ids = 0
+
+    def begin_page(self, scene: Scene, number: int) -> None:
+        w, h = fmt(scene.width), fmt(scene.height)
+        self._out.append(
+            '<?xml version="1.0" encoding="UTF-8"?>\n'
+            f'<svg xmlns="http://www.w3.org/2000/svg" '
+            f'xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
+            f'width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" '
+            f"font-family={_attr(FONT_FAMILY)}>\n"
+        )
+        if scene.title:
+            self._out.append(f"<title>{_text(scene.title)}</title>\n")
+        if scene.background is not None:
+            self._out.append(
+                f'<rect width="{w}" height="{h}"{_paint(scene.background, "fill")}/>\n'
+            )
+
+    def end_page(self, scene: Scene) -> None:
+        self._out.append("</svg>\n")
+
+    def end_document(self) -> bytes:
+        return "".join(self._out).encode("utf-8")
+
+    def push_group(self, group: Group) -> None:
+        attrs = ""
+        if group.role:
+            attrs += f" class={_attr(group.role)}"
+        if group.transform is not None:
+            attrs += f' transform="matrix({" ".join(fmt(v) for v in group.transform)})"'
+        if group.link:
+            self._out.append(f"<a xlink:href={_attr(group.link)}>")
+        self._out.append(f"<g{attrs}>\n")
+
+    def pop_group(self, group: Group) -> None:
+        self._out.append("</g>\n")
+        if group.link:
+            self._out.append("</a>\n")
+
+    def draw_rect(self, rect: Rect) -> None:
+        radius = f' rx="{fmt(rect.radius)}"' if rect.radius > 0 else ""
+        stroke = ""
+        if rect.stroke is not None and rect.stroke_width > 0:
+            stroke = _paint(rect.stroke, "stroke") + f' stroke-width="{fmt(rect.stroke_width)}"'
+        self._out.append(
+            f'<rect x="{fmt(rect.x)}" y="{fmt(rect.y)}" width="{fmt(rect.width)}" '
+            f'height="{fmt(rect.height)}"{radius}{_paint(rect.fill, "fill")}{stroke}/>\n'
+        )
+
+    def draw_line(self, line: Line) -> None:
+        self._out.append(
+            f'<line x1="{fmt(line.x0)}" y1="{fmt(line.y0)}" x2="{fmt(line.x1)}" '
+            f'y2="{fmt(line.y1)}"{_paint(line.stroke, "stroke")} '
+            f'stroke-width="{fmt(line.width)}"/>\n'
+        )
+
+    def draw_polyline(self, polyline: Polyline) -> None:
+        points = " ".join(f"{fmt(x)},{fmt(y)}" for x, y in polyline.points.tolist())
+        self._out.append(
+            f'<polyline points="{points}" fill="none"{_paint(polyline.stroke, "stroke")} '
+            f'stroke-width="{fmt(polyline.width)}" stroke-linejoin="round" '
+            'stroke-linecap="round"/>\n'
+        )
+
+    def draw_circle(self, circle: Circle) -> None:
+        fill = circle.fill
+        if isinstance(fill, RadialGradient):
+            gid = self._new_id("grad")
+            stops = "".join(
+                f'<stop offset="{fmt(offset)}" stop-color="#{round(c[0] * 255):02x}'
+                f'{round(c[1] * 255):02x}{round(c[2] * 255):02x}" '
+                f'stop-opacity="{fmt(c[3])}"/>'
+                for offset, c in fill.stops
+            )
+            self._out.append(f'<radialGradient id="{gid}">{stops}</radialGradient>\n')
+            paint = f' fill="url(#{gid})"'
+        else:
+            paint = _paint(fill, "fill")
+        stroke = ""
+        if circle.stroke is not None and circle.stroke_width > 0:
+            stroke = _paint(circle.stroke, "stroke") + f' stroke-width="{fmt(circle.stroke_width)}"'
+        self._out.append(
+            f'<circle cx="{fmt(circle.cx)}" cy="{fmt(circle.cy)}" r="{fmt(circle.r)}"'
+            f"{paint}{stroke}/>\n"
+        )
+
+    def draw_text(self, text: Text) -> None:
+        anchor = f' text-anchor="{text.anchor}"' if text.anchor != "start" else ""
+        weight = ' font-weight="bold"' if text.bold else ""
+        element = (
+            f'<text x="{fmt(text.x)}" y="{fmt(text.y)}" font-size="{fmt(text.size)}"'
+            f"{weight}{anchor}{_paint(text.fill, 'fill')}>{_text(text.text)}</text>"
+        )
+        if text.full_text is not None:
+            element = f"<g><title>{_text(text.full_text)}</title>{element}</g>"
+        self._out.append(element + "\n")
+
+    def draw_image(self, image: Image) -> None:
+        data = base64.b64encode(encode_png(image)).decode("ascii")
+        self._out.append(
+            f'<image x="{fmt(image.x)}" y="{fmt(image.y)}" width="{fmt(image.width)}" '
+            f'height="{fmt(image.height)}" preserveAspectRatio="none" '
+            f'image-rendering="optimizeSpeed" xlink:href="data:image/png;base64,{data}"/>\n'
+        )
+
+    def draw_cell_grid(self, grid: CellGrid) -> None:
+        """Vector grids: one path per colour (split every ``CELLS_PER_PATH`` cells), with crisp
+        edges where no gap hides the seams between abutting cells."""
+        if grid.mode == "image":
+            super().draw_cell_grid(grid)
+            return
+        x, y = grid.x_edges, grid.y_edges
+        if grid.gap > 0:
+            self.draw_rect(Rect(x[0], y[0], x[-1] - x[0], y[-1] - y[0], fill=grid.gap_color))
+        crisp = ' shape-rendering="crispEdges"' if grid.gap == 0 else ""
+        self._out.append(f'<g transform="scale(0.01)"{crisp}>\n')
+        for color, left, top, width, height in cells_by_color(grid):
+            r, g, b, a = grid.palette[color].tolist()
+            paint = _paint((r / 255, g / 255, b / 255, a / 255), "fill")
+            cells = list(
+                zip(left.tolist(), top.tolist(), width.tolist(), height.tolist(), strict=True)
+            )
+            for s in range(0, len(cells), CELLS_PER_PATH):
+                d = "".join(
+                    f"M{x0} {y0}h{w}v{h}h{-w}z" for x0, y0, w, h in cells[s : s + CELLS_PER_PATH]
+                )
+                self._out.append(f'<path{paint} d="{d}"/>\n')
+        self._out.append("</g>\n")

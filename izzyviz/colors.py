@@ -1,0 +1,182 @@
+"""Colour: gamma (power) normalisation and colormap lookup, vectorised.
+
+The semantics follow matplotlib's ``PowerNorm`` followed by a 256-entry colormap, so figures match
+the original IzzyViz: ``((x - vmin) / (vmax - vmin)) ** gamma`` clipped to [0, 1], then the LUT
+entry ``min(int(v * 256), 255)``. Colour tables come from the `cmap` package (its tables equal
+matplotlib's), imported lazily so ``import izzyviz`` stays fast.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from izzyviz._validate import check_positive, describe
+from izzyviz.scene import RGBA
+
+__all__ = ["LUT_SIZE", "ColorScale", "lut", "parse_color", "relative_luminance"]
+
+LUT_SIZE = 256
+
+
+@lru_cache(maxsize=32)
+def _lut(name: str) -> NDArray[np.uint8]:
+    from cmap import Colormap
+
+    try:
+        table = Colormap(name).lut(LUT_SIZE)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"cmap: unknown colormap {name!r}; expected a name such as 'Blues', 'viridis' or "
+            "'magma' (any name the `cmap` package knows)"
+        ) from exc
+    table = np.round(np.asarray(table, dtype=np.float64) * 255.0).astype(np.uint8)
+    table.flags.writeable = False
+    return table
+
+
+def lut(cmap: Any = "Blues") -> NDArray[np.uint8]:
+    """The ``(256, 4)`` uint8 RGBA table of a colormap.
+
+    Parameters
+    ----------
+    cmap
+        A colormap name known to the `cmap` package (``"Blues"``, ``"viridis"``, ...), a
+        ``cmap.Colormap``, or a matplotlib colormap (anything with a ``name`` attribute).
+    """
+    if isinstance(cmap, str):
+        return _lut(cmap)
+    name = getattr(cmap, "name", None)
+    if isinstance(name, str):
+        return _lut(name)
+    raise TypeError(f"cmap: expected a colormap name, got {describe(cmap)}")
+
+
+@lru_cache(maxsize=256)
+def _parse_color_text(text: str) -> RGBA:
+    from cmap import Color
+
+    try:
+        rgba = Color(text).rgba
+    except (ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"color: cannot read {text!r} as a colour; expected a name like 'red', "
+            "a hex string like '#ff8800' or an RGB(A) tuple"
+        ) from exc
+    return (float(rgba[0]), float(rgba[1]), float(rgba[2]), float(rgba[3]))
+
+
+def parse_color(value: Any, name: str = "color", alpha: float | None = None) -> RGBA:
+    """Read a colour given as a name, a hex string or an RGB/RGBA tuple of floats in [0, 1].
+
+    ``alpha``, when given, replaces the colour's own opacity.
+    """
+    if isinstance(value, str):
+        rgba = _parse_color_text(value.strip())
+    elif isinstance(value, (tuple, list, np.ndarray)) and len(value) in (3, 4):
+        parts = [float(v) for v in value]
+        if not all(0.0 <= v <= 1.0 for v in parts):
+            raise ValueError(f"{name}: expected RGB(A) components in [0, 1], got {describe(value)}")
+        rgba = (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else 1.0)
+    else:
+        raise TypeError(
+            f"{name}: expected a colour name, hex string or RGB(A) tuple, got {describe(value)}"
+        )
+    if alpha is not None:
+        rgba = (rgba[0], rgba[1], rgba[2], float(alpha))
+    return rgba
+
+
+def relative_luminance(rgb: NDArray[np.floating[Any]] | RGBA) -> Any:
+    """WCAG relative luminance of sRGB colours in [0, 1] (last axis: R, G, B[, A])."""
+    arr = np.asarray(rgb, dtype=np.float64)[..., :3]
+    linear = np.where(arr <= 0.03928, arr / 12.92, ((arr + 0.055) / 1.055) ** 2.4)
+    return linear @ np.array([0.2126, 0.7152, 0.0722])
+
+
+@dataclass(frozen=True, slots=True)
+class ColorScale:
+    """A gamma colour scale: data range, exponent and colormap.
+
+    Parameters
+    ----------
+    vmin, vmax
+        The data values mapped to the bottom and top of the colormap. Equal values are allowed
+        (a constant matrix): everything then maps to the bottom colour.
+    gamma
+        Power-law exponent; 1 is linear, > 1 spends more colours on high values.
+    cmap
+        Colormap name (see :func:`lut`).
+    """
+
+    vmin: float
+    vmax: float
+    gamma: float = 1.5
+    cmap: str = "Blues"
+
+    def __post_init__(self) -> None:
+        check_positive(self.gamma, "gamma")
+        if not (np.isfinite(self.vmin) and np.isfinite(self.vmax)):
+            raise ValueError(
+                f"vmin/vmax: expected finite numbers, got {self.vmin!r}, {self.vmax!r}"
+            )
+        if self.vmax < self.vmin:
+            raise ValueError(
+                f"vmax: expected vmax >= vmin, got vmin={self.vmin!r}, vmax={self.vmax!r}"
+            )
+
+    @classmethod
+    def from_data(
+        cls,
+        data: NDArray[np.float64],
+        gamma: float = 1.5,
+        cmap: str = "Blues",
+        vmin: float | None = None,
+        vmax: float | None = None,
+    ) -> ColorScale:
+        """A scale spanning ``data`` (its min and max unless ``vmin``/``vmax`` are given)."""
+        lo = float(np.min(data)) if vmin is None else float(vmin)
+        hi = float(np.max(data)) if vmax is None else float(vmax)
+        return cls(lo, hi, gamma, cmap)
+
+    def normalize(self, values: ArrayLike) -> NDArray[np.float64]:
+        """Map data values to [0, 1] with the power law (matplotlib ``PowerNorm`` semantics)."""
+        arr = np.asarray(values, dtype=np.float64)
+        lo, span = self.vmin, self.vmax - self.vmin
+        if not span > 0:
+            return np.zeros_like(arr)
+        if not np.isfinite(span):  # a range wider than float64: halve everything first
+            arr, lo, span = arr / 2, lo / 2, self.vmax / 2 - lo / 2
+        scaled = (arr - lo) / span
+        np.clip(scaled, 0.0, 1.0, out=scaled)
+        return np.power(scaled, self.gamma, out=scaled)
+
+    def indices(self, values: ArrayLike) -> NDArray[np.uint8]:
+        """The colormap entry (0-255) of each value."""
+        norm = self.normalize(values)
+        norm *= LUT_SIZE
+        return np.minimum(norm, LUT_SIZE - 1).astype(np.uint8)
+
+    @property
+    def palette(self) -> NDArray[np.uint8]:
+        """The ``(256, 4)`` uint8 RGBA colour table."""
+        return lut(self.cmap)
+
+    def rgba(self, values: ArrayLike) -> NDArray[np.float64]:
+        """RGBA colours (floats in [0, 1]) of data values."""
+        return self.palette[self.indices(values)].astype(np.float64) / 255.0
+
+    def color(self, value: float) -> RGBA:
+        """The RGBA colour of one value."""
+        r, g, b, a = self.rgba(value).tolist()
+        return (r, g, b, a)
+
+    def ticks(self, count: int = 7) -> NDArray[np.float64]:
+        """``count`` evenly spaced data values from vmin to vmax (one if the range is empty)."""
+        if not self.vmax > self.vmin:
+            return np.array([self.vmin])
+        return np.linspace(self.vmin, self.vmax, count)

@@ -1,0 +1,94 @@
+"""The Figure: a laid-out scene (one or more pages) that can be saved in any format."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from izzyviz._io import write_atomic
+from izzyviz.render import resolve_backend
+from izzyviz.scene import Scene
+
+__all__ = ["Figure"]
+
+
+class Figure:
+    """A finished figure: one or more pages of scene, ready to be drawn by any backend.
+
+    Figures come from :func:`izzyviz.heatmap` and the other drawing functions. In Jupyter a
+    figure shows itself (as SVG).
+
+    Parameters
+    ----------
+    pages
+        The scenes, one per page.
+    data
+        The numbers drawn (top cells, regions, colour scale), for tools and tests.
+    """
+
+    __slots__ = ("data", "pages")
+
+    def __init__(self, pages: Scene | Sequence[Scene], data: dict[str, Any] | None = None) -> None:
+        self.pages: tuple[Scene, ...] = (pages,) if isinstance(pages, Scene) else tuple(pages)
+        if not self.pages:
+            raise ValueError("pages: a figure needs at least one page")
+        self.data: dict[str, Any] = dict(data or {})
+
+    @property
+    def scene(self) -> Scene:
+        """The first (usually only) page."""
+        return self.pages[0]
+
+    @property
+    def size(self) -> tuple[float, float]:
+        """Width and height of the first page in points."""
+        return self.scene.width, self.scene.height
+
+    def render(self, format: str = "pdf", **options: Any) -> bytes:
+        """The figure as the bytes of a ``format`` file (``"pdf"``, ``"svg"``, ``"png"``, or a
+        registered backend). ``options`` go to the backend (e.g. ``dpi=300`` for PNG)."""
+        renderer = resolve_backend(None, format=format)(**options)
+        return renderer.render(self.pages)
+
+    def save(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        format: str | None = None,
+        backend: str | None = None,
+        **options: Any,
+    ) -> Path:
+        """Write the figure to ``path`` and return the path.
+
+        The backend is chosen by ``backend`` (a name), else ``format``, else the extension of
+        ``path`` (``.pdf``, ``.svg``, ``.png``). ``options`` go to the backend (``dpi`` for PNG,
+        ``title``/``author`` for PDF). The file is written atomically: if anything fails,
+        no file is left and an existing file is untouched.
+        """
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a file path, got {type(path).__name__}")
+        renderer = resolve_backend(os.fspath(path), format=format, backend=backend)(**options)
+        data = renderer.render(self.pages)
+        return write_atomic(path, data)
+
+    def to_svg(self) -> str:
+        """The first page as an SVG document."""
+        return Figure(self.scene).render("svg").decode("utf-8")
+
+    def to_pdf(self) -> bytes:
+        """All pages as a PDF document."""
+        return self.render("pdf")
+
+    def to_png(self, dpi: float = 150.0) -> bytes:
+        """The first page as PNG bytes at ``dpi`` pixels per inch."""
+        return Figure(self.scene).render("png", dpi=dpi)
+
+    def _repr_svg_(self) -> str:
+        return self.to_svg()
+
+    def __repr__(self) -> str:
+        w, h = self.size
+        pages = f", {len(self.pages)} pages" if len(self.pages) > 1 else ""
+        return f"<izzyviz.Figure {w:g} x {h:g} pt{pages}>"

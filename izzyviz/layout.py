@@ -1,0 +1,525 @@
+"""Layout: pure functions from (matrix, labels, options) to a scene.
+
+Every figure IzzyViz draws goes through :func:`heatmap_panel`: a :class:`HeatmapSpec` says what to
+draw (the matrix, its labels, the colour scale, which cells to enlarge, which regions to box,
+what else to put in the cells) and the panel comes back as a group of scene nodes with its bounds.
+:func:`page` stacks one or more panels on a page. Nothing here imports a backend.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz.colors import ColorScale, relative_luminance
+from izzyviz.scene import (
+    RGBA,
+    CellGrid,
+    Group,
+    Line,
+    Node,
+    Rect,
+    Scene,
+    Text,
+    Transform,
+    apply,
+    compose,
+    rotation,
+    translation,
+)
+from izzyviz.text import TextMetrics, is_special_token, metrics, shorten
+
+__all__ = [
+    "CellLayout",
+    "HeatmapSpec",
+    "Panel",
+    "Style",
+    "heatmap_panel",
+    "page",
+    "top_cells",
+]
+
+BLACK: RGBA = (0.0, 0.0, 0.0, 1.0)
+WHITE: RGBA = (1.0, 1.0, 1.0, 1.0)
+DARK_TEXT: RGBA = (0.15, 0.15, 0.15, 1.0)
+# matplotlib's "yellowgreen" at 50% opacity over white, as the original's label highlight.
+HIGHLIGHT: RGBA = (0.802, 0.902, 0.598, 1.0)
+REGION_RED: RGBA = (1.0, 0.0, 0.0, 1.0)
+SIN45 = math.sqrt(0.5)
+
+Region = tuple[int, int, int, int]
+"""An inclusive cell range ``(row0, col0, row1, col1)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Style:
+    """Sizes (points) and fonts of a heatmap figure; the defaults give a page comparable to the
+    original IzzyViz's 10 x 10 inch figure."""
+
+    max_width: float = 540.0
+    max_height: float = 560.0
+    max_cell: float = 48.0
+    max_aspect: float = 1.5
+    min_extent: float = 24.0
+    title_size: float = 14.0
+    axis_label_size: float = 12.0
+    label_size: float = 10.0
+    min_label_size: float = 6.0
+    value_size: float = 10.0
+    min_value_size: float = 4.0
+    tick_length: float = 3.5
+    tick_width: float = 0.8
+    label_pad: float = 3.0
+    highlight_pad: float = 2.0
+    max_label_chars: int = 24
+    colorbar_gap: float = 12.0
+    colorbar_width: float = 18.0
+    colorbar_ticks: int = 7
+    gap: float = 0.75
+    margin: float = 12.0
+    panel_spacing: float = 28.0
+    vector_cell_limit: int = 128 * 128
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class CellLayout:
+    """Where the cells of a heatmap ended up: handed to overlays that draw inside cells."""
+
+    x_edges: NDArray[np.float64]
+    y_edges: NDArray[np.float64]
+    matrix: NDArray[np.float64]
+    scale: ColorScale
+    top_mask: NDArray[np.bool_]
+
+    @property
+    def centers(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Cell centres along x (per column) and y (per row)."""
+        return (self.x_edges[:-1] + self.x_edges[1:]) / 2, (
+            self.y_edges[:-1] + self.y_edges[1:]
+        ) / 2
+
+    @property
+    def sizes(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Cell widths (per column) and heights (per row)."""
+        return np.diff(self.x_edges), np.diff(self.y_edges)
+
+
+Overlay = Callable[[CellLayout], Sequence[Node]]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class HeatmapSpec:
+    """Everything one heatmap panel shows. Modes of the public API differ only in this data.
+
+    Parameters
+    ----------
+    matrix
+        ``(rows, columns)`` finite scores; rows attend, columns are attended to.
+    x_labels, y_labels
+        Column and row labels, already in display form.
+    scale
+        The colour scale (shared between panels of one figure).
+    top_n
+        Cells whose value is at least the ``top_n``-th largest are marked; 0 marks none.
+    enlarged_size
+        Rows and columns holding a top cell are this many times the normal size.
+    regions
+        Inclusive ``(row0, col0, row1, col1)`` cell ranges boxed in ``region_color``.
+    overlay
+        Called with the final :class:`CellLayout`; its nodes are drawn over the cells.
+    cells
+        ``"vector"``, ``"image"`` or ``"auto"`` (vector up to ``Style.vector_cell_limit`` cells).
+    """
+
+    matrix: NDArray[np.float64]
+    x_labels: Sequence[str]
+    y_labels: Sequence[str]
+    scale: ColorScale
+    top_n: int = 3
+    enlarged_size: float = 1.8
+    title: str | None = None
+    xlabel: str | None = "Tokens Attended to"
+    ylabel: str | None = "Tokens Attending"
+    regions: Sequence[Region] = ()
+    region_color: RGBA = REGION_RED
+    region_width: float = 2.0
+    special_tokens: Iterable[str] | None = None
+    show_values: bool = True
+    overlay: Overlay | None = None
+    cells: Literal["auto", "vector", "image"] = "auto"
+    colorbar: bool = True
+    role: str = "panel"
+
+
+@dataclass(frozen=True, slots=True)
+class Panel:
+    """A laid-out heatmap: its nodes (heatmap top-left at the origin) and their bounding box."""
+
+    group: Group
+    bounds: tuple[float, float, float, float]
+    cells: CellLayout = field(repr=False)
+
+
+def top_cells(matrix: NDArray[np.float64], top_n: int) -> NDArray[np.bool_]:
+    """Mask of the cells whose value is at least the ``top_n``-th largest (ties included)."""
+    mask = np.zeros(matrix.shape, dtype=bool)
+    if top_n <= 0:
+        return mask
+    flat = matrix.ravel()
+    if top_n >= flat.size:
+        mask[:] = True
+        return mask
+    threshold = np.partition(flat, flat.size - top_n)[flat.size - top_n]
+    return matrix >= threshold
+
+
+class _Bounds:
+    """Accumulates the bounding box of what a panel draws."""
+
+    def __init__(self) -> None:
+        self.box = [math.inf, math.inf, -math.inf, -math.inf]
+
+    def add(self, x0: float, y0: float, x1: float, y1: float) -> None:
+        box = self.box
+        box[0], box[1] = min(box[0], x0, x1), min(box[1], y0, y1)
+        box[2], box[3] = max(box[2], x0, x1), max(box[3], y0, y1)
+
+    def add_points(self, points: Iterable[tuple[float, float]]) -> None:
+        xs, ys = zip(*points, strict=True)
+        self.add(min(xs), min(ys), max(xs), max(ys))
+
+    def freeze(self) -> tuple[float, float, float, float]:
+        x0, y0, x1, y1 = self.box
+        return (x0, y0, x1, y1)
+
+
+def _cell_sizes(
+    rows: int,
+    cols: int,
+    big_rows: NDArray[np.bool_],
+    big_cols: NDArray[np.bool_],
+    enlarged: float,
+    style: Style,
+) -> tuple[float, float]:
+    """Normal cell width and height: fill the box, keep cells near-square, keep thin matrices
+    visible."""
+    units_x = cols + (enlarged - 1.0) * int(big_cols.sum())
+    units_y = rows + (enlarged - 1.0) * int(big_rows.sum())
+    fit_w = min(style.max_width / units_x, style.max_cell)
+    fit_h = min(style.max_height / units_y, style.max_cell)
+    width = min(fit_w, fit_h * style.max_aspect)
+    height = min(fit_h, fit_w * style.max_aspect)
+    width = max(width, min(fit_w, style.min_extent / units_x))
+    height = max(height, min(fit_h, style.min_extent / units_y))
+    return width, height
+
+
+def _edges(sizes: NDArray[np.float64]) -> NDArray[np.float64]:
+    edges = np.empty(len(sizes) + 1)
+    edges[0] = 0.0
+    np.cumsum(sizes, out=edges[1:])
+    return edges
+
+
+def _thin(centers: NDArray[np.float64], keep_first: NDArray[np.bool_], spacing: float) -> list[int]:
+    """Indices of labels to show: all of ``keep_first``, then others in order wherever they stay
+    at least ``spacing`` away from every label already shown."""
+    if len(centers) < 2 or float(np.min(np.abs(np.diff(centers)))) >= spacing:
+        return list(range(len(centers)))
+    shown = sorted(float(c) for c in centers[keep_first])
+    chosen = [int(i) for i in np.flatnonzero(keep_first)]
+    for i in np.flatnonzero(~keep_first):
+        c = float(centers[i])
+        at = bisect.bisect_left(shown, c)
+        if (at == 0 or c - shown[at - 1] >= spacing) and (
+            at == len(shown) or shown[at] - c >= spacing
+        ):
+            shown.insert(at, c)
+            chosen.append(int(i))
+    return sorted(chosen)
+
+
+def _label_size(pitch: float, needed_per_pt: float, style: Style) -> float:
+    return float(np.clip(pitch / needed_per_pt, style.min_label_size, style.label_size))
+
+
+class _Builder:
+    """Builds one panel; a class only to share the metrics, style and bounds between steps."""
+
+    def __init__(self, spec: HeatmapSpec, style: Style, fm: TextMetrics) -> None:
+        self.spec, self.style, self.fm = spec, style, fm
+        self.bounds = _Bounds()
+
+    def text(
+        self,
+        x: float,
+        y: float,
+        label: str,
+        size: float,
+        *,
+        bold: bool = False,
+        anchor: Literal["start", "middle", "end"] = "start",
+        fill: RGBA = BLACK,
+        limit: int | None = -1,
+    ) -> Text:
+        """A measured text node; ``limit`` characters at most (-1: the style's label limit,
+        None: no limit)."""
+        limit = self.style.max_label_chars if limit == -1 else limit
+        shown = label if limit is None else shorten(label, limit)
+        width = self.fm.width(shown, size, bold)
+        return Text(
+            x,
+            y,
+            shown,
+            size,
+            width,
+            fill,
+            bold,
+            anchor,
+            full_text=label if shown != label else None,
+        )
+
+    def centred_baseline(self, y: float, size: float) -> float:
+        """Baseline that centres capitals and digits vertically on ``y``."""
+        return y + self.fm.cap_height * size / 2
+
+    def label(
+        self,
+        text: Text,
+        transform: Transform,
+        highlight: bool,
+        role: str,
+    ) -> Group:
+        """A label in its own coordinates (anchor at the origin), with an optional rounded
+        highlight behind it; its corners go into the bounds."""
+        pad, size = self.style.highlight_pad, text.size
+        x0 = {"start": 0.0, "middle": -text.width / 2, "end": -text.width}[text.anchor]
+        top = text.y - self.fm.ascent * size * 0.8
+        bottom = text.y - self.fm.descent * size
+        box = (x0 - pad, top - pad, x0 + text.width + pad, bottom + pad)
+        children: list[Node] = []
+        if highlight:
+            children.append(
+                Rect(box[0], box[1], box[2] - box[0], box[3] - box[1], fill=HIGHLIGHT, radius=2.5)
+            )
+        children.append(text)
+        corners = [(box[0], box[1]), (box[2], box[1]), (box[0], box[3]), (box[2], box[3])]
+        self.bounds.add_points(apply(transform, corners))
+        return Group(tuple(children), transform=transform, role=role)
+
+    # -- parts of the panel ----------------------------------------------------------------
+
+    def axis_labels(
+        self,
+        labels: Sequence[str],
+        centers: NDArray[np.float64],
+        pitch: float,
+        marked: NDArray[np.bool_],
+        axis: Literal["x", "y"],
+    ) -> tuple[Group, float]:
+        """Tick labels along one axis; returns the group and how far it reaches from the
+        heatmap edge."""
+        style, fm = self.style, self.fm
+        # Rotated column labels need more room between neighbours than stacked row labels.
+        needed = 1.25 if axis == "y" else 1.25 / SIN45
+        size = _label_size(pitch, needed, style)
+        shown = _thin(centers, marked, size * needed)
+        offset = style.tick_length + style.label_pad
+        nodes: list[Node] = []
+        reach = 0.0
+        for i in shown:
+            label = labels[i]
+            bold = is_special_token(label, self.spec.special_tokens)
+            c = float(centers[i])
+            if axis == "y":
+                text = self.text(
+                    0.0, self.centred_baseline(0.0, size), label, size, bold=bold, anchor="end"
+                )
+                nodes.append(Line(-style.tick_length, c, 0.0, c, BLACK, style.tick_width))
+                transform = translation(-offset, c)
+                reach = max(reach, offset + text.width + style.highlight_pad)
+            else:
+                text = self.text(0.0, 0.0, label, size, bold=bold)
+                nodes.append(Line(c, -style.tick_length, c, 0.0, BLACK, style.tick_width))
+                # Centre the rotated label's bounding box over its column, as matplotlib does.
+                cap = fm.cap_height * size
+                shift = (text.width - cap) * SIN45 / 2
+                transform = compose(translation(c - shift, -offset), rotation(45.0))
+                reach = max(reach, offset + (text.width + cap) * SIN45 + style.highlight_pad)
+            nodes.append(self.label(text, transform, bool(marked[i]), f"{axis}-label"))
+        return Group(tuple(nodes), role=f"{axis}-labels"), reach
+
+    def values(self, cells: CellLayout, colors: NDArray[np.uint8]) -> Group:
+        """The value of each top cell, written inside it in a colour that reads on the cell."""
+        style, fm = self.style, self.fm
+        rows, cols = np.nonzero(cells.top_mask)
+        if not self.spec.show_values or len(rows) == 0:
+            return Group(role="values")
+        widths, heights = cells.sizes
+        sample = fm.width("0.000", 1.0)
+        size = min(
+            style.value_size,
+            float(heights[rows].min()) * 0.45,
+            float(widths[cols].min()) * 0.85 / sample,
+        )
+        if size < style.min_value_size:
+            return Group(role="values")
+        xc, yc = cells.centers
+        luminance = relative_luminance(colors[rows, cols].astype(np.float64) / 255.0)
+        nodes: list[Node] = []
+        for r, c, lum in zip(rows.tolist(), cols.tolist(), luminance.tolist(), strict=True):
+            value = f"{cells.matrix[r, c]:.3f}"
+            fill = DARK_TEXT if lum > 0.408 else WHITE
+            nodes.append(
+                Text(
+                    float(xc[c]),
+                    self.centred_baseline(float(yc[r]), size),
+                    value,
+                    size,
+                    fm.width(value, size),
+                    fill,
+                    anchor="middle",
+                )
+            )
+        return Group(tuple(nodes), role="values")
+
+    def colorbar(self, x: float, height: float) -> Group:
+        """A colour bar as tall as the heatmap: the colormap drawn linearly along the bar, ticks
+        at evenly spaced data values placed at their gamma-normalised positions."""
+        style, scale, fm = self.style, self.spec.scale, self.fm
+        width = style.colorbar_width
+        bar = CellGrid(
+            np.array([x, x + width]),
+            np.linspace(0.0, height, 257),
+            np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
+            scale.palette,
+            mode="image",
+        )
+        nodes: list[Node] = [bar]
+        values = scale.ticks(style.colorbar_ticks)
+        positions = height * (1.0 - scale.normalize(values))
+        size = style.label_size
+        right = x + width
+        for value, y in zip(values.tolist(), positions.tolist(), strict=True):
+            nodes.append(Line(right, y, right + style.tick_length, y, BLACK, style.tick_width))
+            label = f"{value:.2f}"
+            tx = right + style.tick_length + style.label_pad
+            nodes.append(
+                Text(tx, self.centred_baseline(y, size), label, size, fm.width(label, size))
+            )
+            reach = tx + fm.width(label, size)
+            self.bounds.add(x, y - size, reach, y + size)
+        self.bounds.add(x, 0.0, right, height)
+        return Group(tuple(nodes), role="colorbar")
+
+
+def heatmap_panel(
+    spec: HeatmapSpec, style: Style | None = None, fm: TextMetrics | None = None
+) -> Panel:
+    """Lay out one heatmap panel: cells, top-cell values, labels, regions, colour bar, titles.
+
+    The heatmap's top-left corner is at the origin; ``Panel.bounds`` covers everything drawn.
+    """
+    style = style or Style()
+    b = _Builder(spec, style, fm or metrics())
+    matrix = spec.matrix
+    rows, cols = matrix.shape
+    top = top_cells(matrix, spec.top_n)
+    big_rows: NDArray[np.bool_] = np.asarray(top.any(axis=1))
+    big_cols: NDArray[np.bool_] = np.asarray(top.any(axis=0))
+    unit_w, unit_h = _cell_sizes(rows, cols, big_rows, big_cols, spec.enlarged_size, style)
+    x_edges = _edges(np.where(big_cols, unit_w * spec.enlarged_size, unit_w))
+    y_edges = _edges(np.where(big_rows, unit_h * spec.enlarged_size, unit_h))
+    width, height = float(x_edges[-1]), float(y_edges[-1])
+    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top)
+
+    mode = spec.cells
+    if mode == "auto":
+        mode = "vector" if matrix.size <= style.vector_cell_limit else "image"
+    # Grid lines fade out as cells shrink, and vanish where they would wash the colours out.
+    smallest = min(unit_w, unit_h)
+    gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
+    indices = spec.scale.indices(matrix)
+    grid = CellGrid(x_edges, y_edges, indices, spec.scale.palette, gap=gap, mode=mode)
+    b.bounds.add(0.0, 0.0, width, height)
+
+    heat_nodes: list[Node] = [grid]
+    if spec.overlay is not None:
+        heat_nodes.extend(spec.overlay(cells))
+    heat_nodes.append(b.values(cells, grid.colors()))
+    heat_nodes.extend(
+        Rect(
+            float(x_edges[c0]),
+            float(y_edges[r0]),
+            float(x_edges[c1 + 1] - x_edges[c0]),
+            float(y_edges[r1 + 1] - y_edges[r0]),
+            stroke=spec.region_color,
+            stroke_width=spec.region_width,
+        )
+        for r0, c0, r1, c1 in spec.regions
+    )
+    children: list[Node] = [Group(tuple(heat_nodes), role="heatmap")]
+
+    xc, yc = cells.centers
+    y_group, y_reach = b.axis_labels(spec.y_labels, yc, unit_h, big_rows, "y")
+    x_group, x_reach = b.axis_labels(spec.x_labels, xc, unit_w, big_cols, "x")
+    children += [y_group, x_group]
+    if spec.colorbar:
+        children.append(b.colorbar(width + style.colorbar_gap, height))
+
+    # Titles stack upwards from the column labels; the y-axis label sits left of the row labels.
+    baseline = -x_reach - 6.0
+    for text, size, role in (
+        (spec.xlabel, style.axis_label_size, "xlabel"),
+        (spec.title, style.title_size, "title"),
+    ):
+        if text:
+            node = b.text(width / 2, baseline, text, size, anchor="middle", limit=None)
+            b.bounds.add(
+                width / 2 - node.width / 2,
+                baseline - size,
+                width / 2 + node.width / 2,
+                baseline + size * 0.25,
+            )
+            children.append(Group((node,), role=role))
+            baseline -= size * 1.25
+    if spec.ylabel:
+        size = style.axis_label_size
+        node = b.text(0.0, 0.0, spec.ylabel, size, anchor="middle", limit=None)
+        transform = compose(translation(-y_reach - 6.0, height / 2), rotation(90.0))
+        b.bounds.add_points(apply(transform, [(-node.width / 2, -size), (node.width / 2, 0.25)]))
+        children.append(Group((node,), transform=transform, role="ylabel"))
+    return Panel(Group(tuple(children), role=spec.role), b.bounds.freeze(), cells)
+
+
+def page(panels: Sequence[Panel], style: Style | None = None, title: str | None = None) -> Scene:
+    """Stack panels top to bottom on a page that fits them, heatmaps aligned on their left
+    edges."""
+    style = style or Style()
+    if not panels:
+        raise ValueError("panels: expected at least one panel")
+    left = min(p.bounds[0] for p in panels)
+    right = max(p.bounds[2] for p in panels)
+    y = style.margin
+    placed: list[Node] = []
+    for panel in panels:
+        _, y0, _, y1 = panel.bounds
+        placed.append(
+            Group(
+                panel.group.children,
+                translation(style.margin - left, y - y0),
+                role=panel.group.role,
+            )
+        )
+        y += (y1 - y0) + style.panel_spacing
+    height = y - style.panel_spacing + style.margin
+    width = right - left + 2 * style.margin
+    return Scene(
+        math.ceil(width), math.ceil(height), Group(tuple(placed), role="page"), title=title
+    )

@@ -1,0 +1,223 @@
+"""``izzyviz.heatmap``: one attention matrix as a figure."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz._validate import (
+    as_matrix,
+    check_labels,
+    check_nonnegative_int,
+    check_positive,
+    describe,
+)
+from izzyviz.colors import ColorScale, lut, parse_color
+from izzyviz.figure import Figure
+from izzyviz.layout import HeatmapSpec, Panel, Region, heatmap_panel, page
+
+__all__ = ["check_regions", "figure_data", "heatmap"]
+
+CELL_MODES = ("auto", "vector", "image")
+
+
+def check_regions(regions: Any, shape: tuple[int, int], name: str = "regions") -> list[Region]:
+    """Validate ``((row0, col0), (row1, col1))`` inclusive cell ranges against a matrix shape;
+    returns them as ``(row0, col0, row1, col1)`` tuples."""
+    if regions is None:
+        return []
+    if isinstance(regions, (str, bytes)) or not isinstance(regions, Iterable):
+        raise TypeError(
+            f"{name}: expected a list of ((row0, col0), (row1, col1)) pairs, "
+            f"got {describe(regions)}"
+        )
+    result: list[Region] = []
+    for k, region in enumerate(regions):
+        try:
+            (r0, c0), (r1, c1) = region
+            r0, c0, r1, c1 = (int(v) for v in (r0, c0, r1, c1))
+            if any(int(v) != v for v in np.ravel(region)):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name}[{k}]: expected ((row0, col0), (row1, col1)) with integer "
+                f"indices, got {describe(region)}"
+            ) from None
+        rows, cols = shape
+        if r0 > r1 or c0 > c1:
+            raise ValueError(
+                f"{name}[{k}]: the top-left cell {(r0, c0)} must not lie below or "
+                f"right of the bottom-right cell {(r1, c1)}"
+            )
+        if not (0 <= r0 and r1 < rows and 0 <= c0 and c1 < cols):
+            raise IndexError(
+                f"{name}[{k}]: cells {(r0, c0)}..{(r1, c1)} fall outside the "
+                f"{rows} x {cols} matrix (rows 0-{rows - 1}, columns 0-{cols - 1})"
+            )
+        result.append((r0, c0, r1, c1))
+    return result
+
+
+def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
+    """The numbers a figure shows, per panel: top cells with values, regions, colour scale."""
+    out: dict[str, Any] = {
+        "vmin": scale.vmin,
+        "vmax": scale.vmax,
+        "gamma": scale.gamma,
+        "cmap": scale.cmap,
+        "panels": [],
+    }
+    for panel in panels:
+        cells = panel.cells
+        rows, cols = np.nonzero(cells.top_mask)
+        out["panels"].append(
+            {
+                "shape": list(cells.matrix.shape),
+                "top_cells": [
+                    [int(r), int(c), float(cells.matrix[r, c])]
+                    for r, c in zip(rows, cols, strict=True)
+                ],
+            }
+        )
+    return out
+
+
+def heatmap(
+    matrix: Any,
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    *,
+    top_n: int = 3,
+    enlarged_size: float = 1.8,
+    gamma: float = 1.5,
+    cmap: str = "Blues",
+    title: str | None = None,
+    xlabel: str | None = "Tokens Attended to",
+    ylabel: str | None = "Tokens Attending",
+    regions: Sequence[tuple[tuple[int, int], tuple[int, int]]] | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    region_color: Any = "red",
+    special_tokens: Iterable[str] | None = None,
+    show_values: bool = True,
+    cells: Literal["auto", "vector", "image"] = "auto",
+) -> Figure:
+    """Draw an attention matrix as a heatmap figure.
+
+    Parameters
+    ----------
+    matrix
+        2-D scores, rows attending to columns: a numpy array, a torch tensor (any device and
+        dtype), or anything with ``__array__``. Must be finite.
+    x_labels, y_labels
+        Column labels (tokens attended to) and row labels (tokens attending).
+    top_n
+        Mark the cells whose value is at least the ``top_n``-th largest (ties included): their
+        rows and columns are enlarged, their values written inside, their labels highlighted.
+        0 marks none.
+    enlarged_size
+        How many times larger the rows and columns of top cells are.
+    gamma
+        Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``.
+    cmap
+        Colormap name (any the `cmap` package knows; default ``"Blues"``).
+    title, xlabel, ylabel
+        Texts above the figure, above the column labels and left of the row labels.
+    regions
+        Inclusive cell ranges ``((row0, col0), (row1, col1))`` to box in red.
+    vmin, vmax
+        Data values at the ends of the colour scale (default: the matrix min and max).
+    region_color
+        Colour of the region boxes.
+    special_tokens
+        Labels drawn in bold; default :data:`izzyviz.text.DEFAULT_SPECIAL_TOKENS` (plus any
+        ``<|...|>`` token).
+    show_values
+        Write the value inside each top cell.
+    cells
+        ``"vector"`` (a rectangle per cell), ``"image"`` (one embedded image: small files for
+        long sequences) or ``"auto"`` (vector up to 128 x 128 cells).
+
+    Returns
+    -------
+    Figure
+        Save it with ``fig.save("out.pdf")`` (or ``.svg``, ``.png``).
+
+    Examples
+    --------
+    >>> import numpy as np, izzyviz
+    >>> fig = izzyviz.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"], top_n=1)
+    >>> fig.size[0] > 0
+    True
+    """
+    data = as_matrix(matrix, "matrix")
+    spec, scale = heatmap_spec(
+        data,
+        x_labels,
+        y_labels,
+        top_n=top_n,
+        enlarged_size=enlarged_size,
+        gamma=gamma,
+        cmap=cmap,
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        regions=regions,
+        vmin=vmin,
+        vmax=vmax,
+        region_color=region_color,
+        special_tokens=special_tokens,
+        show_values=show_values,
+        cells=cells,
+    )
+    panel = heatmap_panel(spec)
+    return Figure(page([panel], title=title), figure_data([panel], scale))
+
+
+def heatmap_spec(
+    data: NDArray[np.float64],
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    *,
+    scale: ColorScale | None = None,
+    gamma: float = 1.5,
+    cmap: str = "Blues",
+    vmin: float | None = None,
+    vmax: float | None = None,
+    top_n: int = 3,
+    enlarged_size: float = 1.8,
+    regions: Any = None,
+    region_color: Any = "red",
+    cells: str = "auto",
+    **options: Any,
+) -> tuple[HeatmapSpec, ColorScale]:
+    """Validate the options shared by every heatmap-drawing function and build the spec."""
+    rows, cols = data.shape
+    xs = check_labels(x_labels, "x_labels", cols, "columns")
+    ys = check_labels(y_labels, "y_labels", rows, "rows")
+    top_n = check_nonnegative_int(top_n, "top_n")
+    enlarged_size = check_positive(enlarged_size, "enlarged_size")
+    if cells not in CELL_MODES:
+        raise ValueError(
+            f"cells: expected one of {', '.join(map(repr, CELL_MODES))}, got {cells!r}"
+        )
+    if scale is None:
+        check_positive(gamma, "gamma")
+        lut(cmap)
+        scale = ColorScale.from_data(data, gamma, cmap, vmin, vmax)
+    spec = HeatmapSpec(
+        data,
+        xs,
+        ys,
+        scale,
+        top_n=top_n,
+        enlarged_size=enlarged_size,
+        regions=check_regions(regions, (rows, cols)),
+        region_color=parse_color(region_color, "region_color"),
+        cells=cells,  # type: ignore[arg-type]
+        **options,
+    )
+    return spec, scale

@@ -1,0 +1,109 @@
+"""Turning a cell grid into one palette image, and writing palette PNGs.
+
+A large heatmap is drawn as one image with a whole number of pixels per cell (one for uniform
+grids; a few for grids with enlarged rows or columns, so their proportions survive), stretched
+over the grid's rectangle without smoothing. One image has no seams between cells in any
+renderer, unlike abutting rectangles or image tiles.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz.scene import CellGrid, Image
+
+__all__ = ["cells_by_color", "encode_png", "grid_image"]
+
+PIXEL_BUDGET = 16_000_000
+MAX_PIXELS_PER_CELL = 5
+
+
+def _pixel_counts(edges: NDArray[np.float64], per_cell: int) -> NDArray[np.intp]:
+    sizes = np.diff(edges)
+    unit = float(sizes.min())
+    if np.allclose(sizes, unit):
+        return np.ones(len(sizes), dtype=np.intp)
+    # floor(x + 0.5) (not banker's rounding) keeps every cell at least one pixel wide.
+    pixel_edges = np.floor((edges - edges[0]) / unit * per_cell + 0.5).astype(np.intp)
+    return np.diff(pixel_edges)
+
+
+def grid_image(grid: CellGrid, budget: int = PIXEL_BUDGET) -> Image:
+    """The grid as one palette :class:`Image`, with cells expanded to whole pixels."""
+    rows, cols = grid.shape
+    per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))
+    row_counts = _pixel_counts(grid.y_edges, per_cell)
+    col_counts = _pixel_counts(grid.x_edges, per_cell)
+    indices = grid.indices
+    if (row_counts != 1).any():
+        indices = np.repeat(indices, row_counts, axis=0)
+    if (col_counts != 1).any():
+        indices = np.repeat(indices, col_counts, axis=1)
+    x0, y0 = float(grid.x_edges[0]), float(grid.y_edges[0])
+    return Image(
+        x0,
+        y0,
+        float(grid.x_edges[-1]) - x0,
+        float(grid.y_edges[-1]) - y0,
+        np.ascontiguousarray(indices, dtype=np.uint8),
+        grid.palette,
+    )
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(data))
+        + kind
+        + data
+        + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
+
+
+def encode_png(image: Image, level: int = 1) -> bytes:
+    """An 8-bit palette PNG of ``image`` (with a tRNS chunk when the palette has alpha)."""
+    indices = image.indices
+    height, width = indices.shape
+    # Each PNG row starts with a filter-type byte (0: none).
+    raw = np.zeros((height, width + 1), dtype=np.uint8)
+    raw[:, 1:] = indices
+    palette = np.asarray(image.palette, dtype=np.uint8)
+    parts = [
+        b"\x89PNG\r\n\x1a\n",
+        _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
+        _chunk(b"PLTE", palette[:, :3].tobytes()),
+    ]
+    if (palette[:, 3] != 255).any():
+        parts.append(_chunk(b"tRNS", palette[:, 3].tobytes()))
+    parts.append(_chunk(b"IDAT", zlib.compress(raw.tobytes(), level)))
+    parts.append(_chunk(b"IEND", b""))
+    return b"".join(parts)
+
+
+def cells_by_color(
+    grid: CellGrid,
+) -> Iterator[
+    tuple[int, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]
+]:
+    """The cells of a vector grid grouped by colour, for backends that write one fill per colour.
+
+    Yields ``(palette_index, left, top, width, height)`` with the rectangles in integer
+    centipoints (1/100 pt), inset by half the grid's gap on every side, in a stable order.
+    """
+    x, y, half = grid.x_edges, grid.y_edges, grid.gap / 2
+    left = np.round((x[:-1] + half) * 100).astype(np.int64)
+    top = np.round((y[:-1] + half) * 100).astype(np.int64)
+    width = np.round((np.diff(x) - grid.gap) * 100).astype(np.int64)
+    height = np.round((np.diff(y) - grid.gap) * 100).astype(np.int64)
+    flat = grid.indices.ravel()
+    order = np.argsort(flat, kind="stable")
+    rows, cols = np.divmod(order, grid.shape[1])
+    colors, starts = np.unique(flat[order], return_index=True)
+    ends = [*starts[1:].tolist(), len(order)]
+    for color, start, end in zip(colors.tolist(), starts.tolist(), ends, strict=True):
+        rr, cc = rows[start:end], cols[start:end]
+        yield color, left[cc], top[rr], width[cc], height[rr]
