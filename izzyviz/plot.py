@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
@@ -19,7 +20,7 @@ from izzyviz.colors import ColorScale, lut, parse_color
 from izzyviz.figure import Figure
 from izzyviz.layout import HeatmapSpec, Panel, Region, heatmap_panel, page
 
-__all__ = ["check_regions", "figure_data", "heatmap"]
+__all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
 
 CELL_MODES = ("auto", "vector", "image")
 
@@ -221,3 +222,11 @@ def heatmap_spec(
         **options,
     )
     return spec, scale
+
+
+def save_figure(fig: Figure, save_path: str | os.PathLike[str] | None, default: str) -> Figure:
+    """Save ``fig`` to ``save_path`` (or ``default`` when None), print where it went, as the
+    original IzzyViz does, and return the figure."""
+    path = fig.save(default if save_path is None else save_path)
+    print(f"IzzyViz: saved {path}")
+    return fig
