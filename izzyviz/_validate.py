@@ -45,7 +45,7 @@ def to_numpy(value: Any, name: str) -> NDArray[Any]:
     # torch tensors: detach from autograd, move to CPU, and widen dtypes numpy lacks (bfloat16).
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         tensor = value.detach()
-        if hasattr(tensor, "is_floating_point") and tensor.is_floating_point():
+        if str(getattr(tensor, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
             tensor = tensor.float()
         return np.asarray(tensor.cpu().numpy())
     try:
