@@ -17,6 +17,21 @@ __version__ = "0.2.0"
 
 _EXPORTS: dict[str, str] = {
     "heatmap": "izzyviz.plot",
+    "visualize_attention_encoder_only": "izzyviz.visualization",
+    "visualize_attention_decoder_only": "izzyviz.visualization",
+    "visualize_attention_encoder_decoder": "izzyviz.visualization",
+    "select_attention": "izzyviz.inputs",
+    "stack_attentions": "izzyviz.inputs",
+    "display_tokens": "izzyviz.inputs",
+    "load_sample": "izzyviz.inputs",
+    "cross_attention_from_generate": "izzyviz.generation",
+    "decoder_self_attention_from_generate": "izzyviz.generation",
+    "aggregate": "izzyviz.aggregate",
+    "attention_rollout": "izzyviz.aggregate",
+    "merge_subwords": "izzyviz.aggregate",
+    "head_scores": "izzyviz.aggregate",
+    "rank_heads": "izzyviz.aggregate",
+    "find_attention_regions_with_merging": "izzyviz.regions",
     "Figure": "izzyviz.figure",
     "ColorScale": "izzyviz.colors",
     "DEFAULT_SPECIAL_TOKENS": "izzyviz.text",
@@ -30,12 +45,45 @@ __all__ = [
     "ColorScale",
     "Figure",
     "Renderer",
+    "aggregate",
+    "attention_rollout",
     "available_backends",
+    "cross_attention_from_generate",
+    "decoder_self_attention_from_generate",
+    "display_tokens",
+    "find_attention_regions_with_merging",
+    "head_scores",
     "heatmap",
+    "load_sample",
+    "merge_subwords",
+    "rank_heads",
     "register_backend",
+    "select_attention",
+    "stack_attentions",
+    "visualize_attention_decoder_only",
+    "visualize_attention_encoder_decoder",
+    "visualize_attention_encoder_only",
 ]
 
 if TYPE_CHECKING:
+    from izzyviz.aggregate import (
+        aggregate,
+        attention_rollout,
+        head_scores,
+        merge_subwords,
+        rank_heads,
+    )
+    from izzyviz.generation import (
+        cross_attention_from_generate,
+        decoder_self_attention_from_generate,
+    )
+    from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
+    from izzyviz.regions import find_attention_regions_with_merging
+    from izzyviz.visualization import (
+        visualize_attention_decoder_only,
+        visualize_attention_encoder_decoder,
+        visualize_attention_encoder_only,
+    )
     from izzyviz.colors import ColorScale
     from izzyviz.figure import Figure
     from izzyviz.plot import heatmap

@@ -18,7 +18,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ._validate import as_float_array, check_index, check_labels, describe
+from izzyviz._validate import as_float_array, check_index, check_labels, describe
+from izzyviz.inputs import stack_attentions
 
 __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
@@ -61,27 +62,9 @@ def _check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
     return value
 
 
-# TODO(lead): replace with izzyviz.inputs.stack_attentions
 def _as_stack(attentions: Any, batch_index: Any) -> NDArray[np.float64]:
     """Return ``attentions`` as a float64 array of shape ``(layers, heads, q, k)``."""
-    if isinstance(attentions, (list, tuple)):
-        if not attentions:
-            raise ValueError("attentions: expected at least one layer, got an empty sequence")
-        layers = [as_float_array(a, f"attentions[{i}]", (3, 4)) for i, a in enumerate(attentions)]
-        for i, layer in enumerate(layers[1:], start=1):
-            if layer.shape != layers[0].shape:
-                raise ValueError(
-                    f"attentions[{i}]: expected shape {layers[0].shape} like attentions[0], "
-                    f"got {layer.shape}"
-                )
-        stack = np.stack(layers)  # (layers, [batch,] heads, q, k)
-    else:
-        stack = as_float_array(attentions, "attentions", (4, 5))
-    if stack.ndim == 5:
-        index = check_index(batch_index, "batch_index", stack.shape[1], "batch items")
-        return stack[:, index]
-    check_index(batch_index, "batch_index", 1, "batch items")
-    return stack
+    return stack_attentions(attentions, batch_index=batch_index)
 
 
 def _check_nonnegative(stack: NDArray[np.float64], name: str) -> None:

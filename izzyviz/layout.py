@@ -345,13 +345,13 @@ class _Builder:
                 transform = translation(-offset, c)
                 reach = max(reach, offset + text.width + style.highlight_pad)
             else:
-                text = self.text(0.0, 0.0, label, size, bold=bold)
+                # Start each label at its tick and run it up and to the right, so neighbours
+                # stay parallel and never collide (centring them, as matplotlib does, makes
+                # long labels crowd their left neighbours).
+                text = self.text(0.0, self.centred_baseline(0.0, size), label, size, bold=bold)
                 nodes.append(Line(c, -style.tick_length, c, 0.0, BLACK, style.tick_width))
-                # Centre the rotated label's bounding box over its column, as matplotlib does.
-                cap = fm.cap_height * size
-                shift = (text.width - cap) * SIN45 / 2
-                transform = compose(translation(c - shift, -offset), rotation(45.0))
-                reach = max(reach, offset + (text.width + cap) * SIN45 + style.highlight_pad)
+                transform = compose(translation(c, -offset), rotation(45.0))
+                reach = max(reach, offset + (text.width + size) * SIN45 + style.highlight_pad)
             nodes.append(self.label(text, transform, bool(marked[i]), f"{axis}-label"))
         return Group(tuple(nodes), role=f"{axis}-labels"), reach
 

@@ -294,11 +294,18 @@ def test_input_validation_errors() -> None:
         aggregate(np.ones((2, 3, 1, 2, 2)), batch_index=3)
     with pytest.raises(IndexError, match=r"batch_index: index 1 is out of range for 1 batch"):
         aggregate(HAND, batch_index=1)
-    with pytest.raises(ValueError, match=r"attentions: expected a 4-D or 5-D array"):
+    with pytest.raises(
+        ValueError,
+        match=r"attentions: expected a tuple or list of per-layer arrays, or a stacked 5-D",
+    ):
         aggregate(np.ones((3, 3)))
-    with pytest.raises(ValueError, match=r"attentions\[1\]: expected shape \(2, 3, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"attentions\[1\]: expected \(heads, q, k\) = \(2, 3, 3\)"
+    ):
         aggregate([np.ones((2, 3, 3)), np.ones((2, 4, 4))])
-    with pytest.raises(ValueError, match=r"attentions: expected at least one layer"):
+    with pytest.raises(
+        ValueError, match=r"attentions: got an empty list.*attn_implementation=\"eager\""
+    ):
         aggregate([])
     with pytest.raises(ValueError, match=r"attentions: expected finite scores, found nan"):
         aggregate(np.full((1, 1, 2, 2), np.nan))

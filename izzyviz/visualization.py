@@ -1,0 +1,465 @@
+"""The seed API of the original IzzyViz, on the IzzyViz engine.
+
+``visualize_attention_encoder_only``, ``visualize_attention_decoder_only`` and
+``visualize_attention_encoder_decoder`` keep the original signatures, defaults, modes and file
+names. Every mode is data — which rows and columns of the matrix each panel shows, its titles and
+axis labels, and the default file — fed to the one layout path of the engine.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz._validate import as_matrix, check_labels, describe
+from izzyviz.colors import ColorScale, lut
+from izzyviz.figure import Figure
+from izzyviz.inputs import display_tokens, select_attention
+from izzyviz.layout import Panel, Region, heatmap_panel, page
+from izzyviz.plot import check_regions, figure_data, heatmap_spec, save_figure
+
+__all__ = [
+    "DECODER_ONLY_USE_CASES",
+    "ENCODER_DECODER_USE_CASES",
+    "ENCODER_ONLY_MODES",
+    "visualize_attention_decoder_only",
+    "visualize_attention_encoder_decoder",
+    "visualize_attention_encoder_only",
+]
+
+Part = Literal["all", "first", "second"]
+"""Which tokens a panel's rows or columns cover: all, those before the split (question /
+source) or those from the split on (context / generated)."""
+
+SELF_X, SELF_Y = "Tokens Attended to", "Tokens Attending"
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    """One panel of a mode: the part of the matrix it shows and its texts."""
+
+    title: str
+    rows: Part = "all"
+    cols: Part = "all"
+    xlabel: str = SELF_X
+    ylabel: str = SELF_Y
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """A mode of a seed function: its panels and the file it writes by default."""
+
+    file: str
+    views: tuple[View, ...]
+
+
+ENCODER_ONLY_MODES: dict[str, Mode] = {
+    "self_attention": Mode("self_attention_heatmap.pdf", (View("Self-Attention Heatmap"),)),
+    "question_context": Mode(
+        "QC_attention_heatmaps.pdf",
+        (
+            View("A -> A (Question attending to Question)", "first", "first"),
+            View("B -> B (Context attending to Context)", "second", "second"),
+            View("B -> A (Context attending to Question)", "second", "first"),
+            View("A -> B (Question attending to Context)", "first", "second"),
+            View("All -> All (All tokens attending to all tokens)"),
+        ),
+    ),
+}
+"""Modes of :func:`visualize_attention_encoder_only`; the split is ``question_end``."""
+
+DECODER_ONLY_USE_CASES: dict[str, Mode] = {
+    "full_sequence": Mode(
+        "decoder_self_attention_heatmap.pdf", (View("Self-Attention Heatmap (Full Sequence)"),)
+    ),
+    "self_attention_source": Mode(
+        "decoder_self_attention_source_tokens_heatmap.pdf",
+        (View("Self-Attention Heatmap (Source Tokens)", "first", "first"),),
+    ),
+    "generated_to_source": Mode(
+        "decoder_generated_to_source_attention_heatmap.pdf",
+        (
+            View(
+                "Generated Tokens attending to Source Tokens",
+                "second",
+                "first",
+                "Source Tokens",
+                "Generated Tokens",
+            ),
+        ),
+    ),
+    "self_attention_generated": Mode(
+        "decoder_self_attention_generated_tokens_heatmap.pdf",
+        (View("Self-Attention Heatmap (Generated Tokens)", "second", "second"),),
+    ),
+}
+"""Use cases of :func:`visualize_attention_decoder_only`; the split is ``len(source_tokens)``."""
+
+ENCODER_DECODER_USE_CASES: dict[str, tuple[View, str, str]] = {
+    "cross_attention": (
+        View(
+            "Cross-Attention Heatmap (Decoder to Encoder)",
+            xlabel="Encoder Tokens",
+            ylabel="Decoder Tokens",
+        ),
+        "generated",
+        "source",
+    ),
+    "encoder_self_attention": (View("Encoder Self-Attention Heatmap"), "source", "source"),
+    "decoder_self_attention": (View("Decoder Self-Attention Heatmap"), "generated", "generated"),
+}
+"""Use cases of :func:`visualize_attention_encoder_decoder`: the panel, and which token list
+labels the rows and the columns."""
+
+
+def _choice(value: Any, name: str, options: Iterable[str]) -> str:
+    options = list(options)
+    if value not in options:
+        raise ValueError(
+            f"{name}: unknown value {value!r}; expected one of {', '.join(map(repr, options))}"
+        )
+    return str(value)
+
+
+def _regions(left_top_cells: Any, right_bottom_cells: Any, shape: tuple[int, int]) -> list[Region]:
+    """The seed API's two corner lists as checked ``(row0, col0, row1, col1)`` regions."""
+    if left_top_cells is None and right_bottom_cells is None:
+        return []
+    tops, bottoms = list(left_top_cells or []), list(right_bottom_cells or [])
+    if len(tops) != len(bottoms):
+        raise ValueError(
+            f"left_top_cells/right_bottom_cells: expected lists of equal length, got "
+            f"{len(tops)} top-left and {len(bottoms)} bottom-right cells"
+        )
+    return check_regions(
+        list(zip(tops, bottoms, strict=True)), shape, "left_top_cells/right_bottom_cells"
+    )
+
+
+def _titles(titles: Any, views: Sequence[View], name: str) -> list[str]:
+    if titles is None:
+        return [v.title for v in views]
+    if isinstance(titles, str):
+        titles = [titles]
+    titles = list(titles)
+    if len(titles) != len(views):
+        raise ValueError(
+            f"{name}: expected {len(views)} title(s), one per panel, got "
+            f"{len(titles)}: {describe(titles)}"
+        )
+    return [str(t) for t in titles]
+
+
+def _span(part: Part, split: int, size: int) -> slice:
+    return {"all": slice(0, size), "first": slice(0, split), "second": slice(split, size)}[part]
+
+
+def _clip(region: Region, rows: slice, cols: slice) -> Region | None:
+    """``region`` (full-matrix cells) in a panel's coordinates, cut to the panel; None if it
+    misses the panel."""
+    r0, c0, r1, c1 = region
+    r0, r1 = max(r0, rows.start), min(r1, rows.stop - 1)
+    c0, c1 = max(c0, cols.start), min(c1, cols.stop - 1)
+    if r0 > r1 or c0 > c1:
+        return None
+    return (r0 - rows.start, c0 - cols.start, r1 - rows.start, c1 - cols.start)
+
+
+def draw_views(
+    matrix: NDArray[np.float64],
+    row_tokens: Sequence[str],
+    col_tokens: Sequence[str],
+    views: Sequence[View],
+    titles: Sequence[str],
+    *,
+    split: int = 0,
+    regions: Sequence[Region] = (),
+    top_n: int = 3,
+    enlarged_size: float = 1.8,
+    gamma: float = 1.5,
+    cmap: str = "Blues",
+    raw_tokens: bool = False,
+    special_tokens: Iterable[str] | None = None,
+    auto_detect_regions: bool = False,
+) -> Figure:
+    """Lay out ``views`` of ``matrix`` as panels stacked on one page with one colour scale.
+
+    ``regions`` are in full-matrix cells and drawn on every panel they fall in.
+    """
+    rows_total, cols_total = matrix.shape
+    ys = display_tokens(row_tokens, raw=raw_tokens)
+    xs = display_tokens(col_tokens, raw=raw_tokens)
+    lut(cmap)
+    scale = ColorScale.from_data(matrix, gamma, cmap)
+    panels: list[Panel] = []
+    for view, title in zip(views, titles, strict=True):
+        rows = _span(view.rows, split, rows_total)
+        cols = _span(view.cols, split, cols_total)
+        data = matrix[rows, cols]
+        boxes = [b for b in (_clip(r, rows, cols) for r in regions) if b is not None]
+        if auto_detect_regions:
+            from izzyviz.regions import find_attention_regions_with_merging
+
+            boxes += find_attention_regions_with_merging(data)
+        spec, _ = heatmap_spec(
+            data,
+            xs[cols],
+            ys[rows],
+            scale=scale,
+            top_n=top_n,
+            enlarged_size=enlarged_size,
+            regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in boxes],
+            title=title,
+            xlabel=view.xlabel,
+            ylabel=view.ylabel,
+            special_tokens=special_tokens,
+        )
+        panels.append(heatmap_panel(spec))
+    return Figure(
+        page(panels, title=titles[0] if len(titles) == 1 else None), figure_data(panels, scale)
+    )
+
+
+def visualize_attention_encoder_only(
+    attentions: Any,
+    tokens: Sequence[str],
+    layer: int,
+    head: int,
+    question_end: int | None = None,
+    top_n: int = 3,
+    enlarged_size: float = 1.8,
+    gamma: float = 1.5,
+    mode: str = "self_attention",
+    plot_titles: Sequence[str] | None = None,
+    left_top_cells: Sequence[tuple[int, int]] | None = None,
+    right_bottom_cells: Sequence[tuple[int, int]] | None = None,
+    *,
+    save_path: str | os.PathLike[str] | None = None,
+    cmap: str = "Blues",
+    batch_index: int = 0,
+    raw_tokens: bool = False,
+    special_tokens: Iterable[str] | None = None,
+    auto_detect_regions: bool = False,
+) -> Figure:
+    """Draw the self-attention of an encoder (BERT-like) for one layer and head.
+
+    Parameters
+    ----------
+    attentions
+        ``outputs.attentions`` of a model run with ``output_attentions=True`` (a tuple of
+        ``(batch, heads, q, q)`` tensors), a list of arrays, or a stacked array.
+    tokens
+        The token strings, e.g. ``tokenizer.convert_ids_to_tokens(ids)``.
+    layer, head
+        Which attention map; negative values count from the end.
+    question_end
+        In ``"question_context"`` mode, the number of tokens of the first segment (the
+        question, with its special tokens), e.g. ``(token_type_ids == 0).sum()``.
+    top_n, enlarged_size, gamma
+        As in :func:`izzyviz.heatmap`.
+    mode
+        ``"self_attention"`` (file ``self_attention_heatmap.pdf``) or ``"question_context"``
+        (``QC_attention_heatmaps.pdf``: five panels A->A, B->B, B->A, A->B, All->All on one page,
+        one colour scale).
+    plot_titles
+        One title per panel (1 or 5).
+    left_top_cells, right_bottom_cells
+        Corners ``(row, col)`` of regions to box in red, in full-matrix coordinates; in
+        question-context mode each is drawn on every panel it falls in.
+    save_path
+        Where to write (default: the mode's file name); ``.svg``/``.png`` pick those formats.
+    cmap
+        Colormap name.
+    batch_index
+        Which batch item to draw.
+    raw_tokens
+        Show tokens as given instead of making ``Ġ``/``▁`` markers readable.
+    special_tokens
+        Tokens to draw bold (default: ``izzyviz.DEFAULT_SPECIAL_TOKENS``).
+    auto_detect_regions
+        Also box the regions :func:`izzyviz.regions.find_attention_regions_with_merging` finds.
+
+    Returns
+    -------
+    Figure
+    """
+    chosen = ENCODER_ONLY_MODES[_choice(mode, "mode", ENCODER_ONLY_MODES)]
+    titles = _titles(plot_titles, chosen.views, "plot_titles")
+    matrix = select_attention(attentions, layer, head, batch_index=batch_index)
+    labels = check_labels(tokens, "tokens", matrix.shape[1], "columns")
+    check_labels(tokens, "tokens", matrix.shape[0], "rows")
+    split = 0
+    if mode == "question_context":
+        split = _split(question_end, len(labels))
+    fig = draw_views(
+        matrix,
+        labels,
+        labels,
+        chosen.views,
+        titles,
+        split=split,
+        regions=_regions(left_top_cells, right_bottom_cells, matrix.shape),
+        top_n=top_n,
+        enlarged_size=enlarged_size,
+        gamma=gamma,
+        cmap=cmap,
+        raw_tokens=raw_tokens,
+        special_tokens=special_tokens,
+        auto_detect_regions=auto_detect_regions,
+    )
+    return save_figure(fig, save_path, chosen.file)
+
+
+def _split(question_end: Any, count: int) -> int:
+    if question_end is None:
+        raise ValueError(
+            "question_end: 'question_context' mode needs the number of question tokens, e.g. "
+            "(inputs['token_type_ids'][0] == 0).sum().item(); got None"
+        )
+    if isinstance(question_end, bool) or not isinstance(question_end, (int, np.integer)):
+        value = getattr(question_end, "item", lambda: question_end)()
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+            raise TypeError(f"question_end: expected an integer, got {describe(question_end)}")
+        question_end = value
+    if not 0 < int(question_end) < count:
+        raise IndexError(
+            f"question_end: expected 1 to {count - 1} so both the question and the context "
+            f"have tokens, got {int(question_end)} for {count} tokens"
+        )
+    return int(question_end)
+
+
+def visualize_attention_decoder_only(
+    attentions: Any,
+    source_tokens: Sequence[str],
+    generated_tokens: Sequence[str],
+    layer: int,
+    head: int,
+    top_n: int = 3,
+    enlarged_size: float = 1.8,
+    gamma: float = 1.5,
+    plot_titles: Sequence[str] | None = None,
+    left_top_cells: Sequence[tuple[int, int]] | None = None,
+    right_bottom_cells: Sequence[tuple[int, int]] | None = None,
+    use_case: str = "full_sequence",
+    *,
+    save_path: str | os.PathLike[str] | None = None,
+    cmap: str = "Blues",
+    batch_index: int = 0,
+    raw_tokens: bool = False,
+    special_tokens: Iterable[str] | None = None,
+    auto_detect_regions: bool = False,
+) -> Figure:
+    """Draw the self-attention of a decoder (GPT-like) over source and generated tokens.
+
+    ``attentions`` cover the full sequence ``source_tokens + generated_tokens`` (e.g. a forward
+    pass over ``outputs.sequences``, or
+    :func:`izzyviz.generation.decoder_self_attention_from_generate`). ``use_case`` picks the
+    part drawn: ``"full_sequence"``, ``"self_attention_source"``, ``"generated_to_source"`` or
+    ``"self_attention_generated"`` (see :data:`DECODER_ONLY_USE_CASES` for titles and files).
+    Regions are given in the coordinates of the part drawn. The other parameters are as in
+    :func:`visualize_attention_encoder_only`.
+    """
+    chosen = DECODER_ONLY_USE_CASES[_choice(use_case, "use_case", DECODER_ONLY_USE_CASES)]
+    (view,) = chosen.views
+    titles = _titles(plot_titles, chosen.views, "plot_titles")
+    matrix = select_attention(attentions, layer, head, batch_index=batch_index)
+    source = list(source_tokens)
+    generated = list(generated_tokens)
+    tokens = check_labels(
+        source + generated, "source_tokens + generated_tokens", matrix.shape[1], "columns"
+    )
+    check_labels(tokens, "source_tokens + generated_tokens", matrix.shape[0], "rows")
+    split = len(source)
+    for part, name, count in (
+        ("first", "source_tokens", split),
+        ("second", "generated_tokens", len(generated)),
+    ):
+        if count == 0 and part in (view.rows, view.cols):
+            raise ValueError(f"{name}: use_case {use_case!r} needs at least one token, got none")
+    rows = _span(view.rows, split, len(tokens))
+    cols = _span(view.cols, split, len(tokens))
+    shape = (rows.stop - rows.start, cols.stop - cols.start)
+    regions = _regions(left_top_cells, right_bottom_cells, shape)
+    shifted = [
+        (r0 + rows.start, c0 + cols.start, r1 + rows.start, c1 + cols.start)
+        for r0, c0, r1, c1 in regions
+    ]
+    fig = draw_views(
+        matrix,
+        tokens,
+        tokens,
+        chosen.views,
+        titles,
+        split=split,
+        regions=shifted,
+        top_n=top_n,
+        enlarged_size=enlarged_size,
+        gamma=gamma,
+        cmap=cmap,
+        raw_tokens=raw_tokens,
+        special_tokens=special_tokens,
+        auto_detect_regions=auto_detect_regions,
+    )
+    return save_figure(fig, save_path, chosen.file)
+
+
+def visualize_attention_encoder_decoder(
+    attention_matrix: Any,
+    source_tokens: Sequence[str],
+    generated_tokens: Sequence[str],
+    top_n: int = 3,
+    enlarged_size: float = 1.8,
+    gamma: float = 1.5,
+    plot_title: str | None = None,
+    left_top_cells: Sequence[tuple[int, int]] | None = None,
+    right_bottom_cells: Sequence[tuple[int, int]] | None = None,
+    save_path: str | os.PathLike[str] = "cross_attention_heatmap.pdf",
+    use_case: str = "cross_attention",
+    *,
+    cmap: str = "Blues",
+    raw_tokens: bool = False,
+    special_tokens: Iterable[str] | None = None,
+    auto_detect_regions: bool = False,
+) -> Figure:
+    """Draw an attention matrix of an encoder-decoder model (T5, BART).
+
+    ``use_case`` is ``"cross_attention"`` (rows: generated tokens, columns: source tokens; e.g.
+    from :func:`izzyviz.generation.cross_attention_from_generate`), ``"encoder_self_attention"``
+    (source x source) or ``"decoder_self_attention"`` (generated x generated). The matrix shape
+    must match the token lists. Other parameters as in :func:`visualize_attention_encoder_only`.
+    """
+    view, row_name, col_name = ENCODER_DECODER_USE_CASES[
+        _choice(use_case, "use_case", ENCODER_DECODER_USE_CASES)
+    ]
+    matrix = as_matrix(attention_matrix, "attention_matrix")
+    token_lists = {"source": list(source_tokens), "generated": list(generated_tokens)}
+    rows, cols = token_lists[row_name], token_lists[col_name]
+    if matrix.shape != (len(rows), len(cols)):
+        raise ValueError(
+            f"attention_matrix: shape {matrix.shape} does not match the tokens: use_case "
+            f"{use_case!r} expects ({row_name}_tokens, {col_name}_tokens) = "
+            f"({len(rows)}, {len(cols)})"
+        )
+    titles = _titles(plot_title, (view,), "plot_title")
+    fig = draw_views(
+        matrix,
+        rows,
+        cols,
+        (view,),
+        titles,
+        regions=_regions(left_top_cells, right_bottom_cells, matrix.shape),
+        top_n=top_n,
+        enlarged_size=enlarged_size,
+        gamma=gamma,
+        cmap=cmap,
+        raw_tokens=raw_tokens,
+        special_tokens=special_tokens,
+        auto_detect_regions=auto_detect_regions,
+    )
+    return save_figure(fig, save_path, "cross_attention_heatmap.pdf")
