@@ -32,6 +32,10 @@ _EXPORTS: dict[str, str] = {
     "head_scores": "izzyviz.aggregate",
     "rank_heads": "izzyviz.aggregate",
     "find_attention_regions_with_merging": "izzyviz.regions",
+    "compare_two_attentions_with_circles": "izzyviz.views",
+    "check_stability_heatmap_with_gradient_color": "izzyviz.views",
+    "visualize_attention_evolution_sparklines": "izzyviz.views",
+    "visualize_attention_with_detected_regions": "izzyviz.views",
     "Figure": "izzyviz.figure",
     "ColorScale": "izzyviz.colors",
     "DEFAULT_SPECIAL_TOKENS": "izzyviz.text",
@@ -48,6 +52,8 @@ __all__ = [
     "aggregate",
     "attention_rollout",
     "available_backends",
+    "check_stability_heatmap_with_gradient_color",
+    "compare_two_attentions_with_circles",
     "cross_attention_from_generate",
     "decoder_self_attention_from_generate",
     "display_tokens",
@@ -63,6 +69,8 @@ __all__ = [
     "visualize_attention_decoder_only",
     "visualize_attention_encoder_decoder",
     "visualize_attention_encoder_only",
+    "visualize_attention_evolution_sparklines",
+    "visualize_attention_with_detected_regions",
 ]
 
 if TYPE_CHECKING:
@@ -73,22 +81,28 @@ if TYPE_CHECKING:
         merge_subwords,
         rank_heads,
     )
+    from izzyviz.colors import ColorScale
+    from izzyviz.figure import Figure
     from izzyviz.generation import (
         cross_attention_from_generate,
         decoder_self_attention_from_generate,
     )
     from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
+    from izzyviz.plot import heatmap
     from izzyviz.regions import find_attention_regions_with_merging
+    from izzyviz.render import Renderer, available_backends, register_backend
+    from izzyviz.text import DEFAULT_SPECIAL_TOKENS
+    from izzyviz.views import (
+        check_stability_heatmap_with_gradient_color,
+        compare_two_attentions_with_circles,
+        visualize_attention_evolution_sparklines,
+        visualize_attention_with_detected_regions,
+    )
     from izzyviz.visualization import (
         visualize_attention_decoder_only,
         visualize_attention_encoder_decoder,
         visualize_attention_encoder_only,
     )
-    from izzyviz.colors import ColorScale
-    from izzyviz.figure import Figure
-    from izzyviz.plot import heatmap
-    from izzyviz.render import Renderer, available_backends, register_backend
-    from izzyviz.text import DEFAULT_SPECIAL_TOKENS
 
 
 def __getattr__(name: str) -> Any:

@@ -95,7 +95,15 @@ class CellLayout:
     y_edges: NDArray[np.float64]
     matrix: NDArray[np.float64]
     scale: ColorScale
-    top_mask: NDArray[np.bool_]
+    top_rows: NDArray[np.intp]
+    top_cols: NDArray[np.intp]
+
+    @property
+    def top_mask(self) -> NDArray[np.bool_]:
+        """Boolean mask of the top cells."""
+        mask = np.zeros(self.matrix.shape, dtype=bool)
+        mask[self.top_rows, self.top_cols] = True
+        return mask
 
     @property
     def centers(self) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
@@ -135,6 +143,9 @@ class HeatmapSpec:
         Called with the final :class:`CellLayout`; its nodes are drawn over the cells.
     cells
         ``"vector"``, ``"image"`` or ``"auto"`` (vector up to ``Style.vector_cell_limit`` cells).
+    gap, gap_color
+        Width and colour of the lines between cells; by default thin white lines that fade
+        out as cells shrink.
     """
 
     matrix: NDArray[np.float64]
@@ -154,6 +165,8 @@ class HeatmapSpec:
     overlay: Overlay | None = None
     cells: Literal["auto", "vector", "image"] = "auto"
     colorbar: bool = True
+    gap: float | None = None
+    gap_color: RGBA = WHITE
     role: str = "panel"
 
 
@@ -166,17 +179,17 @@ class Panel:
     cells: CellLayout = field(repr=False)
 
 
-def top_cells(matrix: NDArray[np.float64], top_n: int) -> NDArray[np.bool_]:
-    """Mask of the cells whose value is at least the ``top_n``-th largest (ties included)."""
-    mask = np.zeros(matrix.shape, dtype=bool)
+def top_cells(matrix: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Row and column indices (row-major order) of the cells whose value is at least the
+    ``top_n``-th largest, ties included."""
     if top_n <= 0:
-        return mask
+        return np.empty(0, np.intp), np.empty(0, np.intp)
     flat = matrix.ravel()
-    if top_n >= flat.size:
-        mask[:] = True
-        return mask
-    threshold = np.partition(flat, flat.size - top_n)[flat.size - top_n]
-    return matrix >= threshold
+    threshold = (
+        np.partition(flat, flat.size - top_n)[flat.size - top_n] if top_n < flat.size else -np.inf
+    )
+    rows, cols = np.nonzero(matrix >= threshold)
+    return rows, cols
 
 
 class _Bounds:
@@ -325,7 +338,7 @@ class _Builder:
     ) -> tuple[Group, float]:
         """Tick labels along one axis; returns the group and how far it reaches from the
         heatmap edge."""
-        style, fm = self.style, self.fm
+        style = self.style
         # Rotated column labels need more room between neighbours than stacked row labels.
         needed = 1.25 if axis == "y" else 1.25 / SIN45
         size = _label_size(pitch, needed, style)
@@ -355,10 +368,10 @@ class _Builder:
             nodes.append(self.label(text, transform, bool(marked[i]), f"{axis}-label"))
         return Group(tuple(nodes), role=f"{axis}-labels"), reach
 
-    def values(self, cells: CellLayout, colors: NDArray[np.uint8]) -> Group:
+    def values(self, cells: CellLayout, grid: CellGrid) -> Group:
         """The value of each top cell, written inside it in a colour that reads on the cell."""
         style, fm = self.style, self.fm
-        rows, cols = np.nonzero(cells.top_mask)
+        rows, cols = cells.top_rows, cells.top_cols
         if not self.spec.show_values or len(rows) == 0:
             return Group(role="values")
         widths, heights = cells.sizes
@@ -371,7 +384,8 @@ class _Builder:
         if size < style.min_value_size:
             return Group(role="values")
         xc, yc = cells.centers
-        luminance = relative_luminance(colors[rows, cols].astype(np.float64) / 255.0)
+        colors = grid.palette[grid.indices[rows, cols]]
+        luminance = relative_luminance(colors.astype(np.float64) / 255.0)
         nodes: list[Node] = []
         for r, c, lum in zip(rows.tolist(), cols.tolist(), luminance.tolist(), strict=True):
             value = f"{cells.matrix[r, c]:.3f}"
@@ -430,14 +444,16 @@ def heatmap_panel(
     b = _Builder(spec, style, fm or metrics())
     matrix = spec.matrix
     rows, cols = matrix.shape
-    top = top_cells(matrix, spec.top_n)
-    big_rows: NDArray[np.bool_] = np.asarray(top.any(axis=1))
-    big_cols: NDArray[np.bool_] = np.asarray(top.any(axis=0))
+    top_rows, top_cols = top_cells(matrix, spec.top_n)
+    big_rows = np.zeros(rows, dtype=bool)
+    big_rows[top_rows] = True
+    big_cols = np.zeros(cols, dtype=bool)
+    big_cols[top_cols] = True
     unit_w, unit_h = _cell_sizes(rows, cols, big_rows, big_cols, spec.enlarged_size, style)
     x_edges = _edges(np.where(big_cols, unit_w * spec.enlarged_size, unit_w))
     y_edges = _edges(np.where(big_rows, unit_h * spec.enlarged_size, unit_h))
     width, height = float(x_edges[-1]), float(y_edges[-1])
-    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top)
+    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top_rows, top_cols)
 
     mode = spec.cells
     if mode == "auto":
@@ -445,14 +461,18 @@ def heatmap_panel(
     # Grid lines fade out as cells shrink, and vanish where they would wash the colours out.
     smallest = min(unit_w, unit_h)
     gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
+    if spec.gap is not None:
+        gap = min(spec.gap, smallest / 4)
     indices = spec.scale.indices(matrix)
-    grid = CellGrid(x_edges, y_edges, indices, spec.scale.palette, gap=gap, mode=mode)
+    grid = CellGrid(
+        x_edges, y_edges, indices, spec.scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
+    )
     b.bounds.add(0.0, 0.0, width, height)
 
     heat_nodes: list[Node] = [grid]
     if spec.overlay is not None:
         heat_nodes.extend(spec.overlay(cells))
-    heat_nodes.append(b.values(cells, grid.colors()))
+    heat_nodes.append(b.values(cells, grid))
     heat_nodes.extend(
         Rect(
             float(x_edges[c0]),

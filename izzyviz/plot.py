@@ -73,7 +73,7 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
     }
     for panel in panels:
         cells = panel.cells
-        rows, cols = np.nonzero(cells.top_mask)
+        rows, cols = cells.top_rows, cells.top_cols
         out["panels"].append(
             {
                 "shape": list(cells.matrix.shape),

@@ -22,14 +22,24 @@ from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_attention
 from izzyviz.layout import Panel, Region, heatmap_panel, page
 from izzyviz.plot import check_regions, figure_data, heatmap_spec, save_figure
+from izzyviz.views import (
+    check_stability_heatmap_with_gradient_color,
+    compare_two_attentions_with_circles,
+    visualize_attention_evolution_sparklines,
+    visualize_attention_with_detected_regions,
+)
 
 __all__ = [
     "DECODER_ONLY_USE_CASES",
     "ENCODER_DECODER_USE_CASES",
     "ENCODER_ONLY_MODES",
+    "check_stability_heatmap_with_gradient_color",
+    "compare_two_attentions_with_circles",
     "visualize_attention_decoder_only",
     "visualize_attention_encoder_decoder",
     "visualize_attention_encoder_only",
+    "visualize_attention_evolution_sparklines",
+    "visualize_attention_with_detected_regions",
 ]
 
 Part = Literal["all", "first", "second"]
