@@ -99,6 +99,7 @@ def relative_luminance(rgb: NDArray[np.floating[Any]] | RGBA) -> Any:
 
 
 _BINS = 1 << 16
+_BLOCK = 1 << 20
 
 
 def _exact_indices(norm: NDArray[np.float64]) -> NDArray[np.uint8]:
@@ -184,15 +185,21 @@ class ColorScale:
         if not (span > 0 and np.isfinite(span)):
             return _exact_indices(self.normalize(arr))
         table, straddles = _power_table(self.gamma)
-        bins = arr - lo
-        bins *= _BINS / span
-        np.clip(bins, 0, _BINS - 1, out=bins)
-        which = bins.astype(np.int32)
-        result = table[which]
-        exact = straddles[which]
-        if exact.any():
-            result[exact] = _exact_indices(self.normalize(arr[exact]))
-        return result
+        flat = arr.reshape(-1)
+        result = np.empty(flat.shape, dtype=np.uint8)
+        # In blocks, so the temporaries stay a few MB even for a 4096 x 4096 matrix.
+        for start in range(0, flat.size, _BLOCK):
+            chunk = flat[start : start + _BLOCK]
+            bins = chunk - lo
+            bins *= _BINS / span
+            np.clip(bins, 0, _BINS - 1, out=bins)
+            which = bins.astype(np.int32)
+            out = table[which]
+            exact = straddles[which]
+            if exact.any():
+                out[exact] = _exact_indices(self.normalize(chunk[exact]))
+            result[start : start + _BLOCK] = out
+        return result.reshape(arr.shape)
 
     @property
     def palette(self) -> NDArray[np.uint8]:
