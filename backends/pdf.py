@@ -32,20 +32,54 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import font_path
+from izzyviz.text import font_path, metrics
 
 __all__ = ["PDFRenderer"]
 
 FONT_NAMES = {False: "IzzyViz-DejaVuSans", True: "IzzyViz-DejaVuSans-Bold"}
 
 
+def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
+    """ReportLab's ToUnicode CMap, but with characters beyond U+FFFF written as UTF-16
+    surrogate pairs as the PDF spec requires (ReportLab writes ``<1F600>``, which readers
+    reject, so emoji tokens could not be copied or searched)."""
+    entries = [
+        f"<{i:02X}> <{chr(code).encode('utf-16-be').hex().upper()}>"
+        for i, code in enumerate(subset)
+    ]
+    return "\n".join([
+        "/CIDInit /ProcSet findresource begin", "12 dict begin", "begincmap",
+        "/CIDSystemInfo", f"<< /Registry ({fontname})", f"/Ordering ({fontname})",
+        "/Supplement 0", ">> def", f"/CMapName /{fontname} def", "/CMapType 2 def",
+        "1 begincodespacerange", f"<00> <{len(subset) - 1:02X}>", "endcodespacerange",
+        f"{len(subset)} beginbfchar", *entries, "endbfchar", "endcmap",
+        "CMapName currentdict /CMap defineresource pop", "end", "end",
+    ])  # fmt: skip
+
+
 @lru_cache(maxsize=1)
 def _register_fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase import pdfmetrics, ttfonts
     from reportlab.pdfbase.ttfonts import TTFont
+
+    ttfonts.makeToUnicodeCMap = _to_unicode_cmap
 
     for bold, name in FONT_NAMES.items():
         pdfmetrics.registerFont(TTFont(name, str(font_path(bold))))
+
+
+@lru_cache(maxsize=64)
+def _font_name(font_id: str) -> str:
+    """The ReportLab name of a text run's font, registering fallback fonts on first use."""
+    if font_id in ("regular", "bold"):
+        return FONT_NAMES[font_id == "bold"]
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+
+    face = metrics().face(font_id)
+    name = f"IzzyViz-Fallback{_font_name.cache_info().currsize}-{face.path.stem}"
+    pdfmetrics.registerFont(TTFont(name, str(face.path), subfontIndex=face.index))
+    return name
 
 
 @contextmanager
@@ -110,6 +144,46 @@ def _rgb(color: RGBA) -> tuple[float, float, float]:
     return color[0], color[1], color[2]
 
 
+def _page_link(link: str) -> int | None:
+    """The page number (counted from 1) of a ``"#page-N"`` link, else None."""
+    if link.startswith("#page-") and link[6:].isdigit():
+        return int(link[6:])
+    return None
+
+
+def _link_targets(scenes: Sequence[Scene]) -> set[int]:
+    """Numbers of the pages (from 1) that some group links to with ``"#page-N"``."""
+    targets: set[int] = set()
+    stack: list[Group] = [scene.root for scene in scenes]
+    while stack:
+        group = stack.pop()
+        if group.link is not None:
+            page = _page_link(group.link)
+            if page is not None:
+                targets.add(page)
+        stack.extend(child for child in group.children if isinstance(child, Group))
+    return targets
+
+
+def _link_area(group: Group) -> tuple[float, float, float, float] | None:
+    """Bounding box, in the group's coordinates, of its own shapes (rectangles, images, cell
+    grids, circles): the clickable area of a linked group. None if it has no such child."""
+    boxes: list[tuple[float, float, float, float]] = []
+    for child in group.children:
+        if isinstance(child, (Rect, Image)):
+            boxes.append((child.x, child.y, child.x + child.width, child.y + child.height))
+        elif isinstance(child, CellGrid):
+            x, y = child.x_edges, child.y_edges
+            boxes.append((float(x[0]), float(y[0]), float(x[-1]), float(y[-1])))
+        elif isinstance(child, Circle):
+            r = child.r
+            boxes.append((child.cx - r, child.cy - r, child.cx + r, child.cy + r))
+    if not boxes:
+        return None
+    x0s, y0s, x1s, y1s = zip(*boxes, strict=True)
+    return min(x0s), min(y0s), max(x1s), max(y1s)
+
+
 class PDFRenderer(Renderer):
     """Draws scenes as pages of a PDF document.
 
@@ -117,6 +191,10 @@ class PDFRenderer(Renderer):
     -------
     title, author, subject
         Document metadata (escaped by ReportLab).
+
+    Pages with ``Scene.bookmarks`` get outline entries; a group with ``link="#page-N"`` becomes
+    a link annotation to page ``N`` (counted from 1) over its shapes' area, other links become
+    URI links. Links to pages the document does not have are dropped.
     """
 
     name = "pdf"
@@ -130,6 +208,8 @@ class PDFRenderer(Renderer):
         self._buffer = io.BytesIO()
         self.canvas: Any = None
         self._images = 0
+        self._pages = 0
+        self._targets: set[int] = set()
 
     def begin_document(self, scenes: Sequence[Scene]) -> None:
         from reportlab.pdfgen.canvas import Canvas
@@ -148,6 +228,10 @@ class PDFRenderer(Renderer):
             self.canvas.setAuthor(self.meta["author"])
         if self.meta["subject"]:
             self.canvas.setSubject(self.meta["subject"])
+        self._pages = len(scenes)
+        self._targets = _link_targets(scenes)
+        if any(scene.bookmarks for scene in scenes):
+            self.canvas.showOutline()
 
     def begin_page(self, scene: Scene, number: int) -> None:
         c = self.canvas
@@ -156,6 +240,11 @@ class PDFRenderer(Renderer):
         if scene.background is not None:
             self._fill(scene.background)
             c.rect(0, 0, scene.width, scene.height, stroke=0, fill=1)
+        if scene.bookmarks or number + 1 in self._targets:
+            key = f"page-{number + 1}"
+            c.bookmarkPage(key)
+            for title in scene.bookmarks:
+                c.addOutlineEntry(title, key, level=0)
 
     def end_page(self, scene: Scene) -> None:
         self.canvas.showPage()
@@ -169,6 +258,21 @@ class PDFRenderer(Renderer):
         self.canvas.saveState()
         if group.transform is not None:
             self.canvas.transform(*group.transform)
+        if group.link:
+            self._link(group)
+
+    def _link(self, group: Group) -> None:
+        """A link annotation over the group's area (in the current, flipped coordinates)."""
+        area = _link_area(group)
+        link = group.link
+        if area is None or not link:
+            return
+        page = _page_link(link)
+        if page is not None:
+            if 1 <= page <= self._pages:
+                self.canvas.linkRect("", f"page-{page}", area, relative=1, thickness=0)
+        elif not link.startswith("#"):
+            self.canvas.linkURL(link, area, relative=1, thickness=0)
 
     def pop_group(self, group: Group) -> None:
         self.canvas.restoreState()
@@ -259,9 +363,11 @@ class PDFRenderer(Renderer):
         x = text.x - {"start": 0.0, "middle": text.width / 2, "end": text.width}[text.anchor]
         obj = c.beginText()
         obj.setTextTransform(1, 0, 0, -1, x, text.y)
-        obj.setFont(FONT_NAMES[text.bold], text.size)
         obj.setFillColorRGB(*_rgb(text.fill))
-        obj.textOut(text.text)
+        default = "bold" if text.bold else "regular"
+        for part, font_id in text.runs or ((text.text, default),):
+            obj.setFont(_font_name(font_id), text.size)
+            obj.textOut(part)
         c.drawText(obj)
 
     def draw_image(self, image: Image) -> None:

@@ -30,7 +30,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import FONT_FAMILY
+from izzyviz.text import FONT_FAMILY, has_rtl, metrics
 
 __all__ = ["SVGRenderer", "fmt"]
 
@@ -170,9 +170,21 @@ class SVGRenderer(Renderer):
     def draw_text(self, text: Text) -> None:
         anchor = f' text-anchor="{text.anchor}"' if text.anchor != "start" else ""
         weight = ' font-weight="bold"' if text.bold else ""
+        # Text arrives in visual order (right-to-left runs already reversed): viewers must not
+        # reorder it again.
+        bidi = ' unicode-bidi="bidi-override"' if has_rtl(text.text) else ""
+        content = _text(text.text)
+        if text.runs is not None:
+            content = "".join(
+                _text(part)
+                if font_id in ("regular", "bold")
+                else f"<tspan font-family={_attr(metrics().face(font_id).family)}>"
+                f"{_text(part)}</tspan>"
+                for part, font_id in text.runs
+            )
         element = (
             f'<text x="{fmt(text.x)}" y="{fmt(text.y)}" font-size="{fmt(text.size)}"'
-            f"{weight}{anchor}{_paint(text.fill, 'fill')}>{_text(text.text)}</text>"
+            f"{weight}{anchor}{bidi}{_paint(text.fill, 'fill')}>{content}</text>"
         )
         if text.full_text is not None:
             element = f"<g><title>{_text(text.full_text)}</title>{element}</g>"

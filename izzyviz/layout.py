@@ -33,7 +33,7 @@ from izzyviz.scene import (
     rotation,
     translation,
 )
-from izzyviz.text import TextMetrics, is_special_token, metrics, shorten
+from izzyviz.text import TextMetrics, is_special_token, metrics, shorten, visual_order
 
 __all__ = [
     "CellLayout",
@@ -284,8 +284,9 @@ class _Builder:
         """A measured text node; ``limit`` characters at most (-1: the style's label limit,
         None: no limit)."""
         limit = self.style.max_label_chars if limit == -1 else limit
-        shown = label if limit is None else shorten(label, limit)
+        shown = visual_order(label if limit is None else shorten(label, limit))
         width = self.fm.width(shown, size, bold)
+        runs = self.fm.runs(shown, bold)
         return Text(
             x,
             y,
@@ -296,6 +297,7 @@ class _Builder:
             bold,
             anchor,
             full_text=label if shown != label else None,
+            runs=runs,
         )
 
     def centred_baseline(self, y: float, size: float) -> float:

@@ -120,7 +120,8 @@ class Text:
     ``(x, y)`` is the anchor point on the alphabetic baseline; ``anchor`` says whether the text
     starts, is centred on, or ends at ``x``. ``width`` is the advance width measured by the layout
     from the same font the backends embed. ``full_text`` keeps the original string when ``text``
-    was shortened for display.
+    was shortened for display. ``runs``, when set, splits ``text`` into ``(substring, font id)``
+    pieces for characters drawn in fallback fonts (see :meth:`izzyviz.text.FontMetrics.runs`).
     """
 
     x: float
@@ -132,6 +133,7 @@ class Text:
     bold: bool = False
     anchor: Literal["start", "middle", "end"] = "start"
     full_text: str | None = None
+    runs: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
