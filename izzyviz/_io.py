@@ -24,8 +24,6 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
         os.chmod(temp, 0o666 & ~_umask())
         os.replace(temp, target)
     except BaseException:
