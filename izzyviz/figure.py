@@ -11,7 +11,9 @@ from izzyviz._io import write_atomic
 from izzyviz.render import resolve_backend
 from izzyviz.scene import Scene
 
-__all__ = ["Figure"]
+__all__ = ["NOTEBOOK_SVG_LIMIT", "Figure"]
+
+NOTEBOOK_SVG_LIMIT = 2_000_000
 
 
 class Figure:
@@ -87,6 +89,14 @@ class Figure:
 
     def _repr_svg_(self) -> str:
         return self.to_svg()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        """What Jupyter shows: the SVG, or a PNG when the SVG would weigh down the notebook
+        (over ``NOTEBOOK_SVG_LIMIT`` bytes, e.g. thousands of tokens)."""
+        svg = self.to_svg()
+        if len(svg) <= NOTEBOOK_SVG_LIMIT:
+            return {"image/svg+xml": svg}
+        return {"image/png": self.to_png(dpi=96)}
 
     def __repr__(self) -> str:
         w, h = self.size

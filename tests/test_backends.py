@@ -217,3 +217,14 @@ def test_import_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_notebooks_get_svg_or_png_for_huge_figures(monkeypatch: pytest.MonkeyPatch) -> None:
+    import izzyviz.figure
+
+    fig = izzyviz.heatmap(np.eye(3), list("abc"), list("abc"))
+    bundle = fig._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"] and bundle["image/svg+xml"] == fig._repr_svg_()
+    monkeypatch.setattr(izzyviz.figure, "NOTEBOOK_SVG_LIMIT", 100)
+    bundle = fig._repr_mimebundle_()
+    assert list(bundle) == ["image/png"] and bundle["image/png"].startswith(b"\x89PNG")
