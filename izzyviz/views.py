@@ -34,7 +34,7 @@ from izzyviz._validate import (
 )
 from izzyviz.colors import ColorScale, lut, parse_color, relative_luminance
 from izzyviz.figure import Figure
-from izzyviz.layout import CellLayout, Overlay, Panel, heatmap_panel, page
+from izzyviz.layout import CellLayout, Overlay, heatmap_panel, page
 from izzyviz.plot import figure_data, heatmap_spec, save_figure
 from izzyviz.scene import (
     RGBA,
@@ -124,19 +124,24 @@ def _cell_sides(cells: CellLayout) -> NDArray[np.float64]:
     return np.minimum.outer(heights, widths)
 
 
-def _finish(
-    panel: Panel,
-    scale: ColorScale,
+def _draw(
+    matrix: NDArray[np.float64],
+    x_labels: Sequence[str],
+    y_labels: Sequence[str],
+    *,
     title: str | None,
     save_path: PathLike | None,
     default: str,
-    **extra: Any,
+    data: dict[str, Any] | None = None,
+    **options: Any,
 ) -> Figure:
-    """Put the panel on a page, attach its data and save it."""
-    data = figure_data([panel], scale)
-    data.update(extra)
-    fig = Figure(page([panel], title=title), data)
-    return save_figure(fig, save_path, default)
+    """Lay out one panel (no top-cell enlargement: these views mark cells otherwise), put it
+    on a page with its numbers in ``Figure.data``, and save it."""
+    spec, scale = heatmap_spec(matrix, x_labels, y_labels, top_n=0, title=title, **options)
+    panel = heatmap_panel(spec)
+    figure_data_ = figure_data([panel], scale)
+    figure_data_.update(data or {})
+    return save_figure(Figure(page([panel], title=title), figure_data_), save_path, default)
 
 
 # -- 1. comparison -------------------------------------------------------------------------------
@@ -230,24 +235,18 @@ def compare_two_attentions_with_circles(
             )
         return [Group(tuple(nodes), role="circles")]
 
-    spec, _ = heatmap_spec(
+    return _draw(
         first,
         x_labels,
         y_labels,
-        scale=scale,
-        top_n=0,
         title=title,
+        save_path=save_path,
+        default="attention_comparison_circles.pdf",
+        data={"max_difference": largest},
+        scale=scale,
         xlabel=xlabel,
         ylabel=ylabel,
         overlay=circles,
-    )
-    return _finish(
-        heatmap_panel(spec),
-        scale,
-        title,
-        save_path,
-        "attention_comparison_circles.pdf",
-        max_difference=largest,
     )
 
 
@@ -365,28 +364,20 @@ def check_stability_heatmap_with_gradient_color(
                 nodes.append(Circle(float(xc[c]), float(yc[r]), float(radii[r, c]), fill))
         return [Group(tuple(nodes), role="circles")]
 
-    spec, _ = heatmap_spec(
+    return _draw(
         mean,
         xs,
         ys,
-        scale=scale,
-        top_n=0,
         title=title,
+        save_path=save_path,
+        default="check_stability_heatmap_with_gradient_color.pdf",
+        data={"runs": count, "max_spread": largest},
+        scale=scale,
         xlabel=xlabel,
         ylabel=ylabel,
         overlay=circles,
         gap=linewidths,
         gap_color=line_color,
-    )
-    panel = heatmap_panel(spec)
-    return _finish(
-        panel,
-        scale,
-        title,
-        save_path,
-        "check_stability_heatmap_with_gradient_color.pdf",
-        runs=count,
-        max_spread=largest,
     )
 
 
@@ -507,24 +498,18 @@ def visualize_attention_evolution_sparklines(
                 nodes.append(Polyline(points, color, line_width))
         return [Group(tuple(nodes), role="sparklines")]
 
-    spec, _ = heatmap_spec(
+    return _draw(
         last,
         x_labels,
         y_labels,
-        scale=scale,
-        top_n=0,
         title=title,
+        save_path=save_path,
+        default="attention_evolution_sparklines.pdf",
+        data={"steps": steps},
+        scale=scale,
         xlabel=xlabel,
         ylabel=ylabel,
         overlay=sparklines,
-    )
-    return _finish(
-        heatmap_panel(spec),
-        scale,
-        title,
-        save_path,
-        "attention_evolution_sparklines.pdf",
-        steps=steps,
     )
 
 
@@ -639,26 +624,20 @@ def visualize_attention_with_detected_regions(
         proximity_threshold=proximity_threshold,
         max_expansion_steps=max_expansion_steps,
     )
-    spec, scale = heatmap_spec(
+    return _draw(
         matrix,
         x_labels,
         y_labels,
+        title=title,
+        save_path=save_path,
+        default="attention_with_detected_regions.pdf",
+        data={"regions": [list(region) for region in found]},
         gamma=gamma,
         cmap=cmap,
-        top_n=0,
         regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found],
         region_color=color,
         region_width=width,
-        title=title,
         xlabel=xlabel,
         ylabel=ylabel,
         overlay=_region_labels(found, color, width) if label_regions else None,
-    )
-    return _finish(
-        heatmap_panel(spec),
-        scale,
-        title,
-        save_path,
-        "attention_with_detected_regions.pdf",
-        regions=[list(region) for region in found],
     )
