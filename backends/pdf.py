@@ -241,10 +241,13 @@ class PDFRenderer(Renderer):
             self._fill(scene.background)
             c.rect(0, 0, scene.width, scene.height, stroke=0, fill=1)
         if scene.bookmarks or number + 1 in self._targets:
-            key = f"page-{number + 1}"
-            c.bookmarkPage(key)
-            for title in scene.bookmarks:
-                c.addOutlineEntry(title, key, level=0)
+            c.bookmarkPage(f"page-{number + 1}")
+        for index, title in enumerate(scene.bookmarks):
+            # ReportLab keys outline entries by destination: one destination per entry.
+            key = f"page-{number + 1}" + (f"-{index}" if index else "")
+            if index:
+                c.bookmarkPage(key)
+            c.addOutlineEntry(title, key, level=0)
 
     def end_page(self, scene: Scene) -> None:
         self.canvas.showPage()

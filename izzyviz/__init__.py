@@ -17,6 +17,8 @@ __version__ = "0.2.0"
 
 _EXPORTS: dict[str, str] = {
     "heatmap": "izzyviz.plot",
+    "overview": "izzyviz.heads",
+    "report": "izzyviz.heads",
     "visualize_attention_encoder_only": "izzyviz.visualization",
     "visualize_attention_decoder_only": "izzyviz.visualization",
     "visualize_attention_encoder_decoder": "izzyviz.visualization",
@@ -62,8 +64,10 @@ __all__ = [
     "heatmap",
     "load_sample",
     "merge_subwords",
+    "overview",
     "rank_heads",
     "register_backend",
+    "report",
     "select_attention",
     "stack_attentions",
     "visualize_attention_decoder_only",
@@ -88,6 +92,7 @@ if TYPE_CHECKING:
         decoder_self_attention_from_generate,
     )
     from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
+    from izzyviz.heads import overview, report
     from izzyviz.plot import heatmap
     from izzyviz.regions import find_attention_regions_with_merging
     from izzyviz.render import Renderer, available_backends, register_backend

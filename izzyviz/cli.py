@@ -1,0 +1,586 @@
+"""The ``izzyviz`` command: draw saved attention, run a local model, or write the demo figures.
+
+::
+
+    izzyviz render attention.npy --tokens tokens.txt -o attention.pdf
+    izzyviz render attentions.pt --tokens tokens.json --layer 3 --head 7 -o head.svg --json
+    izzyviz render attentions.safetensors --tokens tokens.txt --report -o report.pdf
+    izzyviz model ./all-MiniLM-L6-v2 --text "The quick brown fox." --layer 0 --head 2
+    izzyviz demo --out figures
+
+Expected errors (a missing file, a bad flag, tokens that do not match the matrix) print one line
+``izzyviz: error: ...`` on standard error and exit with status 2 (usage) or 1 (failure).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+__all__ = ["main"]
+
+PROG = "izzyviz"
+OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
+
+
+class UsageError(Exception):
+    """A command line that cannot work (exit status 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: ``izzyviz: error: <message> (see 'izzyviz ... --help')``."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+# --------------------------------------------------------------------------------------------
+# Arguments
+# --------------------------------------------------------------------------------------------
+
+
+def _region(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
+    try:
+        r0, c0, r1, c1 = (int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected ROW0,COL0,ROW1,COL1 (four integers), got {text!r}"
+        ) from None
+    return (r0, c0), (r1, c1)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return value
+
+
+def _add_figure_options(parser: argparse.ArgumentParser) -> None:
+    """Flags shared by ``render`` and ``model``: which head, how to draw it, where to write."""
+    pick = parser.add_argument_group("which attention")
+    pick.add_argument("--layer", type=int, help="layer index (negative counts from the end)")
+    pick.add_argument("--head", type=int, help="head index (negative counts from the end)")
+    pick.add_argument(
+        "--batch-index", type=int, default=0, help="sequence of the batch to draw (default 0)"
+    )
+    report = parser.add_argument_group("report (every head: an overview, then a page per head)")
+    report.add_argument(
+        "--report",
+        action="store_true",
+        help="write the overview and one page per head (a PDF, or a folder of SVG/PNG files)",
+    )
+    report.add_argument(
+        "--order-by",
+        choices=("entropy", "diagonal_distance", "special_tokens"),
+        help="order report pages by a head measure (highest first)",
+    )
+    report.add_argument("--top", type=int, help="report only the first TOP heads")
+    report.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on standard error"
+    )
+    look = parser.add_argument_group("drawing")
+    look.add_argument(
+        "--top-n", type=int, default=3, help="mark the N largest cells (default 3; 0: none)"
+    )
+    look.add_argument(
+        "--enlarged-size",
+        type=_positive,
+        default=1.8,
+        help="size factor of the rows and columns of marked cells (default 1.8)",
+    )
+    look.add_argument(
+        "--gamma", type=_positive, default=1.5, help="colour scale exponent (default 1.5)"
+    )
+    look.add_argument("--cmap", default="Blues", help="colormap name (default Blues)")
+    look.add_argument("--vmin", type=float, help="data value at the bottom of the colour scale")
+    look.add_argument("--vmax", type=float, help="data value at the top of the colour scale")
+    look.add_argument("--title", help="figure title")
+    look.add_argument("--xlabel", help="label above the columns (default 'Tokens Attended to')")
+    look.add_argument("--ylabel", help="label left of the rows (default 'Tokens Attending')")
+    look.add_argument(
+        "--region",
+        type=_region,
+        action="append",
+        metavar="R0,C0,R1,C1",
+        help="box the cells from (R0, C0) to (R1, C1), inclusive; repeatable",
+    )
+    look.add_argument(
+        "--cells",
+        choices=("auto", "vector", "image"),
+        default="auto",
+        help="draw cells as vector rectangles or one image (default auto)",
+    )
+    look.add_argument(
+        "--raw-tokens",
+        action="store_true",
+        help="show tokens as they are (no Ġ/▁ clean-up)",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "-o",
+        "--output",
+        help="output file (.pdf, .svg or .png; for --report also a folder); "
+        "default: next to the input, or ./attention.pdf",
+    )
+    out.add_argument("--dpi", type=_positive, help="resolution of PNG output (default 150)")
+    out.add_argument(
+        "--json",
+        action="store_true",
+        help="also write the numbers drawn (top cells, colour scale, regions) as JSON next to "
+        "the figure",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    from izzyviz import __version__
+
+    parser = _Parser(
+        prog=PROG,
+        description="Publication-grade heatmaps of transformer attention (PDF, SVG, PNG).",
+        epilog="Run 'izzyviz COMMAND --help' for the options of a command.",
+    )
+    parser.add_argument("--version", action="version", version=f"izzyviz {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    render = commands.add_parser(
+        "render",
+        help="draw saved attention weights",
+        description="Draw attention saved as .npy, .npz, .pt or .safetensors. A 2-D array is "
+        "one matrix; a 3-D (heads, q, k), 4-D (layers, heads, q, k) or 5-D "
+        "(layers, batch, heads, q, k) array, or a saved list of per-layer tensors, needs "
+        "--layer and --head (or --report).",
+    )
+    render.add_argument(
+        "file", metavar="FILE", help="attention file (.npy, .npz, .pt, .safetensors)"
+    )
+    render.add_argument(
+        "--tokens",
+        required=True,
+        metavar="TOKENS_FILE",
+        help="tokens: one per line, or a JSON list of strings",
+    )
+    render.add_argument(
+        "--query-tokens",
+        metavar="TOKENS_FILE",
+        help="row tokens, when the attention is not square (cross-attention)",
+    )
+    render.add_argument("--key", help="array to read from a .npz, .pt or .safetensors file")
+    _add_figure_options(render)
+
+    model = commands.add_parser(
+        "model",
+        help="run a local transformers model and draw its attention",
+        description="Run a transformers model from a local folder (offline, eager attention) on "
+        "TEXT and draw one head (--layer/--head, default the last layer's head 0) or every head "
+        "(--report). Needs torch and transformers.",
+    )
+    model.add_argument("model_dir", metavar="MODEL_DIR", help="folder with the model and tokenizer")
+    model.add_argument("--text", required=True, help="input text")
+    model.add_argument("--text-pair", help="second segment (e.g. a context for a question)")
+    _add_figure_options(model)
+
+    demo = commands.add_parser(
+        "demo",
+        help="write the demo figures",
+        description="Write every demo figure (bundled sample attention, no torch needed).",
+    )
+    demo.add_argument(
+        "--out", default="izzyviz-demo", help="output folder (default ./izzyviz-demo)"
+    )
+    return parser
+
+
+# --------------------------------------------------------------------------------------------
+# Loading
+# --------------------------------------------------------------------------------------------
+
+
+def read_tokens(path: str | os.PathLike[str]) -> list[str]:
+    """Tokens from a text file: a JSON list of strings, or one token per line (line ends
+    removed, nothing else)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--tokens: {str(path)!r} does not exist or is not a file")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--tokens: {str(path)!r} is not UTF-8 text ({exc.reason})") from None
+    # A JSON list of strings if the whole file is one; otherwise one token per line (a first
+    # token such as "[CLS]" also starts with a bracket).
+    if text.lstrip().startswith("["):
+        try:
+            tokens = json.loads(text)
+        except json.JSONDecodeError:
+            tokens = None
+        if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+            if not tokens:
+                raise ValueError(f"--tokens: {str(path)!r} holds an empty list")
+            return tokens
+    lines = text.splitlines()
+    if not lines:
+        raise ValueError(f"--tokens: {str(path)!r} is empty")
+    return lines
+
+
+def _pick(items: dict[str, Any], key: str | None, path: Path) -> Any:
+    if not items:
+        raise ValueError(f"FILE: {str(path)!r} holds no arrays")
+    if key is None:
+        return next(iter(items.values()))
+    if key not in items:
+        raise ValueError(
+            f"--key: {str(path)!r} has no array {key!r}; it holds {', '.join(map(repr, items))}"
+        )
+    return items[key]
+
+
+def load_attention(path: str | os.PathLike[str], key: str | None = None) -> Any:
+    """Attention weights saved as ``.npy``, ``.npz`` (the first array, or ``key``), ``.pt``
+    (a tensor, a list/tuple of per-layer tensors, or a dict: the first entry, or ``key``) or
+    ``.safetensors`` (the first tensor by name, or ``key``)."""
+    import numpy as np
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"FILE: {str(path)!r} does not exist or is not a file")
+    suffix = path.suffix.lower()
+    if suffix == ".npy":
+        if key is not None:
+            raise UsageError("--key: a .npy file holds one array; drop --key")
+        return np.load(path, allow_pickle=False)
+    if suffix == ".npz":
+        with np.load(path, allow_pickle=False) as archive:
+            return _pick({name: archive[name] for name in archive.files}, key, path)
+    if suffix in (".pt", ".pth"):
+        try:
+            import torch
+        except ImportError:
+            raise OSError(
+                f"FILE: reading {suffix} files needs torch; install it (pip install torch) or "
+                "save the attention with numpy.save"
+            ) from None
+        try:
+            value = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as exc:  # torch raises UnpicklingError, RuntimeError, ...
+            raise ValueError(f"FILE: cannot read {str(path)!r} with torch.load ({exc})") from None
+        if isinstance(value, dict):
+            return _pick(value, key, path)
+        if key is not None:
+            raise UsageError(f"--key: {str(path)!r} holds a {type(value).__name__}, not a dict")
+        return value
+    if suffix == ".safetensors":
+        try:
+            from safetensors import safe_open
+        except ImportError:
+            raise OSError(
+                "FILE: reading .safetensors files needs the safetensors package; "
+                "install it (pip install safetensors)"
+            ) from None
+        from importlib.util import find_spec
+
+        # bfloat16 tensors can only be read through torch.
+        framework = "pt" if find_spec("torch") is not None else "np"
+        try:
+            with safe_open(str(path), framework=framework) as handle:
+                names = sorted(handle.keys())
+                if key is not None and key not in names:
+                    raise ValueError(
+                        f"--key: {str(path)!r} has no tensor {key!r}; it holds "
+                        f"{', '.join(map(repr, names))}"
+                    )
+                if not names:
+                    raise ValueError(f"FILE: {str(path)!r} holds no tensors")
+                return handle.get_tensor(key if key is not None else names[0])
+        except ValueError:
+            raise
+        except Exception as exc:  # SafetensorError is not a ValueError
+            raise ValueError(f"FILE: cannot read {str(path)!r} as safetensors ({exc})") from None
+    raise UsageError(
+        f"FILE: cannot tell the format of {str(path)!r}; expected .npy, .npz, .pt or .safetensors"
+    )
+
+
+def _ndim(value: Any) -> int:
+    if isinstance(value, (list, tuple)):
+        return 1 + _ndim(value[0]) if value else 1
+    return len(getattr(value, "shape", ()))
+
+
+# --------------------------------------------------------------------------------------------
+# Drawing
+# --------------------------------------------------------------------------------------------
+
+
+def _heatmap_options(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {
+        "top_n": args.top_n,
+        "enlarged_size": args.enlarged_size,
+        "gamma": args.gamma,
+        "cmap": args.cmap,
+        "vmin": args.vmin,
+        "vmax": args.vmax,
+        "regions": args.region,
+        "cells": args.cells,
+    }
+    if args.xlabel is not None:
+        options["xlabel"] = args.xlabel
+    if args.ylabel is not None:
+        options["ylabel"] = args.ylabel
+    return options
+
+
+def _check_flags(args: argparse.Namespace, output: Path) -> None:
+    if args.report:
+        if args.layer is not None or args.head is not None:
+            raise UsageError("--report draws every head; drop --layer/--head")
+    else:
+        for flag in ("order_by", "top"):
+            if getattr(args, flag) is not None:
+                raise UsageError(f"--{flag.replace('_', '-')} applies to --report only")
+        if output.suffix.lower() not in OUTPUT_SUFFIXES:
+            raise UsageError(
+                f"--output: cannot tell the format of {str(output)!r}; use .pdf, .svg or .png"
+            )
+    if args.dpi is not None and output.suffix.lower() != ".png":
+        raise UsageError(f"--dpi applies to PNG output only, not {str(output)!r}")
+    if args.top is not None and args.top < 1:
+        raise UsageError(f"--top: expected a positive integer, got {args.top}")
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    from izzyviz._io import write_atomic
+
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
+    return write_atomic(path, (text + "\n").encode("utf-8"))
+
+
+def _draw(
+    args: argparse.Namespace,
+    attentions: Any,
+    tokens: list[str],
+    output: Path,
+    source: dict[str, Any],
+    query_tokens: list[str] | None = None,
+) -> int:
+    """Draw one head (or a matrix) or the report, write the figure (and its JSON)."""
+    import numpy as np
+
+    from izzyviz._validate import describe
+    from izzyviz.inputs import display_tokens, select_attention
+
+    _check_flags(args, output)
+    options = _heatmap_options(args)
+    written: list[Path]
+    if args.report:
+        from izzyviz.heads import report
+
+        if _ndim(attentions) < 4:
+            raise ValueError(
+                "--report: needs the attention of every layer (4-D or 5-D, or a list of "
+                f"per-layer arrays), got a {_ndim(attentions)}-D array"
+            )
+        fig = report(
+            attentions,
+            tokens,
+            output,
+            order_by=args.order_by,
+            top=args.top,
+            progress=not args.no_progress,
+            batch_index=args.batch_index,
+            title=args.title,
+            raw_tokens=args.raw_tokens,
+            query_tokens=query_tokens,
+            dpi=args.dpi,
+            **options,
+        )
+        written = [Path(f) for f in fig.data["files"]]
+        data = dict(fig.data)
+        json_path = (
+            output.with_suffix(".json") if output.suffix.lower() == ".pdf" else
+            written[0].parent / "report.json"
+        )  # fmt: skip
+    else:
+        from izzyviz.plot import heatmap
+
+        ndim = _ndim(attentions)
+        if ndim < 2:
+            raise ValueError(
+                "FILE: expected a 2-D attention matrix or a stack of them, "
+                f"got {describe(attentions)}"
+            )
+        if ndim == 2:
+            if args.layer is not None or args.head is not None:
+                raise UsageError("a 2-D matrix has no layers or heads; drop --layer/--head")
+            matrix = attentions
+            picked: dict[str, Any] = {}
+        else:
+            if ndim == 3 and not isinstance(attentions, (list, tuple)):
+                attentions = attentions[None]  # one layer's (heads, q, k)
+                if args.layer is None:
+                    args.layer = 0
+            if args.layer is None or args.head is None:
+                raise UsageError(
+                    f"the attention is {ndim}-D: choose a head with --layer and --head "
+                    "(or draw every head with --report)"
+                )
+            matrix = select_attention(
+                attentions, args.layer, args.head, batch_index=args.batch_index
+            )
+            picked = {"layer": args.layer, "head": args.head, "batch_index": args.batch_index}
+        q, k = np.shape(matrix)
+        if len(tokens) != k:
+            raise ValueError(
+                f"--tokens: got {len(tokens)} tokens, but the attention matrix is {q} x {k} "
+                f"(one token per column expected)"
+            )
+        rows = tokens if query_tokens is None else query_tokens
+        if len(rows) != q:
+            raise ValueError(
+                f"--{'tokens' if query_tokens is None else 'query-tokens'}: got {len(rows)} "
+                f"tokens, but the attention matrix has {q} rows"
+                + (" (not square: give the row tokens with --query-tokens)" if q != k else "")
+            )
+        fig = heatmap(
+            matrix,
+            display_tokens(tokens, raw=args.raw_tokens),
+            display_tokens(rows, raw=args.raw_tokens),
+            title=args.title,
+            **options,
+        )
+        save_options = {} if args.dpi is None else {"dpi": args.dpi}
+        written = [fig.save(output, **save_options)]
+        data = {**picked, **fig.data}
+        json_path = output.with_suffix(".json")
+    data["regions"] = [[r0, c0, r1, c1] for (r0, c0), (r1, c1) in args.region or []]
+    data["tokens"] = tokens
+    for path in written:
+        print(f"izzyviz: wrote {path}")
+    if args.json:
+        data["file"] = str(output)
+        data["source"] = source
+        print(f"izzyviz: wrote {_write_json(json_path, data)}")
+    return 0
+
+
+def _default_output(args: argparse.Namespace, stem: str, folder: Path) -> Path:
+    if args.output is not None:
+        return Path(args.output)
+    if args.report:
+        return folder / f"{stem}_report.pdf"
+    if args.layer is not None and args.head is not None:
+        return folder / f"{stem}_layer{args.layer}_head{args.head}.pdf"
+    return folder / f"{stem}.pdf"
+
+
+def _render(args: argparse.Namespace) -> int:
+    tokens = read_tokens(args.tokens)
+    attentions = load_attention(args.file, args.key)
+    source = Path(args.file)
+    output = _default_output(args, source.stem, source.parent)
+    query_tokens = None if args.query_tokens is None else read_tokens(args.query_tokens)
+    return _draw(
+        args, attentions, tokens, output, {"file": str(source), "key": args.key}, query_tokens
+    )
+
+
+def _model(args: argparse.Namespace) -> int:
+    folder = Path(args.model_dir)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MODEL_DIR: {str(folder)!r} is not a folder")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError:
+        raise OSError(
+            "the model command needs torch and transformers; install them "
+            "(pip install 'izzyviz[transformers]')"
+        ) from None
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModel.from_pretrained(
+            folder, local_files_only=True, attn_implementation="eager"
+        ).eval()
+    except (OSError, ValueError, KeyError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {first}") from None
+    inputs = tokenizer(args.text, args.text_pair, return_tensors="pt")
+    with torch.no_grad():
+        outputs = model(**inputs, output_attentions=True)
+    tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())]
+    if not args.report and args.layer is None and args.head is None:
+        args.layer, args.head = -1, 0
+    output = _default_output(args, "attention", Path.cwd())
+    source = {"model": str(folder), "text": args.text, "text_pair": args.text_pair}
+    return _draw(args, outputs.attentions, tokens, output, source)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    try:
+        from izzyviz.demo import write_demo
+    except ImportError as exc:
+        raise OSError(f"the demo is not available in this installation ({exc})") from None
+
+    out = Path(args.out)
+    result = write_demo(out)
+    if isinstance(result, (list, tuple)):
+        for path in result:
+            print(f"izzyviz: wrote {path}")
+    else:
+        print(f"izzyviz: wrote the demo figures into {out}")
+    return 0
+
+
+COMMANDS = {"render": _render, "model": _model, "demo": _demo}
+
+
+def _fail(message: str, status: int) -> int:
+    text = " ".join(message.split()) or "unknown error"
+    print(f"{PROG}: error: {text}", file=sys.stderr)
+    return status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``izzyviz`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
+    status: 0 on success, 2 for a wrong command line, 1 when the job fails."""
+    try:
+        args = _parser().parse_args(argv)
+        return COMMANDS[args.command](args)
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else 0
+    except UsageError as exc:
+        return _fail(str(exc), 2)
+    except (ValueError, TypeError, IndexError, OSError) as exc:
+        return _fail(str(exc), 1)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,762 @@
+"""Every head at once: an overview grid of small heatmaps, and a multi-page report.
+
+:func:`overview` draws one thumbnail per (layer, head) on one page: rows are layers, columns are
+heads, all on one colour scale (or each on its own), with one colour bar. Thumbnails are small
+image-mode :class:`~izzyviz.scene.CellGrid` nodes without labels, so 144 heads at 128 tokens lay
+out in milliseconds; each thumbnail group carries a ``link`` to the page that shows it in full.
+
+:func:`report` writes that overview followed by one full :func:`izzyviz.heatmap` page per head,
+optionally filtered and ordered by a head measure of :func:`izzyviz.rank_heads`. As a PDF, the
+pages get outline entries ("Layer L / Head H") and the thumbnails link to their pages; as SVG or
+PNG, one file per page is written into a folder and the SVG thumbnails link to the head files.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz._io import write_atomic
+from izzyviz._validate import check_index, check_labels, check_positive, describe
+from izzyviz.colors import ColorScale, lut
+from izzyviz.figure import Figure
+from izzyviz.inputs import display_tokens, stack_attentions
+from izzyviz.scene import (
+    RGBA,
+    CellGrid,
+    Group,
+    Line,
+    Node,
+    Rect,
+    Scene,
+    Text,
+    compose,
+    rotation,
+    translation,
+)
+from izzyviz.text import TextMetrics, metrics
+
+__all__ = ["MEASURES", "overview", "report"]
+
+HeadKey = tuple[int, int]
+"""A head as ``(layer, head)``."""
+
+#: Head measures :func:`report` can order by (see :func:`izzyviz.aggregate.head_scores`).
+MEASURES = ("entropy", "diagonal_distance", "special_tokens")
+
+BLACK: RGBA = (0.0, 0.0, 0.0, 1.0)
+GREY: RGBA = (0.35, 0.35, 0.35, 1.0)
+FRAME: RGBA = (0.6, 0.6, 0.6, 1.0)
+# Thumbnails of heads that have no page in a report are washed out with this veil.
+VEIL: RGBA = (1.0, 1.0, 1.0, 0.7)
+
+# Geometry of the overview page, in points.
+MAX_GRID_WIDTH = 720.0
+MAX_GRID_HEIGHT = 720.0
+MAX_THUMB = 96.0
+MIN_THUMB = 12.0
+THUMB_SPACING = 0.14  # gap between thumbnails, as a fraction of their width
+MARGIN = 18.0
+TITLE_SIZE = 14.0
+SUBTITLE_SIZE = 8.0
+HEADER_SIZE = 8.0
+MIN_HEADER_SIZE = 5.0
+NOTE_SIZE = 6.0
+COLORBAR_GAP = 14.0
+COLORBAR_WIDTH = 12.0
+TICK_LENGTH = 3.0
+# Seconds before the progress bar appears: short jobs print nothing.
+PROGRESS_DELAY = 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# Overview
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Grid:
+    """Where the thumbnails go: size of one, gap between them, extra room under each."""
+
+    width: float
+    height: float
+    gap: float
+    note: float
+
+    @classmethod
+    def fit(cls, layers: int, heads: int, q: int, k: int, notes: bool) -> _Grid:
+        aspect = float(np.clip(q / k, 0.25, 4.0))
+        note = NOTE_SIZE * 1.5 if notes else 0.0
+        s = THUMB_SPACING
+        width = min(
+            MAX_THUMB,
+            MAX_GRID_WIDTH / (heads + s * (heads - 1)),
+            (MAX_GRID_HEIGHT - layers * note) / (layers * aspect + s * (layers - 1)),
+        )
+        width = max(width, MIN_THUMB)
+        return cls(width, width * aspect, float(np.clip(s * width, 3.0, 10.0)), note)
+
+    def origin(self, row: int, col: int) -> tuple[float, float]:
+        """Top-left corner of a thumbnail relative to the grid's top-left corner."""
+        return col * (self.width + self.gap), row * (self.height + self.gap + self.note)
+
+    def extent(self, rows: int, cols: int) -> tuple[float, float]:
+        """Width and height of the whole grid (notes included)."""
+        return (
+            cols * self.width + (cols - 1) * self.gap,
+            rows * (self.height + self.note) + (rows - 1) * self.gap,
+        )
+
+
+def _text(
+    fm: TextMetrics,
+    x: float,
+    y: float,
+    text: str,
+    size: float,
+    *,
+    anchor: Any = "start",
+    bold: bool = False,
+    fill: RGBA = BLACK,
+) -> Text:
+    return Text(x, y, text, size, fm.width(text, size, bold), fill, bold, anchor)
+
+
+def _fit_line(fm: TextMetrics, text: str, size: float, width: float) -> str:
+    """``text`` cut (with an ellipsis) to fit ``width`` points at ``size``."""
+    if fm.width(text, size) <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # longest prefix that fits with the ellipsis
+        mid = (lo + hi + 1) // 2
+        if fm.width(text[:mid] + "…", size) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
+
+
+def _colorbar(
+    fm: TextMetrics, scale: ColorScale, x: float, top: float, height: float, shared: bool
+) -> tuple[Group, float]:
+    """A vertical colour bar; returns it and the x where its labels end."""
+    bar = CellGrid(
+        np.array([x, x + COLORBAR_WIDTH]),
+        np.linspace(top, top + height, 257),
+        np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
+        scale.palette,
+        mode="image",
+    )
+    nodes: list[Node] = [bar, Rect(x, top, COLORBAR_WIDTH, height, stroke=FRAME, stroke_width=0.4)]
+    right = x + COLORBAR_WIDTH
+    size = HEADER_SIZE
+    if shared:
+        count = int(np.clip(height // 28 + 1, 2, 7))
+        values = scale.ticks(count)
+        ticks = [
+            (f"{v:.2f}", top + height * (1.0 - float(n)))
+            for v, n in zip(values.tolist(), scale.normalize(values).tolist(), strict=True)
+        ]
+    else:
+        ticks = [("head max", top), ("head min", top + height)]
+    reach = right
+    for label, y in ticks:
+        nodes.append(Line(right, y, right + TICK_LENGTH, y, BLACK, 0.6))
+        tx = right + TICK_LENGTH + 2.0
+        text = _text(fm, tx, y + fm.cap_height * size / 2, label, size)
+        nodes.append(text)
+        reach = max(reach, tx + text.width)
+    return Group(tuple(nodes), role="colorbar"), reach
+
+
+def _overview_scene(
+    stack: NDArray[np.float64],
+    labels: Sequence[str],
+    *,
+    shared_scale: bool,
+    gamma: float,
+    cmap: str,
+    vmin: float | None,
+    vmax: float | None,
+    title: str,
+    links: Mapping[HeadKey, str] | None,
+    notes: Mapping[HeadKey, str] | None,
+) -> tuple[Scene, dict[str, Any]]:
+    """Lay out the overview page of a ``(layers, heads, q, k)`` stack."""
+    fm = metrics()
+    layers, heads, q, k = stack.shape
+    grid = _Grid.fit(layers, heads, q, k, bool(notes))
+
+    # One scale for every head, or one per head (each head's min..max unless fixed).
+    if shared_scale:
+        shared = ColorScale.from_data(stack, gamma, cmap, vmin, vmax)
+        indices = shared.indices(stack)
+        scales = {(i, j): shared for i in range(layers) for j in range(heads)}
+    else:
+        shared = ColorScale(0.0, 1.0, gamma, cmap)
+        indices = np.empty(stack.shape, dtype=np.uint8)
+        scales = {}
+        for i in range(layers):
+            for j in range(heads):
+                scale = ColorScale.from_data(stack[i, j], gamma, cmap, vmin, vmax)
+                indices[i, j] = scale.indices(stack[i, j])
+                scales[i, j] = scale
+    palette = shared.palette
+
+    # Headers: "Head 3" / "Layer 0" when they fit, bare numbers under axis titles otherwise.
+    widest_col = f"Head {heads - 1}"
+    size = min(HEADER_SIZE, grid.height * 0.6, grid.width * 0.95 / fm.width(widest_col, 1.0))
+    compact = size < MIN_HEADER_SIZE
+    if compact:
+        size = min(HEADER_SIZE, grid.height * 0.8, grid.width * 0.9 / fm.width(str(heads - 1), 1))
+    col_labels = [str(h) if compact else f"Head {h}" for h in range(heads)]
+    row_labels = [str(i) if compact else f"Layer {i}" for i in range(layers)]
+    row_width = max(fm.width(label, size) for label in row_labels) + 4.0
+
+    cursor = MARGIN
+    top_nodes: list[Node] = []
+    grid_left = MARGIN + row_width + (HEADER_SIZE * 1.4 if compact else 0.0)
+    grid_w, grid_h = grid.extent(layers, heads)
+    baseline = cursor + TITLE_SIZE
+    top_nodes.append(
+        Group((_text(fm, MARGIN, baseline, title, TITLE_SIZE, bold=True),), role="title")
+    )
+    cursor = baseline + TITLE_SIZE * 0.4
+    subtitle = f"{layers} layers × {heads} heads, {k} tokens: " + " ".join(labels)
+    subtitle = _fit_line(fm, subtitle, SUBTITLE_SIZE, max(grid_left + grid_w - MARGIN, 360.0))
+    baseline = cursor + SUBTITLE_SIZE * 1.2
+    top_nodes.append(
+        Group((_text(fm, MARGIN, baseline, subtitle, SUBTITLE_SIZE, fill=GREY),), role="subtitle")
+    )
+    cursor = baseline + SUBTITLE_SIZE * 0.8
+    if compact:
+        baseline = cursor + HEADER_SIZE * 1.2
+        top_nodes.append(
+            Group(
+                (
+                    _text(
+                        fm, grid_left + grid_w / 2, baseline, "Head", HEADER_SIZE, anchor="middle"
+                    ),
+                ),
+                role="column-axis",
+            )
+        )
+        cursor = baseline + HEADER_SIZE * 0.4
+    header_baseline = cursor + size * 1.2
+    grid_top = header_baseline + size * 0.5
+
+    headers: list[Node] = []
+    for h, label in enumerate(col_labels):
+        x, _ = grid.origin(0, h)
+        headers.append(
+            _text(fm, grid_left + x + grid.width / 2, header_baseline, label, size, anchor="middle")
+        )
+    row_headers: list[Node] = []
+    for i, label in enumerate(row_labels):
+        _, y = grid.origin(i, 0)
+        baseline = grid_top + y + grid.height / 2 + fm.cap_height * size / 2
+        row_headers.append(_text(fm, grid_left - 4.0, baseline, label, size, anchor="end"))
+    if compact:
+        axis = _text(fm, 0.0, 0.0, "Layer", HEADER_SIZE, anchor="middle")
+        transform = compose(
+            translation(MARGIN + HEADER_SIZE, grid_top + grid_h / 2), rotation(90.0)
+        )
+        row_headers.append(Group((axis,), transform=transform, role="row-axis"))
+
+    if links is None:  # the pages of a report of every head in (layer, head) order
+        links = {(i, j): f"#page-{2 + i * heads + j}" for i in range(layers) for j in range(heads)}
+        faded: set[HeadKey] = set()
+    else:
+        faded = {(i, j) for i in range(layers) for j in range(heads)} - set(links)
+    thumbs: list[Node] = []
+    records: list[dict[str, Any]] = []
+    x_unit = np.linspace(0.0, grid.width, k + 1)
+    y_unit = np.linspace(0.0, grid.height, q + 1)
+    for i in range(layers):
+        for j in range(heads):
+            x, y = grid.origin(i, j)
+            children: list[Node] = [CellGrid(x_unit, y_unit, indices[i, j], palette, mode="image")]
+            if (i, j) in faded:
+                children.append(Rect(0.0, 0.0, grid.width, grid.height, fill=VEIL))
+            children.append(Rect(0.0, 0.0, grid.width, grid.height, stroke=FRAME, stroke_width=0.4))
+            note = notes.get((i, j)) if notes else None
+            if note:
+                children.append(
+                    _text(
+                        fm,
+                        grid.width / 2,
+                        grid.height + NOTE_SIZE * 1.2,
+                        note,
+                        NOTE_SIZE,
+                        anchor="middle",
+                        fill=GREY,
+                    )
+                )
+            link = links.get((i, j))
+            thumbs.append(
+                Group(
+                    tuple(children),
+                    translation(grid_left + x, grid_top + y),
+                    role="thumbnail",
+                    link=link,
+                )
+            )
+            scale = scales[i, j]
+            records.append(
+                {"layer": i, "head": j, "vmin": scale.vmin, "vmax": scale.vmax, "link": link}
+            )
+
+    bar_height = layers * grid.height + (layers - 1) * (grid.gap + grid.note)
+    colorbar, reach = _colorbar(
+        fm, shared, grid_left + grid_w + COLORBAR_GAP, grid_top, bar_height, shared_scale
+    )
+    title_width = fm.width(title, TITLE_SIZE, True) + 2 * MARGIN
+    width = math.ceil(max(reach + MARGIN, title_width))
+    height = math.ceil(grid_top + grid_h + MARGIN)
+    root = Group(
+        (
+            *top_nodes,
+            Group(tuple(headers), role="column-headers"),
+            Group(tuple(row_headers), role="row-headers"),
+            Group(tuple(thumbs), role="thumbnails"),
+            colorbar,
+        ),
+        role="overview",
+    )
+    data: dict[str, Any] = {
+        "kind": "overview",
+        "layers": layers,
+        "heads": heads,
+        "shape": [q, k],
+        "shared_scale": shared_scale,
+        "vmin": shared.vmin if shared_scale else None,
+        "vmax": shared.vmax if shared_scale else None,
+        "gamma": gamma,
+        "cmap": cmap,
+        "thumbnails": records,
+    }
+    return Scene(width, height, root, title=title), data
+
+
+def _prepare(
+    attentions: Any,
+    tokens: Any,
+    query_tokens: Any,
+    batch_index: int,
+    raw_tokens: bool,
+    gamma: float,
+    cmap: str,
+) -> tuple[NDArray[np.float64], list[str], list[str]]:
+    """The ``(layers, heads, q, k)`` stack and display labels of its columns and rows."""
+    stack = stack_attentions(attentions, batch_index=batch_index)
+    _, _, q, k = stack.shape
+    xs = display_tokens(check_labels(tokens, "tokens", k, "key columns"), raw=raw_tokens)
+    if query_tokens is None:
+        if q != k:
+            raise ValueError(
+                f"query_tokens: the attention is {q} x {k} (not square), so the {q} query "
+                "tokens must be given as query_tokens="
+            )
+        ys = xs
+    else:
+        ys = display_tokens(
+            check_labels(query_tokens, "query_tokens", q, "query rows"), raw=raw_tokens
+        )
+    check_positive(gamma, "gamma")
+    lut(cmap)
+    return stack, xs, ys
+
+
+def overview(
+    attentions: Any,
+    tokens: Sequence[str],
+    *,
+    batch_index: int = 0,
+    shared_scale: bool = True,
+    gamma: float = 1.5,
+    cmap: str = "Blues",
+    title: str | None = None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    raw_tokens: bool = False,
+    query_tokens: Sequence[str] | None = None,
+    links: Mapping[HeadKey, str] | None = None,
+    notes: Mapping[HeadKey, str] | None = None,
+) -> Figure:
+    """Draw every layer and head of a model's attention as a grid of small heatmaps.
+
+    Rows are layers, columns are heads; each thumbnail shows one ``(q, k)`` attention matrix
+    without labels, so even 12 x 12 heads at 128 tokens stay readable on one page.
+
+    Parameters
+    ----------
+    attentions
+        Attention of every layer: ``outputs.attentions`` of a transformers model run with
+        ``output_attentions=True``, a list of per-layer arrays, or a stacked array (see
+        :func:`izzyviz.stack_attentions`).
+    tokens
+        One token per key position (the columns); shown, shortened, under the title.
+    batch_index
+        Which sequence of the batch to draw.
+    shared_scale
+        One colour scale over all heads (with one colour bar) so heads can be compared; False
+        stretches each head over its own min..max.
+    gamma, cmap, vmin, vmax
+        The colour scale, as for :func:`izzyviz.heatmap` (``vmin``/``vmax`` fix its ends).
+    title
+        Page title (default ``"Attention overview"``).
+    raw_tokens
+        Show tokens as they are instead of readable labels (see :func:`izzyviz.display_tokens`).
+    query_tokens
+        Row tokens when the attention is not square (cross-attention).
+    links
+        Where each thumbnail links to, by ``(layer, head)``: ``"#page-N"`` (page ``N``, counted
+        from 1, of the same PDF), a file name or a URL. Thumbnails missing from the mapping are
+        drawn faded. By default thumbnail ``(l, h)`` links to page ``2 + l * heads + h``: its page
+        in a :func:`report` of every head.
+    notes
+        A short text drawn under a thumbnail, by ``(layer, head)`` (e.g. its rank and score).
+
+    Returns
+    -------
+    Figure
+        One page. ``fig.data`` holds the colour scale and, per thumbnail, its layer, head,
+        scale ends and link.
+
+    Examples
+    --------
+    >>> import izzyviz
+    >>> sample = izzyviz.load_sample("quick_start")
+    >>> fig = izzyviz.overview(sample.attentions, sample.tokens)
+    >>> len(fig.scene.find("thumbnail"))
+    72
+    """
+    stack, xs, _ = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
+    if not isinstance(shared_scale, (bool, np.bool_)):
+        raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
+    scene, data = _overview_scene(
+        stack,
+        xs,
+        shared_scale=bool(shared_scale),
+        gamma=float(gamma),
+        cmap=cmap,
+        vmin=vmin,
+        vmax=vmax,
+        title=title or "Attention overview",
+        links=links,
+        notes=notes,
+    )
+    return Figure(scene, data)
+
+
+# --------------------------------------------------------------------------------------------
+# Report
+# --------------------------------------------------------------------------------------------
+
+
+def _heatmap_options() -> frozenset[str]:
+    from izzyviz.plot import heatmap
+
+    parameters = inspect.signature(heatmap).parameters.values()
+    return frozenset(p.name for p in parameters if p.kind is p.KEYWORD_ONLY) - {"title"}
+
+
+def _check_heads(heads: Any, layers: int, count: int) -> list[HeadKey]:
+    if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence | np.ndarray):
+        raise TypeError(
+            f"heads: expected a list of (layer, head) pairs or None, got {describe(heads)}"
+        )
+    result: list[HeadKey] = []
+    for n, pair in enumerate(heads):
+        try:
+            layer, head = pair
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"heads[{n}]: expected a (layer, head) pair, got {describe(pair)}"
+            ) from None
+        key = (
+            check_index(layer, f"heads[{n}] layer", layers, "layers"),
+            check_index(head, f"heads[{n}] head", count, "heads"),
+        )
+        if key in result:
+            raise ValueError(f"heads[{n}]: layer {key[0]}, head {key[1]} is listed twice")
+        result.append(key)
+    if not result:
+        raise ValueError("heads: expected at least one (layer, head) pair, got an empty list")
+    return result
+
+
+def _select_heads(
+    stack: NDArray[np.float64],
+    tokens: Sequence[str],
+    heads: Any,
+    order_by: Any,
+    descending: bool,
+    top: Any,
+    special_tokens: Any,
+) -> list[tuple[int, int, float | None]]:
+    """The heads a report shows, in page order, with their score when ordered."""
+    layers, count = stack.shape[:2]
+    chosen = (
+        [(i, j) for i in range(layers) for j in range(count)]
+        if heads is None
+        else _check_heads(heads, layers, count)
+    )
+    if top is not None and (
+        isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1
+    ):
+        raise ValueError(f"top: expected a positive integer or None, got {describe(top)}")
+    if order_by is None:
+        selected: list[tuple[int, int, float | None]] = [(i, j, None) for i, j in chosen]
+    else:
+        if order_by not in MEASURES:
+            raise ValueError(
+                f"order_by: expected None or one of {', '.join(map(repr, MEASURES))}, "
+                f"got {describe(order_by)}"
+            )
+        from izzyviz.aggregate import rank_heads
+
+        wanted = set(chosen)
+        ranked = rank_heads(
+            stack, list(tokens), order_by, descending, special_tokens=special_tokens
+        )
+        selected = [(i, j, score) for i, j, score in ranked if (i, j) in wanted]
+    return selected[:top]
+
+
+def _output(path: Any, format: str | None) -> tuple[Path, str | None]:
+    """``(target, folder_format)``: the PDF file (format None) or the folder and its page
+    format."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a file or folder path, got {describe(path)}")
+    target = Path(path)
+    suffix = target.suffix.lower()
+    if format is not None and format not in ("svg", "png"):
+        raise ValueError(
+            f"format: expected 'svg' or 'png' (the format of each page in a folder), "
+            f"got {describe(format)}"
+        )
+    if suffix == ".pdf" and not target.is_dir():
+        if format is not None:
+            raise ValueError(f"format: {format!r} does not apply to the PDF file {str(target)!r}")
+        return target, None
+    if suffix in (".svg", ".png") and not target.is_dir():
+        return target.with_suffix(""), format or suffix[1:]
+    if target.is_dir() or suffix == "":
+        return target, format or "svg"
+    raise ValueError(
+        f"path: cannot tell what to write from {str(target)!r}; expected a .pdf file, "
+        "a .svg or .png name (one file per page in a folder of that name) or a folder"
+    )
+
+
+def report(
+    attentions: Any,
+    tokens: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    heads: Sequence[HeadKey] | None = None,
+    order_by: str | None = None,
+    descending: bool = True,
+    top: int | None = None,
+    progress: bool = True,
+    batch_index: int = 0,
+    title: str | None = None,
+    shared_scale: bool = True,
+    raw_tokens: bool = False,
+    query_tokens: Sequence[str] | None = None,
+    format: str | None = None,
+    dpi: float | None = None,
+    **heatmap_options: Any,
+) -> Figure:
+    """Write an overview of every head followed by one full heatmap page per head.
+
+    Parameters
+    ----------
+    attentions
+        Attention of every layer, in any form :func:`izzyviz.stack_attentions` accepts.
+    tokens
+        One token per key position (and per query position for self-attention).
+    path
+        ``"report.pdf"``: one PDF whose first page is the :func:`overview`, with an outline entry
+        "Layer L / Head H" per head page and thumbnails that link to their pages.
+        ``"report.svg"``, ``"report.png"`` or a folder: one file per page in that folder
+        (``report/`` for ``report.svg``): ``overview.svg`` then ``layer00_head03.svg``, ...;
+        the SVG overview's thumbnails link to the head files.
+    heads
+        The ``(layer, head)`` pairs to give a page, in page order; default every head.
+    order_by
+        Order the pages by a head measure of :func:`izzyviz.rank_heads` (computed per query row
+        and averaged over rows):
+
+        ``"entropy"``
+            ``-sum_k p_k log p_k``: high for heads that spread attention evenly, 0 for a head
+            that looks at one token.
+        ``"diagonal_distance"``
+            ``sum_k p_k |q - k|``: how far, in tokens, a head looks from the query position
+            (0 for a head that attends to itself; self-attention only).
+        ``"special_tokens"``
+            Total weight on special tokens (``[CLS]``, ``[SEP]``, ``<s>``, ...; see
+            ``special_tokens``): high for heads that park attention there.
+
+        The overview notes each head's rank and score.
+    descending
+        With ``order_by``: highest score first (True) or lowest first.
+    top
+        Keep only the first ``top`` heads (after ordering).
+    progress
+        Show a progress bar (tqdm, on standard error) when the job takes more than a moment.
+    batch_index
+        Which sequence of the batch to draw.
+    title
+        Title of the overview and prefix of every page title.
+    shared_scale
+        Whether the overview uses one colour scale for every head (see :func:`overview`).
+    raw_tokens
+        Show tokens as they are instead of readable labels.
+    query_tokens
+        Row tokens when the attention is not square.
+    format
+        Page format (``"svg"`` or ``"png"``) when ``path`` is a folder; default SVG.
+    dpi
+        Resolution of PNG pages (default 150).
+    **heatmap_options
+        Options of :func:`izzyviz.heatmap` applied to every head page: ``top_n``,
+        ``enlarged_size``, ``gamma``, ``cmap``, ``xlabel``, ``ylabel``, ``regions``, ``vmin``,
+        ``vmax``, ``region_color``, ``special_tokens``, ``show_values``, ``cells``. ``gamma``,
+        ``cmap``, ``vmin`` and ``vmax`` apply to the overview too.
+
+    Returns
+    -------
+    Figure
+        Every page (overview first). ``fig.data`` holds the overview's scale, and per head page
+        its layer, head, page number, score and the numbers drawn (as :func:`izzyviz.heatmap`),
+        and the files written.
+    """
+    from izzyviz.plot import heatmap
+
+    allowed = _heatmap_options()
+    unknown = sorted(set(heatmap_options) - allowed)
+    if unknown:
+        raise TypeError(
+            f"report: unknown option(s) {', '.join(unknown)}; heatmap options are "
+            f"{', '.join(sorted(allowed))}"
+        )
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress: expected True or False, got {describe(progress)}")
+    if not isinstance(shared_scale, (bool, np.bool_)):
+        raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
+    if dpi is not None:
+        check_positive(dpi, "dpi")
+    target, folder_format = _output(path, format)
+    if dpi is not None and folder_format != "png":
+        raise ValueError(f"dpi: applies to PNG pages only, got {dpi!r} for {str(path)!r}")
+    if folder_format is None and not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"path: folder {str(target.parent)!r} does not exist (for {str(target)!r})"
+        )
+    if folder_format is not None and not target.parent.is_dir():
+        raise FileNotFoundError(
+            f"path: folder {str(target.parent)!r} does not exist (for the folder {str(target)!r})"
+        )
+    gamma = heatmap_options.get("gamma", 1.5)
+    cmap = heatmap_options.get("cmap", "Blues")
+    stack, xs, ys = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
+    layers, count = stack.shape[:2]
+    selected = _select_heads(
+        stack,
+        list(tokens),
+        heads,
+        order_by,
+        descending,
+        top,
+        heatmap_options.get("special_tokens"),
+    )
+    digits = max(2, len(str(max(layers, count) - 1)))
+    names = [f"layer{i:0{digits}d}_head{j:0{digits}d}" for i, j, _ in selected]
+    if folder_format is None:
+        links = {(i, j): f"#page-{n + 2}" for n, (i, j, _) in enumerate(selected)}
+    else:
+        links = {
+            (i, j): f"{name}.{folder_format}"
+            for (i, j, _), name in zip(selected, names, strict=True)
+        }
+    notes = None
+    if order_by is not None:
+        notes = {(i, j): f"#{n + 1}  {score:.3g}" for n, (i, j, score) in enumerate(selected)}
+
+    from tqdm.auto import tqdm
+
+    pages_total = len(selected) + 1
+    with tqdm(
+        total=2 * pages_total,
+        desc="izzyviz report",
+        unit="step",
+        disable=not progress,
+        delay=PROGRESS_DELAY,
+        leave=False,
+    ) as bar:
+        cover, cover_data = _overview_scene(
+            stack,
+            xs,
+            shared_scale=bool(shared_scale),
+            gamma=float(gamma),
+            cmap=cmap,
+            vmin=heatmap_options.get("vmin"),
+            vmax=heatmap_options.get("vmax"),
+            title=title or "Attention overview",
+            links=links,
+            notes=notes,
+        )
+        bar.update(1)
+        pages = [cover]
+        records: list[dict[str, Any]] = []
+        for n, (i, j, score) in enumerate(selected):
+            bookmark = f"Layer {i} / Head {j}"
+            page_title = f"{title}: {bookmark}" if title else bookmark
+            if score is not None:
+                page_title += f" · {order_by} {score:.3f} (rank {n + 1} of {len(selected)})"
+            fig = heatmap(stack[i, j], xs, ys, title=page_title, **heatmap_options)
+            pages.append(dataclasses.replace(fig.scene, bookmarks=(bookmark,)))
+            records.append(
+                {"layer": i, "head": j, "page": n + 2, "title": page_title, "score": score}
+                | fig.data
+            )
+            bar.update(1)
+
+        files: list[Path] = []
+        if folder_format is None:
+            from izzyviz.backends.pdf import PDFRenderer
+
+            class _Ticking(PDFRenderer):
+                def end_page(self, scene: Scene) -> None:
+                    super().end_page(scene)
+                    bar.update(1)
+
+            renderer = _Ticking(title=title or "IzzyViz attention report")
+            files.append(write_atomic(target, renderer.render(pages)))
+        else:
+            target.mkdir(exist_ok=True)
+            options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
+            for scene, name in zip(pages, ["overview", *names], strict=True):
+                files.append(Figure(scene).save(target / f"{name}.{folder_format}", **options))
+                bar.update(1)
+    for record, file in zip(records, files[1:] if folder_format else [], strict=False):
+        record["file"] = str(file)
+    data: dict[str, Any] = {
+        "kind": "report",
+        "order_by": order_by,
+        "descending": descending if order_by else None,
+        "overview": cover_data,
+        "pages": records,
+        "files": [str(f) for f in files],
+    }
+    return Figure(pages, data)

@@ -1,0 +1,286 @@
+"""The ``izzyviz`` command end to end: real files in, real files out, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import izzyviz
+from izzyviz.cli import _parser, load_attention, main, read_tokens
+
+SAMPLE = izzyviz.load_sample("quick_start")
+TOKENS = SAMPLE.tokens  # 12 WordPiece tokens, starting with [CLS]
+
+
+def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONSAFEPATH": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "izzyviz.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def one_line_error(result: subprocess.CompletedProcess[str], status: int, *words: str) -> None:
+    assert result.returncode == status, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("izzyviz: error: ")
+    assert "Traceback" not in result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("cli")
+    np.save(folder / "stack.npy", SAMPLE.attentions)
+    np.save(folder / "matrix.npy", SAMPLE.attentions[5, 3])
+    np.savez(folder / "arrays.npz", stack=SAMPLE.attentions, noise=np.zeros(3))
+    (folder / "tokens.txt").write_text("\n".join(TOKENS) + "\n", encoding="utf-8")
+    (folder / "tokens.json").write_text(json.dumps(TOKENS), encoding="utf-8")
+    (folder / "short.txt").write_text("\n".join(TOKENS[:-1]), encoding="utf-8")
+    return folder
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+
+def test_tokens_files_one_per_line_or_json(files: Path) -> None:
+    assert read_tokens(files / "tokens.txt") == TOKENS
+    assert read_tokens(files / "tokens.json") == TOKENS
+    with pytest.raises(FileNotFoundError, match="--tokens"):
+        read_tokens(files / "nope.txt")
+
+
+def test_attention_files_of_every_format(files: Path, tmp_path: Path) -> None:
+    np.testing.assert_array_equal(load_attention(files / "stack.npy"), SAMPLE.attentions)
+    np.testing.assert_array_equal(load_attention(files / "arrays.npz"), SAMPLE.attentions)
+    assert load_attention(files / "arrays.npz", "noise").shape == (3,)
+    with pytest.raises(ValueError, match="'noise'"):
+        load_attention(files / "arrays.npz", "missing")
+    torch = pytest.importorskip("torch")
+    torch.save({"attn": torch.tensor(SAMPLE.attentions)}, tmp_path / "a.pt")
+    np.testing.assert_array_equal(load_attention(tmp_path / "a.pt").numpy(), SAMPLE.attentions)
+    safetensors = pytest.importorskip("safetensors.torch")
+    bf16 = torch.tensor(SAMPLE.attentions).to(torch.bfloat16)
+    safetensors.save_file({"b": bf16, "a": bf16 * 0}, str(tmp_path / "a.safetensors"))
+    assert float(load_attention(tmp_path / "a.safetensors").abs().sum()) == 0  # first by name
+    loaded = load_attention(tmp_path / "a.safetensors", "b")
+    assert loaded.dtype == torch.bfloat16 and tuple(loaded.shape) == SAMPLE.attentions.shape
+
+
+# -- render ------------------------------------------------------------------------------------
+
+
+def test_render_matrix_to_png_with_json(files: Path, tmp_path: Path) -> None:
+    out = tmp_path / "head.png"
+    result = run(
+        "render", files / "matrix.npy", "--tokens", files / "tokens.txt", "-o", out,
+        "--json", "--top-n", "4", "--region", "1,1,3,4", "--region", "0,0,0,0",
+        "--gamma", "1", "--cmap", "viridis", "--dpi", "60", "--title", "Head 5.3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert f"izzyviz: wrote {out}" in result.stdout
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    matrix = SAMPLE.attentions[5, 3].astype(np.float64)
+    assert data["vmin"] == pytest.approx(matrix.min()) and data["vmax"] == pytest.approx(
+        matrix.max()
+    )
+    assert data["gamma"] == 1.0 and data["cmap"] == "viridis"
+    assert data["regions"] == [[1, 1, 3, 4], [0, 0, 0, 0]]
+    assert data["file"] == str(out) and data["tokens"] == TOKENS
+    top = data["panels"][0]["top_cells"]
+    assert len(top) == 4
+    assert sorted(v for *_, v in top) == pytest.approx(sorted(matrix.ravel())[-4:])
+    for r, c, v in top:
+        assert matrix[r, c] == pytest.approx(v)
+
+
+def test_render_one_head_of_a_stack_from_npz_and_torch(files: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    out = tmp_path / "npz.svg"
+    result = run(
+        "render", files / "arrays.npz", "--key", "stack", "--tokens", files / "tokens.json",
+        "--layer", "-1", "--head", "2", "-o", out, "--xlabel", "keys", "--raw-tokens",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "keys" in out.read_text(encoding="utf-8")
+
+    torch = pytest.importorskip("torch")
+    torch.save([torch.tensor(layer)[None] for layer in SAMPLE.attentions], tmp_path / "a.pt")
+    result = run(
+        "render", tmp_path / "a.pt", "--tokens", files / "tokens.txt", "--layer", "2",
+        "--head", "3", "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / "a_layer2_head3.pdf"  # default: next to the input
+    assert "fox" in PdfReader(pdf).pages[0].extract_text()
+    data = json.loads(pdf.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (data["layer"], data["head"]) == (2, 3)
+    expected = SAMPLE.attentions[2, 3]
+    for r, c, v in data["panels"][0]["top_cells"]:
+        assert expected[r, c] == pytest.approx(v, rel=1e-6)
+
+
+def test_render_report_from_safetensors(files: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    safetensors = pytest.importorskip("safetensors.numpy")
+    safetensors.save_file({"attentions": SAMPLE.attentions}, str(tmp_path / "a.safetensors"))
+    out = tmp_path / "report.pdf"
+    result = run(
+        "render", tmp_path / "a.safetensors", "--tokens", files / "tokens.txt", "--report",
+        "--order-by", "special_tokens", "--top", "4", "-o", out, "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    reader = PdfReader(out)
+    assert len(reader.pages) == 5 and len(reader.outline) == 4
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["order_by"] == "special_tokens" and len(data["pages"]) == 4
+    scores = [p["score"] for p in data["pages"]]
+    assert scores == sorted(scores, reverse=True)
+    assert data["files"] == [str(out)]
+
+
+def test_render_report_into_a_folder(files: Path, tmp_path: Path) -> None:
+    result = run(
+        "render", files / "stack.npy", "--tokens", files / "tokens.txt", "--report",
+        "-o", tmp_path / "pages.svg", "--json", "--no-progress",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # --no-progress: no bar
+    folder = tmp_path / "pages"
+    assert len(list(folder.glob("*.svg"))) == 73
+    assert json.loads((folder / "report.json").read_text(encoding="utf-8"))["kind"] == "report"
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "status", "words"),
+    [
+        (["render", "{f}/missing.npy", "--tokens", "{f}/tokens.txt"], 1, ["missing.npy"]),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/missing.txt"], 1, ["--tokens"]),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/short.txt"], 1, ["11 tokens", "12 x 12"]),
+        (["render", "{f}/stack.npy", "--tokens", "{f}/tokens.txt"], 2, ["--layer", "--head"]),
+        (
+            [
+                "render",
+                "{f}/stack.npy",
+                "--tokens",
+                "{f}/tokens.txt",
+                "--layer",
+                "9",
+                "--head",
+                "0",
+            ],
+            1,
+            ["layer", "out of range"],
+        ),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--bogus"], 2, ["--bogus"]),
+        (["render", "{f}/matrix.npy"], 2, ["--tokens"]),
+        (
+            ["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--region", "1,2"],
+            2,
+            ["--region", "ROW0"],
+        ),
+        (
+            ["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--region", "0,0,20,20"],
+            1,
+            ["outside"],
+        ),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--gamma", "-1"], 2, ["gamma"]),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--cmap", "no"], 1, ["cmap"]),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "-o", "x.jpg"], 2, ["x.jpg"]),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--dpi", "90"], 2, ["--dpi"]),
+        (["render", "{f}/tokens.txt", "--tokens", "{f}/tokens.txt"], 2, ["format"]),
+        (["render", "{f}/arrays.npz", "--key", "x", "--tokens", "{f}/tokens.txt"], 1, ["'x'"]),
+        (["model", "{f}/no-model", "--text", "hi"], 1, ["MODEL_DIR"]),
+        ([], 2, ["COMMAND"]),
+        (["paint"], 2, ["paint"]),
+    ],
+)
+def test_errors_are_one_line_with_a_status(
+    files: Path, tmp_path: Path, args: list[str], status: int, words: list[str]
+) -> None:
+    result = run(*(a.replace("{f}", str(files)) for a in args), cwd=tmp_path)
+    one_line_error(result, status, *words)
+    assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+def test_main_in_process_returns_the_status(
+    files: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.pdf"
+    assert main(["render", str(files / "matrix.npy"), "--tokens", str(files / "tokens.txt"),
+                 "-o", str(out)]) == 0  # fmt: skip
+    assert out.is_file()
+    assert main(["render", str(files / "matrix.npy"), "--tokens", str(files / "short.txt")]) == 1
+    assert capsys.readouterr().err.startswith("izzyviz: error: --tokens")
+    assert main(["--version"]) == 0
+    assert izzyviz.__version__ in capsys.readouterr().out
+
+
+def test_help_documents_every_flag() -> None:
+    parser = _parser()
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("render", "model", "demo"):
+        assert command in result.stdout
+    commands = next(a for a in parser._actions if a.dest == "command")
+    for name, sub in commands.choices.items():  # type: ignore[union-attr]
+        text = run(name, "--help").stdout
+        for action in sub._actions:
+            for flag in action.option_strings:
+                assert flag in text, (name, flag)
+            assert action.help, (name, action.dest)
+
+
+# -- model and demo ------------------------------------------------------------------------------
+
+
+def test_model_command_runs_minilm_offline(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from pypdf import PdfReader
+
+    from tests.models import minilm_path
+
+    out = tmp_path / "minilm.pdf"
+    result = run(
+        "model", minilm_path(), "--text", "Where is Paris?", "--text-pair",
+        "Paris is in France.", "--layer", "0", "--head", "5", "-o", out, "--json",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    text = PdfReader(out).pages[0].extract_text()
+    assert "paris" in text and "[SEP]" in text
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["tokens"][0] == "[CLS]" and data["tokens"].count("[SEP]") == 2
+    assert data["source"]["text_pair"] == "Paris is in France."
+
+    report = tmp_path / "minilm-report.pdf"
+    result = run("model", minilm_path(), "--text", "A short one.", "--report", "-o", report)
+    assert result.returncode == 0, result.stderr
+    assert len(PdfReader(report).outline) == 72
+
+
+def test_demo_command_writes_into_the_folder(tmp_path: Path) -> None:
+    pytest.importorskip("izzyviz.demo")
+    result = run("demo", "--out", tmp_path / "demo")
+    assert result.returncode == 0, result.stderr
+    assert any((tmp_path / "demo").iterdir())
