@@ -1,0 +1,68 @@
+"""Smoke test: the benchmark script runs and prints its table (no timing assertions)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_heatmap.py"
+
+
+def test_benchmark_quick_runs_and_prints_table(tmp_path: Path) -> None:
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--quick",
+            "--no-baseline",
+            "--json",
+            str(tmp_path / "r.json"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
+
+    header = next((line for line in out.splitlines() if line.lstrip().startswith("tokens")), None)
+    assert header is not None, out
+    for column in (
+        "format",
+        "time",
+        "runs",
+        "peak RSS",
+        "file",
+        "matplotlib",
+        "speed-up",
+        "targets",
+    ):
+        assert column in header, header
+
+    # One row per (size, format), with a time, a memory figure and a file size.
+    for n in (12, 64):
+        for fmt in ("pdf", "svg", "png"):
+            row = re.search(rf"^\s*{n}\s+{fmt}\s+(.*)$", out, re.MULTILINE)
+            assert row is not None, f"no row for {n} {fmt}:\n{out}"
+            rest = row.group(1)
+            assert "ERROR" not in rest, rest
+            assert re.search(r"\d+(\.\d+)? (ms|s)\b", rest), rest
+            assert re.search(r"\d+ MB", rest), rest
+            assert re.search(r"\d+(\.\d+)? (KB|MB)", rest), rest
+    assert not re.search(r"^\s*(256|1024|4096)\s+(pdf|svg|png)\b", out, re.MULTILINE), out
+
+    assert re.search(r"^import izzyviz \(over numpy\)\s+-?\d", out, re.MULTILINE), out
+    for fmt in ("pdf", "svg"):
+        assert re.search(
+            rf"^quick start {fmt} .*\d+(\.\d+)? (ms|s) .*(PASS|MISS)", out, re.MULTILINE
+        ), out
+    assert "ERRORS" not in out
+    assert (tmp_path / "r.json").is_file()
+    # --no-baseline: no matplotlib runs.
+    assert "baseline: matplotlib" not in out
