@@ -91,8 +91,8 @@ if TYPE_CHECKING:
         cross_attention_from_generate,
         decoder_self_attention_from_generate,
     )
-    from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
     from izzyviz.heads import overview, report
+    from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
     from izzyviz.plot import heatmap
     from izzyviz.regions import find_attention_regions_with_merging
     from izzyviz.render import Renderer, available_backends, register_backend

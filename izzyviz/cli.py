@@ -547,13 +547,7 @@ def _demo(args: argparse.Namespace) -> int:
     except ImportError as exc:
         raise OSError(f"the demo is not available in this installation ({exc})") from None
 
-    out = Path(args.out)
-    result = write_demo(out)
-    if isinstance(result, (list, tuple)):
-        for path in result:
-            print(f"izzyviz: wrote {path}")
-    else:
-        print(f"izzyviz: wrote the demo figures into {out}")
+    write_demo(Path(args.out))  # prints one line per file it writes
     return 0
 
 

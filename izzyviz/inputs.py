@@ -113,7 +113,8 @@ def select_attention(
     attentions
         Attention weights in any form listed in the module docstring, e.g. ``outputs.attentions``
         of a transformers model run with ``output_attentions=True``. A model output object with
-        an ``attentions`` field is accepted too.
+        an ``attentions`` field is accepted too, and so is one 2-D ``(q, k)`` map (then
+        ``layer`` and ``head`` must be 0 or -1).
     layer, head
         Layer and head index; negative values count from the end.
     batch_index
@@ -144,6 +145,12 @@ def _select(
     attentions: Any, layer: Any, head: Any, batch_index: Any, name: str
 ) -> NDArray[np.float64]:
     """:func:`select_attention` with ``name`` used for ``attentions`` in error messages."""
+    if hasattr(attentions, "shape") and len(_shape(attentions)) == 2:
+        # One (q, k) map, e.g. from decoder_self_attention_from_generate: layer 0, head 0.
+        check_index(layer, "layer", 1, "layers (a single 2-D map was given)")
+        check_index(head, "head", 1, "heads (a single 2-D map was given)")
+        check_index(batch_index, "batch_index", 1, "batch items")
+        return as_float_array(attentions, name, 2)
     container, n_layers, stacked = _layers(attentions, name)
     li = check_index(layer, "layer", n_layers, "layers")
     per_layer = container[li]

@@ -19,6 +19,7 @@ from izzyviz._validate import (
 from izzyviz.colors import ColorScale, lut, parse_color
 from izzyviz.figure import Figure
 from izzyviz.layout import HeatmapSpec, Panel, Region, heatmap_panel, page
+from izzyviz.render import resolve_backend
 
 __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
 
@@ -227,6 +228,13 @@ def heatmap_spec(
 def save_figure(fig: Figure, save_path: str | os.PathLike[str] | None, default: str) -> Figure:
     """Save ``fig`` to ``save_path`` (or ``default`` when None), print where it went, as the
     original IzzyViz does, and return the figure."""
-    path = fig.save(default if save_path is None else save_path)
+    target = default if save_path is None else save_path
+    try:
+        resolve_backend(os.fspath(target))
+    except ValueError as exc:  # name the argument the caller knows
+        raise ValueError(str(exc).replace("path:", "save_path:", 1)) from None
+    except TypeError:
+        raise TypeError(f"save_path: expected a file path, got {describe(save_path)}") from None
+    path = fig.save(target)
     print(f"IzzyViz: saved {path}")
     return fig

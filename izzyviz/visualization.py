@@ -120,8 +120,16 @@ ENCODER_DECODER_USE_CASES: dict[str, tuple[View, str, str]] = {
         "generated",
         "source",
     ),
-    "encoder_self_attention": (View("Encoder Self-Attention Heatmap"), "source", "source"),
-    "decoder_self_attention": (View("Decoder Self-Attention Heatmap"), "generated", "generated"),
+    "encoder_self_attention": (
+        View("Encoder Self-Attention Heatmap", xlabel="Encoder Tokens", ylabel="Encoder Tokens"),
+        "source",
+        "source",
+    ),
+    "decoder_self_attention": (
+        View("Decoder Self-Attention Heatmap", xlabel="Decoder Tokens", ylabel="Decoder Tokens"),
+        "generated",
+        "generated",
+    ),
 }
 """Use cases of :func:`visualize_attention_encoder_decoder`: the panel, and which token list
 labels the rows and the columns."""
@@ -205,7 +213,13 @@ def draw_views(
     ys = display_tokens(row_tokens, raw=raw_tokens)
     xs = display_tokens(col_tokens, raw=raw_tokens)
     lut(cmap)
-    scale = ColorScale.from_data(matrix, gamma, cmap)
+    # One scale for the panels, spanning what they show (a causal decoder's full matrix has
+    # 1.0 in its first row, which would wash out a generated-to-source panel).
+    drawn = [
+        matrix[_span(v.rows, split, rows_total), _span(v.cols, split, cols_total)].ravel()
+        for v in views
+    ]
+    scale = ColorScale.from_data(np.concatenate(drawn), gamma, cmap)
     panels: list[Panel] = []
     for view, title in zip(views, titles, strict=True):
         rows = _span(view.rows, split, rows_total)

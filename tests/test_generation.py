@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from types import SimpleNamespace
 
 import numpy as np
@@ -184,7 +185,7 @@ def test_missing_attentions(gpt2, seq2seq):
 def test_sdpa_generate_gives_empty_steps(kind):
     """Under SDPA, transformers >= 5 generate returns one empty tuple per step."""
     model = {"gpt2": tiny_gpt2, "t5": tiny_t5}[kind]()
-    sdpa = type(model)._from_config(model.config, attn_implementation="sdpa").eval()
+    sdpa = type(model)._from_config(copy.deepcopy(model.config), attn_implementation="sdpa").eval()
     output = generate(sdpa, prompt_ids(PROMPT))
     steps = output.attentions if kind == "gpt2" else output.cross_attentions
     assert steps == ((),) * NEW_TOKENS

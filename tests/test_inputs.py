@@ -211,7 +211,7 @@ def test_index_type_errors():
 
 def test_wrong_ndim():
     with pytest.raises(ValueError, match=r"attentions: expected a tuple or list .* got array of "):
-        select_attention(np.ones((3, 3)), 0, 0)
+        select_attention(np.ones(3), 0, 0)
     with pytest.raises(
         ValueError, match=r"attentions: expected a tuple .*shape \(1, 2, 3, 4, 5, 6\)"
     ):
@@ -377,3 +377,13 @@ def test_inputs_does_not_import_torch():
         "assert 'torch' not in sys.modules and 'transformers' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_single_map_is_layer_0_head_0():
+    m = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(select_attention(m, 0, 0), m)
+    np.testing.assert_array_equal(select_attention(m, -1, -1), m)
+    with pytest.raises(IndexError, match=r"layer: index 1 is out of range for 1 layers \(a single"):
+        select_attention(m, 1, 0)
+    with pytest.raises(IndexError, match=r"head: index 2 is out of range for 1 heads"):
+        select_attention(m, 0, 2)

@@ -1,0 +1,112 @@
+"""Every ```python block of README.md runs as written, offline, in a fresh interpreter.
+
+A block preceded by ``<!-- no-test -->`` is skipped. Blocks run concurrently (each in its own
+temporary folder, with ``HF_HUB_OFFLINE=1``); each test waits for its block.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+BLOCK = re.compile(
+    r"(?P<marker><!--\s*no-test\s*-->\s*)?^```python[ \t]*\n(?P<code>.*?)^```", re.M | re.S
+)
+TIMEOUT = 600
+
+
+def python_blocks(text: str) -> list[tuple[int, str, bool]]:
+    """``(line number, code, skipped)`` for every ```python block of ``text``."""
+    return [
+        (text.count("\n", 0, m.start("code")) + 1, m["code"], m["marker"] is not None)
+        for m in BLOCK.finditer(text)
+    ]
+
+
+BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
+IDS = [f"README.md:{line}" for line, _, _ in BLOCKS]
+
+
+def test_python_blocks_are_found() -> None:
+    assert python_blocks("x\n```python\na = 1\n```\n<!-- no-test -->\n```python\nb\n```\n") == [
+        (3, "a = 1\n", False),
+        (7, "b\n", True),
+    ]
+    assert len(BLOCKS) >= 5
+
+
+def test_every_mode_has_an_example() -> None:
+    code = "\n".join(code for _, code, skipped in BLOCKS if not skipped)
+    assert "## Usage with real models" in README.read_text(encoding="utf-8")
+    for needle in (
+        'mode="self_attention"',
+        'mode="question_context"',
+        'use_case="full_sequence"',
+        '"generated_to_source"',
+        '"self_attention_generated"',
+        "cross_attention_from_generate(",
+        "decoder_self_attention_from_generate(",
+        'attn_implementation="eager"',
+    ):
+        assert needle in code, needle
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, tuple[Path, object]]]:
+    """Start every runnable block at once; map line number -> (folder, process)."""
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONWARNINGS="error")
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")])
+    started: dict[int, tuple[Path, subprocess.Popen[str]]] = {}
+    for line, code, skipped in BLOCKS:
+        if skipped:
+            continue
+        folder = tmp_path_factory.mktemp(f"readme_{line}")
+        (folder / "example.py").write_text(code, encoding="utf-8")
+        started[line] = (
+            folder,
+            subprocess.Popen(
+                [sys.executable, "example.py"],
+                cwd=folder,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            ),
+        )
+    yield started
+    for _, process in started.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+@pytest.mark.parametrize(("line", "code", "skipped"), BLOCKS, ids=IDS)
+def test_readme_block_runs(
+    runs: dict[int, tuple[Path, subprocess.Popen[str]]], line: int, code: str, skipped: bool
+) -> None:
+    if skipped:
+        pytest.skip("marked <!-- no-test -->")
+    folder, process = runs[line]
+    try:
+        stdout, stderr = process.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        stdout, stderr = process.communicate()
+        pytest.fail(f"README.md:{line} did not finish in {TIMEOUT} s\n{stderr}")
+    assert process.returncode == 0, f"README.md:{line} failed:\n{stdout}\n{stderr}"
+    figures = [p for p in folder.iterdir() if p.suffix in (".pdf", ".svg", ".png")]
+    assert figures, f"README.md:{line} wrote no figure"
+    for figure in figures:
+        assert figure.stat().st_size > 0
+        if figure.suffix == ".pdf":
+            assert figure.read_bytes().startswith(b"%PDF-")
+    for saved in re.findall(r"^IzzyViz: saved (.+)$", stdout, re.M):
+        assert (folder / saved).is_file()
