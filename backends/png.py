@@ -1,13 +1,19 @@
-"""PNG backend: the SVG backend's output rasterised by cairosvg."""
+"""PNG backend: the SVG backend's output rasterised by cairosvg.
+
+cairosvg draws the SVG onto a cairo image surface; we encode that surface ourselves (zlib level 1
+with the "up" filter), which is several times faster than cairo's PNG writer on a full page.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from izzyviz.backends.svg import SVGRenderer
+import numpy as np
 
 from izzyviz._validate import check_positive
+from izzyviz.backends.svg import SVGRenderer
+from izzyviz.raster import encode_rgb_png
 from izzyviz.scene import Scene
 
 __all__ = ["PNGRenderer"]
@@ -30,8 +36,23 @@ class PNGRenderer(SVGRenderer):
         self.dpi = check_positive(dpi, "dpi")
 
     def render(self, scenes: Sequence[Scene]) -> bytes:
-        import cairosvg
+        from cairosvg.parser import Tree
+        from cairosvg.surface import PNGSurface
 
         svg = SVGRenderer.render(self, scenes)
-        png: bytes = cairosvg.svg2png(bytestring=svg, dpi=self.dpi, unsafe=False)
-        return png
+        # Drawing happens when the surface is made; we read its pixels instead of calling
+        # finish(), which would run cairo's slower PNG writer.
+        surface = PNGSurface(Tree(bytestring=svg, unsafe=False), None, self.dpi).cairo
+        surface.flush()
+        width, height, stride = surface.get_width(), surface.get_height(), surface.get_stride()
+        data = np.frombuffer(surface.get_data(), dtype=np.uint8).reshape(height, stride)
+        bgra = data[:, : width * 4].reshape(height, width, 4)
+        # cairo stores premultiplied BGRA. A page with a background is flattened onto white
+        # (only the fractional last pixel row/column is not covered); one without keeps alpha.
+        alpha = bgra[..., 3:4].astype(np.uint16)
+        rgb = bgra[..., 2::-1].astype(np.uint16)
+        if scenes[0].background is not None:
+            return encode_rgb_png(np.ascontiguousarray(rgb + (255 - alpha), dtype=np.uint8))
+        rgb = np.where(alpha > 0, (rgb * 255 + alpha // 2) // np.maximum(alpha, 1), 0)
+        rgba = np.concatenate([rgb, alpha], axis=2).astype(np.uint8)
+        return encode_rgb_png(rgba)

@@ -17,7 +17,7 @@ from numpy.typing import NDArray
 
 from izzyviz.scene import CellGrid, Image
 
-__all__ = ["cells_by_color", "encode_png", "grid_image"]
+__all__ = ["cells_by_color", "encode_png", "encode_rgb_png", "grid_image"]
 
 PIXEL_BUDGET = 16_000_000
 MAX_PIXELS_PER_CELL = 5
@@ -64,24 +64,43 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     )
 
 
+def _png(header: bytes, rows: NDArray[np.uint8], extra: list[bytes], level: int) -> bytes:
+    """A PNG from its IHDR fields and its ``(height, bytes per row)`` pixel rows."""
+    height, width = rows.shape
+    # Each row gets a filter byte: 2 ("up", the difference to the row above) squeezes the
+    # long runs of identical rows a heatmap has; the first row has none above (filter 0).
+    raw = np.empty((height, width + 1), dtype=np.uint8)
+    raw[:, 0] = 2
+    raw[0, 0] = 0
+    raw[0, 1:] = rows[0]
+    np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
+    return b"".join([
+        b"\x89PNG\r\n\x1a\n",
+        _chunk(b"IHDR", header),
+        *extra,
+        _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)),
+        _chunk(b"IEND", b""),
+    ])  # fmt: skip
+
+
 def encode_png(image: Image, level: int = 1) -> bytes:
     """An 8-bit palette PNG of ``image`` (with a tRNS chunk when the palette has alpha)."""
     indices = image.indices
     height, width = indices.shape
-    # Each PNG row starts with a filter-type byte (0: none).
-    raw = np.zeros((height, width + 1), dtype=np.uint8)
-    raw[:, 1:] = indices
     palette = np.asarray(image.palette, dtype=np.uint8)
-    parts = [
-        b"\x89PNG\r\n\x1a\n",
-        _chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)),
-        _chunk(b"PLTE", palette[:, :3].tobytes()),
-    ]
+    extra = [_chunk(b"PLTE", palette[:, :3].tobytes())]
     if (palette[:, 3] != 255).any():
-        parts.append(_chunk(b"tRNS", palette[:, 3].tobytes()))
-    parts.append(_chunk(b"IDAT", zlib.compress(raw.tobytes(), level)))
-    parts.append(_chunk(b"IEND", b""))
-    return b"".join(parts)
+        extra.append(_chunk(b"tRNS", palette[:, 3].tobytes()))
+    header = struct.pack(">IIBBBBB", width, height, 8, 3, 0, 0, 0)
+    return _png(header, indices, extra, level)
+
+
+def encode_rgb_png(pixels: NDArray[np.uint8], level: int = 1) -> bytes:
+    """An 8-bit RGB (``(h, w, 3)``) or RGBA (``(h, w, 4)``) PNG of ``pixels``."""
+    height, width, channels = pixels.shape
+    kind = {3: 2, 4: 6}[channels]
+    header = struct.pack(">IIBBBBB", width, height, 8, kind, 0, 0, 0)
+    return _png(header, pixels.reshape(height, width * channels), [], level)
 
 
 def cells_by_color(
