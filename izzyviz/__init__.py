@@ -28,11 +28,11 @@ _EXPORTS: dict[str, str] = {
     "load_sample": "izzyviz.inputs",
     "cross_attention_from_generate": "izzyviz.generation",
     "decoder_self_attention_from_generate": "izzyviz.generation",
-    "aggregate": "izzyviz.aggregate",
-    "attention_rollout": "izzyviz.aggregate",
-    "merge_subwords": "izzyviz.aggregate",
-    "head_scores": "izzyviz.aggregate",
-    "rank_heads": "izzyviz.aggregate",
+    "aggregate": "izzyviz.aggregation",
+    "attention_rollout": "izzyviz.aggregation",
+    "merge_subwords": "izzyviz.aggregation",
+    "head_scores": "izzyviz.aggregation",
+    "rank_heads": "izzyviz.aggregation",
     "find_attention_regions_with_merging": "izzyviz.regions",
     "compare_two_attentions_with_circles": "izzyviz.views",
     "check_stability_heatmap_with_gradient_color": "izzyviz.views",
@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from izzyviz.aggregate import (
+    from izzyviz.aggregation import (
         aggregate,
         attention_rollout,
         head_scores,

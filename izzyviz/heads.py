@@ -49,7 +49,7 @@ __all__ = ["MEASURES", "overview", "report"]
 HeadKey = tuple[int, int]
 """A head as ``(layer, head)``."""
 
-#: Head measures :func:`report` can order by (see :func:`izzyviz.aggregate.head_scores`).
+#: Head measures :func:`report` can order by (see :func:`izzyviz.aggregation.head_scores`).
 MEASURES = ("entropy", "diagonal_distance", "special_tokens")
 
 BLACK: RGBA = (0.0, 0.0, 0.0, 1.0)
@@ -522,7 +522,7 @@ def _select_heads(
                 f"order_by: expected None or one of {', '.join(map(repr, MEASURES))}, "
                 f"got {describe(order_by)}"
             )
-        from izzyviz.aggregate import rank_heads
+        from izzyviz.aggregation import rank_heads
 
         wanted = set(chosen)
         ranked = rank_heads(

@@ -14,7 +14,7 @@ from PIL import Image as PILImage
 
 import izzyviz
 from izzyviz import heads as overview_module
-from izzyviz.aggregate import rank_heads
+from izzyviz.aggregation import rank_heads
 from izzyviz.heads import VEIL, overview, report
 from izzyviz.scene import Group, Rect, Scene, Text
 

@@ -1,4 +1,4 @@
-"""Tests for izzyviz.aggregate."""
+"""Tests for izzyviz.aggregation."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from izzyviz.aggregate import (
+from izzyviz.aggregation import (
     DEFAULT_SPECIAL_TOKENS,
     aggregate,
     attention_rollout,
