@@ -57,14 +57,14 @@ def lut(cmap: Any = "Blues") -> NDArray[np.uint8]:
 
 
 @lru_cache(maxsize=256)
-def _parse_color_text(text: str) -> RGBA:
+def _parse_color_text(text: str, name: str) -> RGBA:
     from cmap import Color
 
     try:
         rgba = Color(text).rgba
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(
-            f"color: cannot read {text!r} as a colour; expected a name like 'red', "
+            f"{name}: cannot read {text!r} as a colour; expected a name like 'red', "
             "a hex string like '#ff8800' or an RGB(A) tuple"
         ) from exc
     return (float(rgba[0]), float(rgba[1]), float(rgba[2]), float(rgba[3]))
@@ -76,7 +76,7 @@ def parse_color(value: Any, name: str = "color", alpha: float | None = None) -> 
     ``alpha``, when given, replaces the colour's own opacity.
     """
     if isinstance(value, str):
-        rgba = _parse_color_text(value.strip())
+        rgba = _parse_color_text(value.strip(), name)
     elif isinstance(value, (tuple, list, np.ndarray)) and len(value) in (3, 4):
         parts = [float(v) for v in value]
         if not all(0.0 <= v <= 1.0 for v in parts):
@@ -182,7 +182,7 @@ class ColorScale:
         """
         arr = np.asarray(values, dtype=np.float64)
         lo, span = self.vmin, self.vmax - self.vmin
-        if not (span > 0 and np.isfinite(span)):
+        if not (span > 0 and np.isfinite(_BINS / span) and np.isfinite(span)):
             return _exact_indices(self.normalize(arr))
         table, straddles = _power_table(self.gamma)
         flat = arr.reshape(-1)
@@ -219,4 +219,6 @@ class ColorScale:
         """``count`` evenly spaced data values from vmin to vmax (one if the range is empty)."""
         if not self.vmax > self.vmin:
             return np.array([self.vmin])
+        if not np.isfinite(self.vmax - self.vmin):  # a range wider than float64 can hold
+            return np.linspace(self.vmin / 2, self.vmax / 2, count) * 2
         return np.linspace(self.vmin, self.vmax, count)

@@ -25,6 +25,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._validate import as_float_array, check_index, describe, to_numpy
+from izzyviz.text import CONTROL_PICTURES
 
 __all__ = [
     "SAMPLE_NAMES",
@@ -207,11 +208,7 @@ _TRANSLATION: dict[int, str] = {
     0x2581: SPACE_MARK,  # ▁
     0x010A: "\u21b5",  # Ċ -> ↵
     0x0109: "\u21e5",  # ĉ -> ⇥
-    **{code: chr(0x2400 + code) for code in range(0x20)},
-    0x0A: "\u21b5",  # raw newline -> ↵
-    0x09: "\u21e5",  # raw tab -> ⇥
-    0x7F: "\u2421",  # DEL -> ␡
-    **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
+    **CONTROL_PICTURES,
 }
 
 

@@ -33,7 +33,14 @@ from izzyviz.scene import (
     rotation,
     translation,
 )
-from izzyviz.text import TextMetrics, is_special_token, metrics, shorten, visual_order
+from izzyviz.text import (
+    TextMetrics,
+    is_special_token,
+    metrics,
+    shorten,
+    show_controls,
+    visual_order,
+)
 
 __all__ = [
     "CellLayout",
@@ -78,6 +85,7 @@ class Style:
     label_pad: float = 3.0
     highlight_pad: float = 2.0
     max_label_chars: int = 24
+    max_title_chars: int = 100
     colorbar_gap: float = 12.0
     colorbar_width: float = 18.0
     colorbar_ticks: int = 7
@@ -241,13 +249,15 @@ def _edges(sizes: NDArray[np.float64]) -> NDArray[np.float64]:
 
 
 def _thin(centers: NDArray[np.float64], keep_first: NDArray[np.bool_], spacing: float) -> list[int]:
-    """Indices of labels to show: all of ``keep_first``, then others in order wherever they stay
-    at least ``spacing`` away from every label already shown."""
+    """Indices of labels to show: ``keep_first`` labels first (the top cells'), then the others,
+    each in order wherever it stays at least ``spacing`` away from every label already shown.
+    (Top-cell labels are only dropped when they themselves crowd each other, e.g. ties all
+    along a constant matrix.)"""
     if len(centers) < 2 or float(np.min(np.abs(np.diff(centers)))) >= spacing:
         return list(range(len(centers)))
-    shown = sorted(float(c) for c in centers[keep_first])
-    chosen = [int(i) for i in np.flatnonzero(keep_first)]
-    for i in np.flatnonzero(~keep_first):
+    shown: list[float] = []
+    chosen: list[int] = []
+    for i in (*np.flatnonzero(keep_first), *np.flatnonzero(~keep_first)):
         c = float(centers[i])
         at = bisect.bisect_left(shown, c)
         if (at == 0 or c - shown[at - 1] >= spacing) and (
@@ -284,7 +294,8 @@ class _Builder:
         """A measured text node; ``limit`` characters at most (-1: the style's label limit,
         None: no limit)."""
         limit = self.style.max_label_chars if limit == -1 else limit
-        shown = visual_order(label if limit is None else shorten(label, limit))
+        visible = show_controls(label)
+        shown = visual_order(visible if limit is None else shorten(visible, limit))
         width = self.fm.width(shown, size, bold)
         runs = self.fm.runs(shown, bold)
         return Text(
@@ -502,7 +513,9 @@ def heatmap_panel(
         (spec.title, style.title_size, "title"),
     ):
         if text:
-            node = b.text(width / 2, baseline, text, size, anchor="middle", limit=None)
+            node = b.text(
+                width / 2, baseline, text, size, anchor="middle", limit=style.max_title_chars
+            )
             b.bounds.add(
                 width / 2 - node.width / 2,
                 baseline - size,
@@ -513,7 +526,7 @@ def heatmap_panel(
             baseline -= size * 1.25
     if spec.ylabel:
         size = style.axis_label_size
-        node = b.text(0.0, 0.0, spec.ylabel, size, anchor="middle", limit=None)
+        node = b.text(0.0, 0.0, spec.ylabel, size, anchor="middle", limit=style.max_title_chars)
         transform = compose(translation(-y_reach - 6.0, height / 2), rotation(90.0))
         b.bounds.add_points(apply(transform, [(-node.width / 2, -size), (node.width / 2, 0.25)]))
         children.append(Group((node,), transform=transform, role="ylabel"))

@@ -63,6 +63,21 @@ def check_regions(regions: Any, shape: tuple[int, int], name: str = "regions") -
     return result
 
 
+def check_special_tokens(tokens: Any) -> frozenset[str]:
+    """``special_tokens`` as a set of strings (a lone string is a mistake, not a set of
+    characters)."""
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise TypeError(
+            f"special_tokens: expected a collection of token strings such as {{'[CLS]', "
+            f"'[SEP]'}}, got {describe(tokens)}"
+        )
+    result = frozenset(tokens)
+    bad = [t for t in result if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"special_tokens: expected strings, got {describe(bad[0])}")
+    return result
+
+
 def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
     """The numbers a figure shows, per panel: top cells with values, regions, colour scale."""
     out: dict[str, Any] = {
@@ -206,6 +221,11 @@ def heatmap_spec(
         raise ValueError(
             f"cells: expected one of {', '.join(map(repr, CELL_MODES))}, got {cells!r}"
         )
+    for name in ("title", "xlabel", "ylabel"):
+        if not isinstance(options.get(name), (str, type(None))):
+            raise TypeError(f"{name}: expected a string or None, got {describe(options[name])}")
+    if options.get("special_tokens") is not None:
+        options["special_tokens"] = check_special_tokens(options["special_tokens"])
     if scale is None:
         check_positive(gamma, "gamma")
         lut(cmap)

@@ -221,10 +221,11 @@ def available_backends() -> list[str]:
     return sorted({*_BUILTIN, *_registered})
 
 
-def get_backend(name: str) -> type[Renderer]:
-    """The renderer class registered under ``name`` (``"pdf"``, ``"svg"``, ``"png"``, ...)."""
+def get_backend(name: str, argument: str = "backend") -> type[Renderer]:
+    """The renderer class registered under ``name`` (``"pdf"``, ``"svg"``, ``"png"``, ...);
+    errors name ``argument``."""
     if not isinstance(name, str):
-        raise TypeError(f"backend: expected a backend name, got {name!r}")
+        raise TypeError(f"{argument}: expected a backend name, got {name!r}")
     key = name.lower().lstrip(".")
     if key in _BUILTIN:
         module, attr = _BUILTIN[key]
@@ -234,7 +235,7 @@ def get_backend(name: str) -> type[Renderer]:
     if key in _registered:
         return _registered[key]()
     raise ValueError(
-        f"backend: unknown backend {name!r}; expected one of {', '.join(available_backends())}"
+        f"{argument}: unknown backend {name!r}; expected one of {', '.join(available_backends())}"
     )
 
 
@@ -245,7 +246,7 @@ def resolve_backend(
     if backend is not None:
         return get_backend(backend)
     if format is not None:
-        return get_backend(format)
+        return get_backend(format, "format")
     suffix = Path(path).suffix.lower() if path is not None else ""
     if suffix in _BUILTIN_EXTENSIONS:
         return get_backend(_BUILTIN_EXTENSIONS[suffix])

@@ -63,6 +63,22 @@ _RTL = re.compile(f"[{_RTL_CHARS}]")
 _RTL_RUN = re.compile(f"[{_RTL_CHARS}](?:[{_RTL_CHARS}\\s]*[{_RTL_CHARS}])?")
 
 
+CONTROL_PICTURES: dict[int, str] = {
+    **{code: chr(0x2400 + code) for code in range(0x20)},
+    0x0A: "\u21b5",  # newline -> ↵
+    0x09: "\u21e5",  # tab -> ⇥
+    0x7F: "\u2421",  # DEL -> ␡
+    **{code: f"\\x{code:02x}" for code in range(0x80, 0xA0)},
+}
+"""How control characters are shown: C0 as Unicode control pictures (newline and tab as arrows),
+DEL as ␡, C1 as ``\\x..`` text. Labels never carry raw control characters into a file."""
+
+
+def show_controls(text: str) -> str:
+    """``text`` with every control character replaced by its visible form."""
+    return text.translate(CONTROL_PICTURES)
+
+
 def has_rtl(text: str) -> bool:
     """Whether ``text`` holds right-to-left letters."""
     return _RTL.search(text) is not None

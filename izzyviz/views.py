@@ -329,7 +329,9 @@ def check_stability_heatmap_with_gradient_color(
     ys = _labels(y_labels, "y_labels", rows, "rows")
 
     mean = runs.mean(axis=0)
-    spread = runs.std(axis=0)
+    # Scaled, so squares of scores near the float64 limit cannot overflow.
+    magnitude = float(np.abs(runs).max()) or 1.0
+    spread = (runs / magnitude).std(axis=0) * magnitude
     # Identical runs give rounding noise (~1e-17), not spread; relative to the largest such
     # noise it would draw full-size circles.
     spread[spread <= 16 * np.finfo(np.float64).eps * float(np.abs(runs).max())] = 0.0
@@ -344,12 +346,14 @@ def check_stability_heatmap_with_gradient_color(
     ratio = spread / largest if largest > 0 else np.zeros_like(spread)
     ratio = np.maximum(ratio, DOT_RATIO)
     reach = spread * color_contrast_scale
-    rim_colors = scale.rgba(mean + reach)
-    center_colors = (
-        np.broadcast_to(np.array(WHITE), rim_colors.shape)
-        if use_white_center
-        else scale.rgba(mean - reach)
-    )
+    # Near the float64 limit mean +- reach may overflow to +-inf: those clip to the scale's ends.
+    with np.errstate(over="ignore"):
+        rim_colors = scale.rgba(mean + reach)
+        center_colors = (
+            np.broadcast_to(np.array(WHITE), rim_colors.shape)
+            if use_white_center
+            else scale.rgba(mean - reach)
+        )
 
     def circles(cells: CellLayout) -> list[Node]:
         radii = ratio * (max_circle_ratio * circle_scale) * _cell_sides(cells)
@@ -387,6 +391,7 @@ def check_stability_heatmap_with_gradient_color(
 def _sparkline_heights(series: NDArray[np.float64], per_cell: bool) -> NDArray[np.float64]:
     """Heights in [0, 1] (0 at the bottom) of ``(steps, rows, columns)`` values: on one range
     shared by all cells, or on each cell's own range; flat series sit at 0.5."""
+    series = series / 2  # halved, so max - min cannot overflow near the float64 limit
     if per_cell:
         low = series.min(axis=0, keepdims=True)
         span = series.max(axis=0, keepdims=True) - low
@@ -615,15 +620,20 @@ def visualize_attention_with_detected_regions(
     alpha = _check_fraction(region_alpha, "region_alpha")
     color = parse_color(region_color, "region_color", alpha=alpha)
     width = check_positive(region_linewidth, "region_linewidth")
-    found = find_attention_regions_with_merging(
-        matrix,
-        n_seeds=n_regions,
-        min_distance=min_distance,
-        expansion_threshold=expansion_threshold,
-        merge_std_threshold=merge_threshold,
-        proximity_threshold=proximity_threshold,
-        max_expansion_steps=max_expansion_steps,
-    )
+    try:
+        found = find_attention_regions_with_merging(
+            matrix,
+            n_seeds=n_regions,
+            min_distance=min_distance,
+            expansion_threshold=expansion_threshold,
+            merge_std_threshold=merge_threshold,
+            proximity_threshold=proximity_threshold,
+            max_expansion_steps=max_expansion_steps,
+        )
+    except (TypeError, ValueError) as exc:  # report the names this function takes
+        message = str(exc).replace("n_seeds:", "n_regions:", 1)
+        message = message.replace("merge_std_threshold:", "merge_threshold:", 1)
+        raise type(exc)(message) from None
     return _draw(
         matrix,
         x_labels,

@@ -394,7 +394,7 @@ def test_region_labels() -> None:
         ({"source_tokens": ["a"]}, ValueError, "source_tokens: got 1 labels"),
         ({"region_alpha": -0.1}, ValueError, "region_alpha"),
         ({"region_linewidth": 0}, ValueError, "region_linewidth"),
-        ({"n_regions": 0}, ValueError, "n_seeds"),
+        ({"n_regions": 0}, ValueError, "n_regions"),
         ({"region_color": "nope"}, ValueError, "cannot read"),
     ],
 )
