@@ -303,7 +303,13 @@ class PDFRenderer(Renderer):
         return int(has_stroke), int(fill is not None)
 
     @contextmanager
-    def _state(self) -> Iterator[Any]:
+    def _state(self, *colors: RGBA | None) -> Iterator[Any]:
+        """A saved graphics state, needed only where something outlives the shape: opacity
+        (given ``colors`` with alpha < 1), clipping or line styles. Opaque colours and line
+        widths are set anew by every shape, so those skip the q/Q pair."""
+        if colors and all(c is None or c[3] >= 1 for c in colors):
+            yield self.canvas
+            return
         self.canvas.saveState()
         try:
             yield self.canvas
@@ -313,7 +319,7 @@ class PDFRenderer(Renderer):
     # -- primitives ------------------------------------------------------------------------
 
     def draw_rect(self, rect: Rect) -> None:
-        with self._state() as c:
+        with self._state(rect.fill, rect.stroke) as c:
             stroke, fill = self._paint(rect.fill, rect.stroke, rect.stroke_width)
             if rect.radius > 0:
                 c.roundRect(
@@ -323,7 +329,7 @@ class PDFRenderer(Renderer):
                 c.rect(rect.x, rect.y, rect.width, rect.height, stroke=stroke, fill=fill)
 
     def draw_line(self, line: Line) -> None:
-        with self._state() as c:
+        with self._state(line.stroke) as c:
             self._stroke(line.stroke, line.width)
             c.line(line.x0, line.y0, line.x1, line.y1)
 
