@@ -13,8 +13,8 @@ import numpy as np
 
 from izzyviz._validate import check_positive
 from izzyviz.backends.svg import SVGRenderer
-from izzyviz.raster import encode_rgb_png
-from izzyviz.scene import Scene
+from izzyviz.raster import encode_rgb_png, grid_image
+from izzyviz.scene import CellGrid, Image, Scene
 
 __all__ = ["PNGRenderer"]
 
@@ -34,6 +34,11 @@ class PNGRenderer(SVGRenderer):
     def __init__(self, *, dpi: float = 150.0, **options: Any) -> None:
         super().__init__(**options)
         self.dpi = check_positive(dpi, "dpi")
+
+    def cell_image(self, grid: CellGrid) -> Image:
+        """Cells sampled at the output resolution: a 4096-token grid needs no 4096-pixel image
+        (encoded, embedded and decoded again) to fill ~1100 pixels."""
+        return grid_image(grid, pixels_per_point=self.dpi / 72)
 
     def render(self, scenes: Sequence[Scene]) -> bytes:
         from cairosvg.parser import Tree

@@ -21,6 +21,7 @@ from izzyviz.colors import ColorScale, relative_luminance
 from izzyviz.scene import (
     RGBA,
     CellGrid,
+    Circle,
     Group,
     Line,
     Node,
@@ -58,6 +59,7 @@ DARK_TEXT: RGBA = (0.15, 0.15, 0.15, 1.0)
 # matplotlib's "yellowgreen" at 50% opacity over white, as the original's label highlight.
 HIGHLIGHT: RGBA = (0.802, 0.902, 0.598, 1.0)
 REGION_RED: RGBA = (1.0, 0.0, 0.0, 1.0)
+CALLOUT: RGBA = (0.85, 0.33, 0.0, 1.0)
 SIN45 = math.sqrt(0.5)
 
 Region = tuple[int, int, int, int]
@@ -80,6 +82,8 @@ class Style:
     min_label_size: float = 6.0
     value_size: float = 10.0
     min_value_size: float = 4.0
+    max_callouts: int = 20
+    callout_ring: float = 3.5
     tick_length: float = 3.5
     tick_width: float = 0.8
     label_pad: float = 3.0
@@ -394,9 +398,9 @@ class _Builder:
             float(heights[rows].min()) * 0.45,
             float(widths[cols].min()) * 0.85 / sample,
         )
-        if size < style.min_value_size:
-            return Group(role="values")
         xc, yc = cells.centers
+        if size < style.min_value_size:
+            return self.value_callouts(cells, xc, yc)
         colors = grid.palette[grid.indices[rows, cols]]
         luminance = relative_luminance(colors.astype(np.float64) / 255.0)
         nodes: list[Node] = []
@@ -414,6 +418,39 @@ class _Builder:
                     anchor="middle",
                 )
             )
+        return Group(tuple(nodes), role="values")
+
+    def value_callouts(
+        self, cells: CellLayout, xc: NDArray[np.float64], yc: NDArray[np.float64]
+    ) -> Group:
+        """Top cells too small to hold their value (long sequences): a ring around each, with
+        the value beside it on a white tag, so they stay findable and readable. Only the
+        ``max_callouts`` largest get one when many cells tie."""
+        style, fm = self.style, self.fm
+        rows, cols = cells.top_rows, cells.top_cols
+        values = cells.matrix[rows, cols]
+        order = np.argsort(-values, kind="stable")[: style.max_callouts]
+        size, ring = style.min_label_size, style.callout_ring
+        nodes: list[Node] = []
+        for k in order.tolist():
+            x, y = float(xc[cols[k]]), float(yc[rows[k]])
+            value = f"{values[k]:.3f}"
+            width = fm.width(value, size)
+            left = x + ring + 1.5
+            nodes.append(Circle(x, y, ring, stroke=CALLOUT, stroke_width=0.8))
+            nodes.append(
+                Rect(
+                    left - 1,
+                    y - size * 0.6,
+                    width + 2,
+                    size * 1.2,
+                    fill=WHITE,
+                    stroke=CALLOUT,
+                    stroke_width=0.4,
+                    radius=1.0,
+                )
+            )
+            nodes.append(Text(left, self.centred_baseline(y, size), value, size, width, CALLOUT))
         return Group(tuple(nodes), role="values")
 
     def colorbar(self, x: float, height: float) -> Group:

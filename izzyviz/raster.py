@@ -33,17 +33,35 @@ def _pixel_counts(edges: NDArray[np.float64], per_cell: int) -> NDArray[np.intp]
     return np.diff(pixel_edges)
 
 
-def grid_image(grid: CellGrid, budget: int = PIXEL_BUDGET) -> Image:
-    """The grid as one palette :class:`Image`, with cells expanded to whole pixels."""
+def _pixel_rows(edges: NDArray[np.float64], count: int) -> NDArray[np.intp]:
+    """Which cell each of ``count`` equal pixels across ``edges`` shows: the one under the
+    pixel's centre (what a renderer sampling without smoothing would pick)."""
+    centres = edges[0] + (np.arange(count) + 0.5) * ((edges[-1] - edges[0]) / count)
+    return np.clip(np.searchsorted(edges, centres, side="right") - 1, 0, len(edges) - 2)
+
+
+def grid_image(
+    grid: CellGrid, budget: int = PIXEL_BUDGET, pixels_per_point: float | None = None
+) -> Image:
+    """The grid as one palette :class:`Image`.
+
+    By default cells become whole pixels (one each for uniform grids, a few for grids with
+    enlarged rows or columns, at most ``budget`` pixels). With ``pixels_per_point`` (a raster
+    backend's resolution) the image has exactly one pixel per device pixel, each showing the
+    cell under its centre: no larger than what will be drawn.
+    """
     rows, cols = grid.shape
-    per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))
-    row_counts = _pixel_counts(grid.y_edges, per_cell)
-    col_counts = _pixel_counts(grid.x_edges, per_cell)
+    if pixels_per_point is not None:
+        x, y = grid.x_edges, grid.y_edges
+        row_map = _pixel_rows(y, max(1, round((y[-1] - y[0]) * pixels_per_point)))
+        col_map = _pixel_rows(x, max(1, round((x[-1] - x[0]) * pixels_per_point)))
+    else:
+        per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))
+        row_map = np.repeat(np.arange(rows), _pixel_counts(grid.y_edges, per_cell))
+        col_map = np.repeat(np.arange(cols), _pixel_counts(grid.x_edges, per_cell))
     indices = grid.indices
-    if (row_counts != 1).any():
-        indices = np.repeat(indices, row_counts, axis=0)
-    if (col_counts != 1).any():
-        indices = np.repeat(indices, col_counts, axis=1)
+    if len(row_map) != rows or len(col_map) != cols:
+        indices = indices[np.ix_(row_map, col_map)]  # one gather, not a repeat per axis
     x0, y0 = float(grid.x_edges[0]), float(grid.y_edges[0])
     return Image(
         x0,

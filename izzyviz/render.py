@@ -127,7 +127,7 @@ class Renderer(ABC):
         """Draw a grid of cells. The fallback draws one image (``mode="image"``) or one
         rectangle per cell, inset by half the gap over a rectangle of the gap colour."""
         if grid.mode == "image":
-            self.draw_image(grid_image(grid))
+            self.draw_image(self.cell_image(grid))
             self.draw_grid_lines(grid)
             return
         x, y = grid.x_edges, grid.y_edges
@@ -147,6 +147,11 @@ class Renderer(ABC):
                         fill=(r, g, b, a),
                     )
                 )
+
+    def cell_image(self, grid: CellGrid) -> Image:
+        """The image an image-mode grid is drawn as; raster backends may size it to their
+        resolution."""
+        return grid_image(grid)
 
     def draw_grid_lines(self, grid: CellGrid) -> None:
         """Lines of the gap colour between the cells of an image-mode grid."""

@@ -8,7 +8,7 @@ import pytest
 import izzyviz
 from izzyviz.colors import ColorScale
 from izzyviz.layout import HeatmapSpec, heatmap_panel, top_cells
-from izzyviz.scene import CellGrid, Group, Line, Rect, Text
+from izzyviz.scene import CellGrid, Circle, Group, Line, Rect, Text
 
 TOKENS = "[CLS] the quick brown fox jumps over the lazy dog . [SEP]".split()
 
@@ -223,3 +223,18 @@ def test_torch_tensors_are_accepted() -> None:
     np.testing.assert_array_equal(
         fig.data["panels"][0]["top_cells"], [[0, 0, 1.0], [1, 1, 1.0], [2, 2, 1.0]]
     )
+
+
+def test_top_cells_too_small_for_their_value_get_a_callout() -> None:
+    n = 400
+    m = np.full((n, n), 0.001)
+    m[123, 321] = 0.9
+    fig = izzyviz.heatmap(m, [str(i) for i in range(n)], [str(i) for i in range(n)], top_n=1)
+    (values,) = fig.scene.find("values")
+    rings = [c for c in values.children if isinstance(c, Circle)]
+    (text,) = [t for t in values.children if isinstance(t, Text)]
+    grid = cell_grid(fig)
+    assert len(rings) == 1 and text.text == "0.900"
+    assert rings[0].cx == pytest.approx((grid.x_edges[321] + grid.x_edges[322]) / 2)
+    assert rings[0].cy == pytest.approx((grid.y_edges[123] + grid.y_edges[124]) / 2)
+    assert text.x > rings[0].cx  # the value sits beside the ring, not on the tiny cell
