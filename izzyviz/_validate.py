@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 __all__ = [
     "as_float_array",
+    "as_int",
     "as_matrix",
     "check_index",
     "check_labels",
@@ -95,27 +96,31 @@ def check_positive(value: Any, name: str) -> float:
     return number
 
 
-def check_nonnegative_int(value: Any, name: str) -> int:
-    """Return ``value`` as an int after checking it is a whole number >= 0."""
+def as_int(value: Any, name: str, expected: str = "an integer") -> int:
+    """Return ``value`` as an int if it is a whole number (an int or numpy integer, not a bool
+    or a float); otherwise a TypeError saying ``expected``."""
     if isinstance(value, bool):
-        raise TypeError(f"{name}: expected a non-negative integer, got {value!r}")
+        raise TypeError(f"{name}: expected {expected}, got {value!r}")
     try:
-        number = operator.index(value)
+        return operator.index(value)
     except TypeError:
-        raise TypeError(f"{name}: expected a non-negative integer, got {describe(value)}") from None
-    if number < 0:
-        raise ValueError(f"{name}: expected a non-negative integer, got {number}")
+        raise TypeError(f"{name}: expected {expected}, got {describe(value)}") from None
+
+
+def check_nonnegative_int(value: Any, name: str, minimum: int = 0) -> int:
+    """Return ``value`` as an int after checking it is a whole number >= ``minimum``."""
+    expected = {0: "a non-negative integer", 1: "a positive integer"}.get(
+        minimum, f"an integer >= {minimum}"
+    )
+    number = as_int(value, name, expected)
+    if number < minimum:
+        raise ValueError(f"{name}: expected {expected}, got {number}")
     return number
 
 
 def check_index(value: Any, name: str, size: int, what: str = "items") -> int:
     """Resolve ``value`` (negative counts from the end) as an index into ``size`` items."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name}: expected an integer index, got {value!r}")
-    try:
-        index = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name}: expected an integer index, got {describe(value)}") from None
+    index = as_int(value, name, "an integer index")
     if not -size <= index < size:
         raise IndexError(
             f"{name}: index {index} is out of range for {size} {what} "

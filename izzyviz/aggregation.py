@@ -10,7 +10,6 @@ sequence when there is a batch axis.
 
 from __future__ import annotations
 
-import operator
 from collections.abc import Iterable, Sequence
 from functools import reduce
 from typing import Any
@@ -18,7 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_float_array, check_index, check_labels, describe
+from izzyviz._validate import as_float_array, as_int, check_index, check_labels, describe
 from izzyviz.inputs import stack_attentions
 
 __all__ = [
@@ -104,12 +103,7 @@ def aggregate(
 
 
 def _check_end_layer(value: Any, count: int) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"end_layer: expected an integer or None, got {value!r}")
-    try:
-        end = operator.index(value)
-    except TypeError:
-        raise TypeError(f"end_layer: expected an integer or None, got {describe(value)}") from None
+    end = as_int(value, "end_layer", "an integer or None")
     if not -count <= end <= count:
         raise IndexError(
             f"end_layer: {end} is out of range for {count} layers "

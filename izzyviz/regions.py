@@ -56,15 +56,7 @@ _DIRECTIONS: tuple[Rect, ...] = ((-1, 0, 0, 0), (0, 0, 1, 0), (0, -1, 0, 0), (0,
 
 def _check_positive_int(value: Any, name: str) -> int:
     """Return ``value`` as an int after checking it is a whole number >= 1."""
-    if isinstance(value, bool):
-        raise TypeError(f"{name}: expected a positive integer, got {value!r}")
-    try:
-        number = operator.index(value)
-    except TypeError:
-        raise TypeError(f"{name}: expected a positive integer, got {describe(value)}") from None
-    if number < 1:
-        raise ValueError(f"{name}: expected a positive integer (>= 1), got {number}")
-    return number
+    return check_nonnegative_int(value, name, minimum=1)
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,23 +16,15 @@ from PIL import Image as PILImage
 import izzyviz
 from izzyviz.render import Renderer, get_backend, register_backend
 from izzyviz.scene import Scene
+from tests import figures
+from tests.figures import TOKENS
 
-TOKENS = "[CLS] the quick brown fox jumps over the lazy dog . [SEP]".split()
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 @pytest.fixture(scope="module")
 def quick_start() -> izzyviz.Figure:
-    rng = np.random.default_rng(0)
-    m = rng.dirichlet(np.full(12, 0.3), size=12)
-    return izzyviz.heatmap(
-        m,
-        TOKENS,
-        TOKENS,
-        top_n=5,
-        regions=[((4, 4), (8, 8))],
-        title="Custom Self-Attention Heatmap Title",
-    )
+    return figures.quick_start()
 
 
 def top_values(fig: izzyviz.Figure) -> list[str]:

@@ -9,13 +9,7 @@ import izzyviz
 from izzyviz.colors import ColorScale
 from izzyviz.layout import HeatmapSpec, heatmap_panel, top_cells
 from izzyviz.scene import CellGrid, Circle, Group, Line, Rect, Text
-
-TOKENS = "[CLS] the quick brown fox jumps over the lazy dog . [SEP]".split()
-
-
-def quick_start_matrix() -> np.ndarray:
-    rng = np.random.default_rng(0)
-    return rng.dirichlet(np.full(12, 0.3), size=12)
+from tests.figures import TOKENS, quick_start_matrix
 
 
 def cell_grid(fig: izzyviz.Figure) -> CellGrid:

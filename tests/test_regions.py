@@ -277,7 +277,7 @@ def test_min_distance_separates_seeds() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "error", "message"),
     [
-        ({"n_seeds": 0}, ValueError, r"n_seeds: expected a positive integer \(>= 1\), got 0"),
+        ({"n_seeds": 0}, ValueError, r"n_seeds: expected a positive integer, got 0"),
         ({"n_seeds": 2.5}, TypeError, "n_seeds: expected a positive integer, got 2.5"),
         ({"n_seeds": True}, TypeError, "n_seeds: expected a positive integer, got True"),
         ({"min_distance": -1}, ValueError, "min_distance: expected a non-negative integer, got -1"),

@@ -21,10 +21,10 @@ import pytest
 from PIL import Image
 
 import izzyviz
+from tests import figures
 
 TOLERANCE = 24
 DPI = 96
-TOKENS = "[CLS] the quick brown fox jumps over the lazy dog . [SEP]".split()
 SCRIPTS = ["東京", "中文", "שלום", "עולם", "😀", "🚀", "café", "Привет"]
 
 
@@ -126,26 +126,13 @@ def agreement(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
 # -- figures --------------------------------------------------------------------------------------
 
 
-def _quick_start() -> izzyviz.Figure:
-    rng = np.random.default_rng(0)
-    m = rng.dirichlet(np.full(12, 0.3), size=12)
-    return izzyviz.heatmap(
-        m,
-        TOKENS,
-        TOKENS,
-        top_n=5,
-        regions=[((4, 4), (8, 8))],
-        title="Custom Self-Attention Heatmap Title",
-    )
-
-
 def _scripts() -> izzyviz.Figure:
     rng = np.random.default_rng(0)
     n = len(SCRIPTS)
     return izzyviz.heatmap(rng.random((n, n)), SCRIPTS, SCRIPTS, title="東京 שלום 😀 café")
 
 
-FIGURES = {"quick_start": _quick_start, "scripts": _scripts}
+FIGURES = {"quick_start": figures.quick_start, "scripts": _scripts}
 
 
 @pytest.fixture(scope="module", params=list(FIGURES))
