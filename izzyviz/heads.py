@@ -29,11 +29,11 @@ from izzyviz._validate import check_index, check_labels, check_positive, describ
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
+from izzyviz.layout import Style, colorbar, text_node
 from izzyviz.scene import (
     RGBA,
     CellGrid,
     Group,
-    Line,
     Node,
     Rect,
     Scene,
@@ -127,7 +127,7 @@ def _text(
     bold: bool = False,
     fill: RGBA = BLACK,
 ) -> Text:
-    return Text(x, y, text, size, fm.width(text, size, bold), fill, bold, anchor)
+    return text_node(fm, x, y, text, size, bold=bold, anchor=anchor, fill=fill)
 
 
 def _fit_line(fm: TextMetrics, text: str, size: float, width: float) -> str:
@@ -144,37 +144,29 @@ def _fit_line(fm: TextMetrics, text: str, size: float, width: float) -> str:
     return text[:lo].rstrip() + "…"
 
 
+# The overview's colour bar: the heatmap's, smaller.
+COLORBAR_STYLE = Style(
+    colorbar_width=COLORBAR_WIDTH,
+    tick_length=TICK_LENGTH,
+    tick_width=0.6,
+    label_pad=2.0,
+    label_size=HEADER_SIZE,
+)
+
+
 def _colorbar(
     fm: TextMetrics, scale: ColorScale, x: float, top: float, height: float, shared: bool
 ) -> tuple[Group, float]:
-    """A vertical colour bar; returns it and the x where its labels end."""
-    bar = CellGrid(
-        np.array([x, x + COLORBAR_WIDTH]),
-        np.linspace(top, top + height, 257),
-        np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
-        scale.palette,
-        mode="image",
-    )
-    nodes: list[Node] = [bar, Rect(x, top, COLORBAR_WIDTH, height, stroke=FRAME, stroke_width=0.4)]
-    right = x + COLORBAR_WIDTH
-    size = HEADER_SIZE
-    if shared:
+    """A framed vertical colour bar; returns it and the x where its labels end. On a per-head
+    scale it only says which end is each head's maximum."""
+    ticks = None if shared else [("head max", 1.0), ("head min", 0.0)]
+    style = COLORBAR_STYLE
+    if shared:  # as many ticks as fit, up to the heatmap's seven
         count = int(np.clip(height // 28 + 1, 2, 7))
-        values = scale.ticks(count)
-        ticks = [
-            (f"{v:.2f}", top + height * (1.0 - float(n)))
-            for v, n in zip(values.tolist(), scale.normalize(values).tolist(), strict=True)
-        ]
-    else:
-        ticks = [("head max", top), ("head min", top + height)]
-    reach = right
-    for label, y in ticks:
-        nodes.append(Line(right, y, right + TICK_LENGTH, y, BLACK, 0.6))
-        tx = right + TICK_LENGTH + 2.0
-        text = _text(fm, tx, y + fm.cap_height * size / 2, label, size)
-        nodes.append(text)
-        reach = max(reach, tx + text.width)
-    return Group(tuple(nodes), role="colorbar"), reach
+        style = dataclasses.replace(COLORBAR_STYLE, colorbar_ticks=count)
+    bar, reach = colorbar(scale, x, top, height, fm, style, ticks)
+    frame = Rect(x, top, COLORBAR_WIDTH, height, stroke=FRAME, stroke_width=0.4)
+    return Group((*bar.children, frame), role="colorbar"), reach
 
 
 def _overview_scene(

@@ -48,8 +48,10 @@ __all__ = [
     "HeatmapSpec",
     "Panel",
     "Style",
+    "colorbar",
     "heatmap_panel",
     "page",
+    "text_node",
     "top_cells",
 ]
 
@@ -204,6 +206,75 @@ def top_cells(matrix: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.intp]
     return rows, cols
 
 
+def text_node(
+    fm: TextMetrics,
+    x: float,
+    y: float,
+    label: str,
+    size: float,
+    *,
+    bold: bool = False,
+    anchor: Literal["start", "middle", "end"] = "start",
+    fill: RGBA = BLACK,
+    limit: int | None = None,
+) -> Text:
+    """A measured :class:`Text` for any label, title or caption: control characters made
+    visible, cut to ``limit`` characters, right-to-left runs in visual order, fallback fonts
+    named where the bundled font lacks a glyph."""
+    visible = show_controls(label)
+    shown = visual_order(visible if limit is None else shorten(visible, limit))
+    return Text(
+        x,
+        y,
+        shown,
+        size,
+        fm.width(shown, size, bold),
+        fill,
+        bold,
+        anchor,
+        full_text=label if shown != label else None,
+        runs=fm.runs(shown, bold),
+    )
+
+
+def colorbar(
+    scale: ColorScale,
+    x: float,
+    top: float,
+    height: float,
+    fm: TextMetrics,
+    style: Style,
+    ticks: Sequence[tuple[str, float]] | None = None,
+) -> tuple[Group, float]:
+    """A colour bar: the colormap drawn linearly from bottom to top of ``height`` points, with
+    ``style.colorbar_ticks`` ticks at evenly spaced data values placed at their gamma-normalised
+    positions (or the given ``(label, fraction from the bottom)`` ticks). Returns the group and
+    the x where its labels end."""
+    width = style.colorbar_width
+    bar = CellGrid(
+        np.array([x, x + width]),
+        np.linspace(top, top + height, 257),
+        np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
+        scale.palette,
+        mode="image",
+    )
+    if ticks is None:
+        values = scale.ticks(style.colorbar_ticks)
+        fractions = scale.normalize(values).tolist()
+        ticks = [(f"{v:.2f}", f) for v, f in zip(values.tolist(), fractions, strict=True)]
+    nodes: list[Node] = [bar]
+    right = reach = x + width
+    size = style.label_size
+    for label, fraction in ticks:
+        y = top + height * (1.0 - fraction)
+        nodes.append(Line(right, y, right + style.tick_length, y, BLACK, style.tick_width))
+        tx = right + style.tick_length + style.label_pad
+        text = text_node(fm, tx, y + fm.cap_height * size / 2, label, size)
+        nodes.append(text)
+        reach = max(reach, tx + text.width)
+    return Group(tuple(nodes), role="colorbar"), reach
+
+
 class _Bounds:
     """Accumulates the bounding box of what a panel draws."""
 
@@ -298,21 +369,8 @@ class _Builder:
         """A measured text node; ``limit`` characters at most (-1: the style's label limit,
         None: no limit)."""
         limit = self.style.max_label_chars if limit == -1 else limit
-        visible = show_controls(label)
-        shown = visual_order(visible if limit is None else shorten(visible, limit))
-        width = self.fm.width(shown, size, bold)
-        runs = self.fm.runs(shown, bold)
-        return Text(
-            x,
-            y,
-            shown,
-            size,
-            width,
-            fill,
-            bold,
-            anchor,
-            full_text=label if shown != label else None,
-            runs=runs,
+        return text_node(
+            self.fm, x, y, label, size, bold=bold, anchor=anchor, fill=fill, limit=limit
         )
 
     def centred_baseline(self, y: float, size: float) -> float:
@@ -456,31 +514,10 @@ class _Builder:
     def colorbar(self, x: float, height: float) -> Group:
         """A colour bar as tall as the heatmap: the colormap drawn linearly along the bar, ticks
         at evenly spaced data values placed at their gamma-normalised positions."""
-        style, scale, fm = self.style, self.spec.scale, self.fm
-        width = style.colorbar_width
-        bar = CellGrid(
-            np.array([x, x + width]),
-            np.linspace(0.0, height, 257),
-            np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
-            scale.palette,
-            mode="image",
-        )
-        nodes: list[Node] = [bar]
-        values = scale.ticks(style.colorbar_ticks)
-        positions = height * (1.0 - scale.normalize(values))
-        size = style.label_size
-        right = x + width
-        for value, y in zip(values.tolist(), positions.tolist(), strict=True):
-            nodes.append(Line(right, y, right + style.tick_length, y, BLACK, style.tick_width))
-            label = f"{value:.2f}"
-            tx = right + style.tick_length + style.label_pad
-            nodes.append(
-                Text(tx, self.centred_baseline(y, size), label, size, fm.width(label, size))
-            )
-            reach = tx + fm.width(label, size)
-            self.bounds.add(x, y - size, reach, y + size)
-        self.bounds.add(x, 0.0, right, height)
-        return Group(tuple(nodes), role="colorbar")
+        size = self.style.label_size
+        group, reach = colorbar(self.spec.scale, x, 0.0, height, self.fm, self.style)
+        self.bounds.add(x, -size, reach, height + size)
+        return group
 
 
 def heatmap_panel(

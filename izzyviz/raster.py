@@ -11,6 +11,7 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -33,11 +34,25 @@ def _pixel_counts(edges: NDArray[np.float64], per_cell: int) -> NDArray[np.intp]
     return np.diff(pixel_edges)
 
 
-def _pixel_rows(edges: NDArray[np.float64], count: int) -> NDArray[np.intp]:
-    """Which cell each of ``count`` equal pixels across ``edges`` shows: the one under the
-    pixel's centre (what a renderer sampling without smoothing would pick)."""
-    centres = edges[0] + (np.arange(count) + 0.5) * ((edges[-1] - edges[0]) / count)
-    return np.clip(np.searchsorted(edges, centres, side="right") - 1, 0, len(edges) - 2)
+def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: int) -> Any:
+    """``values`` (cells along the last axis, spanning ``edges``) at ``count`` equal pixels.
+
+    Where pixels are larger than cells, each pixel is the area-weighted mean of the cells it
+    covers, so thin features (a diagonal) stay visible as a lighter line instead of vanishing
+    between samples. Where pixels are smaller, each shows the cell under its centre.
+    """
+    cells = values.shape[-1]
+    pixels = np.linspace(edges[0], edges[-1], count + 1)
+    if count >= cells:
+        centres = (pixels[:-1] + pixels[1:]) / 2
+        which = np.clip(np.searchsorted(edges, centres, side="right") - 1, 0, cells - 1)
+        return values[..., which]
+    # The integral of the piecewise-constant row, at cell edges and then at pixel edges.
+    integral = np.zeros((*values.shape[:-1], cells + 1), dtype=np.float32)
+    np.cumsum(values * np.diff(edges).astype(np.float32), axis=-1, out=integral[..., 1:])
+    which = np.clip(np.searchsorted(edges, pixels, side="right") - 1, 0, cells - 1)
+    at = integral[..., which] + values[..., which] * (pixels - edges[which]).astype(np.float32)
+    return np.diff(at, axis=-1) / np.float32(pixels[1] - pixels[0])
 
 
 def grid_image(
@@ -47,22 +62,31 @@ def grid_image(
 
     By default cells become whole pixels (one each for uniform grids, a few for grids with
     enlarged rows or columns, at most ``budget`` pixels). With ``pixels_per_point`` (a raster
-    backend's resolution) the image has exactly one pixel per device pixel, each showing the
-    cell under its centre: no larger than what will be drawn.
+    backend's resolution) the image has exactly one pixel per device pixel (see
+    :func:`_resample`): no larger than what will be drawn.
     """
     rows, cols = grid.shape
+    x, y = grid.x_edges, grid.y_edges
+    indices = grid.indices
     if pixels_per_point is not None:
-        x, y = grid.x_edges, grid.y_edges
-        row_map = _pixel_rows(y, max(1, round((y[-1] - y[0]) * pixels_per_point)))
-        col_map = _pixel_rows(x, max(1, round((x[-1] - x[0]) * pixels_per_point)))
+        width = max(1, round((x[-1] - x[0]) * pixels_per_point))
+        height = max(1, round((y[-1] - y[0]) * pixels_per_point))
+        # Palette positions are averaged: for the sequential colormaps of heatmaps that is
+        # close to averaging colours, and the result stays a palette image. In row blocks so
+        # the float copy of a 4096 x 4096 grid is never made whole.
+        across = np.concatenate([
+            _resample(indices[start : start + 512].astype(np.float32), x, width)
+            for start in range(0, rows, 512)
+        ])  # fmt: skip
+        down = _resample(np.ascontiguousarray(across.T), y, height).T
+        indices = np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
     else:
         per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))
-        row_map = np.repeat(np.arange(rows), _pixel_counts(grid.y_edges, per_cell))
-        col_map = np.repeat(np.arange(cols), _pixel_counts(grid.x_edges, per_cell))
-    indices = grid.indices
-    if len(row_map) != rows or len(col_map) != cols:
-        indices = indices[np.ix_(row_map, col_map)]  # one gather, not a repeat per axis
-    x0, y0 = float(grid.x_edges[0]), float(grid.y_edges[0])
+        row_map = np.repeat(np.arange(rows), _pixel_counts(y, per_cell))
+        col_map = np.repeat(np.arange(cols), _pixel_counts(x, per_cell))
+        if len(row_map) != rows or len(col_map) != cols:
+            indices = indices[np.ix_(row_map, col_map)]  # one gather, not a repeat per axis
+    x0, y0 = float(x[0]), float(y[0])
     return Image(
         x0,
         y0,

@@ -74,9 +74,18 @@ CONTROL_PICTURES: dict[int, str] = {
 DEL as ␡, C1 as ``\\x..`` text. Labels never carry raw control characters into a file."""
 
 
+# Unicode noncharacters (U+FDD0-FDEF and the last two code points of every plane): not text,
+# and renderers such as cairo reject strings holding them.
+_NONCHARACTERS = re.compile(
+    "[\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}"
+                                for p in range(17)) + "]"
+)
+
+
 def show_controls(text: str) -> str:
-    """``text`` with every control character replaced by its visible form."""
-    return text.translate(CONTROL_PICTURES)
+    """``text`` with every control character replaced by its visible form (and noncharacters
+    by U+FFFD, the replacement character)."""
+    return _NONCHARACTERS.sub("\ufffd", text.translate(CONTROL_PICTURES))
 
 
 def has_rtl(text: str) -> bool:

@@ -143,7 +143,9 @@ def test_overview_for_144_heads_at_128_tokens_is_readable_in_every_format(
     x0, y0 = (round(v) for v in thumbs[0].transform[4:6])  # type: ignore[index]
     tile = pixels[y0 + 2 : y0 + int(width) - 2, x0 + 2 : x0 + int(width) - 2]
     diagonal = np.mean([tile[i, i] for i in range(len(tile))])
-    assert diagonal < tile.mean() - 30
+    # At ~2.4 cells per pixel the one-cell diagonal is averaged with its neighbours: lighter
+    # than the cells, but clearly darker than the rest of the tile.
+    assert diagonal < tile.mean() - 20
 
 
 def test_overview_compact_headers_for_many_heads() -> None:
