@@ -35,6 +35,12 @@ class PNGRenderer(SVGRenderer):
         super().__init__(**options)
         self.dpi = check_positive(dpi, "dpi")
 
+    def draw_cell_grid(self, grid: CellGrid) -> None:
+        """Every grid as one image at the output resolution plus its grid lines: the result is
+        pixels anyway, and cairosvg parses thousands of cell paths slowly."""
+        self.draw_image(self.cell_image(grid))
+        self.draw_grid_lines(grid)
+
     def cell_image(self, grid: CellGrid) -> Image:
         """Cells sampled at the output resolution: a 4096-token grid needs no 4096-pixel image
         (encoded, embedded and decoded again) to fill ~1100 pixels."""

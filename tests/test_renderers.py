@@ -183,10 +183,12 @@ def test_pdf_and_svg_draw_the_same_picture(files: Path) -> None:
 
 
 def test_png_is_the_svg_drawn_by_cairo(files: Path) -> None:
+    # The PNG backend draws the same SVG with cairo, except that cells become one image at the
+    # output resolution plus grid lines (not a path per cell): only cell edges may differ.
     with Image.open(files / "fig.png") as image:
         png = np.asarray(image.convert("RGB"))
     every, ink = agreement(png, cairo(files / "fig.svg", DPI))
-    assert every >= 0.999 and ink >= 0.99, f"{every:.1%} / {ink:.1%}"
+    assert every >= 0.99 and ink >= 0.98, f"{every:.1%} / {ink:.1%}"
 
 
 def test_long_sequence_opens_and_rasterises_everywhere(tmp_path: Path) -> None:
