@@ -387,7 +387,7 @@ class _Builder:
         """A label in its own coordinates (anchor at the origin), with an optional rounded
         highlight behind it; its corners go into the bounds."""
         pad, size = self.style.highlight_pad, text.size
-        x0 = {"start": 0.0, "middle": -text.width / 2, "end": -text.width}[text.anchor]
+        x0 = text.x + {"start": 0.0, "middle": -text.width / 2, "end": -text.width}[text.anchor]
         top = text.y - self.fm.ascent * size * 0.8
         bottom = text.y - self.fm.descent * size
         box = (x0 - pad, top - pad, x0 + text.width + pad, bottom + pad)
@@ -436,10 +436,14 @@ class _Builder:
                 # Start each label at its tick and run it up and to the right, so neighbours
                 # stay parallel and never collide (centring them, as matplotlib does, makes
                 # long labels crowd their left neighbours).
-                text = self.text(0.0, self.centred_baseline(0.0, size), label, size, bold=bold)
+                # A little way along the ray, so the tick below does not read as a dash.
+                start = style.label_pad
+                text = self.text(start, self.centred_baseline(0.0, size), label, size, bold=bold)
                 nodes.append(Line(c, -style.tick_length, c, 0.0, BLACK, style.tick_width))
                 transform = compose(translation(c, -offset), rotation(45.0))
-                reach = max(reach, offset + (text.width + size) * SIN45 + style.highlight_pad)
+                reach = max(
+                    reach, offset + (start + text.width + size) * SIN45 + style.highlight_pad
+                )
             nodes.append(self.label(text, transform, bool(marked[i]), f"{axis}-label"))
         return Group(tuple(nodes), role=f"{axis}-labels"), reach
 

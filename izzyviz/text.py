@@ -77,8 +77,9 @@ DEL as ␡, C1 as ``\\x..`` text. Labels never carry raw control characters into
 # Unicode noncharacters (U+FDD0-FDEF and the last two code points of every plane): not text,
 # and renderers such as cairo reject strings holding them.
 _NONCHARACTERS = re.compile(
-    "[\ufdd0-\ufdef" + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}"
-                                for p in range(17)) + "]"
+    "[\ufdd0-\ufdef"
+    + "".join(f"{chr(p * 0x10000 + 0xFFFE)}{chr(p * 0x10000 + 0xFFFF)}" for p in range(17))
+    + "]"
 )
 
 
