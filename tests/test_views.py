@@ -501,3 +501,26 @@ def test_gradients_agree_between_pdf_and_svg() -> None:
         int((cy - r) * scale) : int((cy + r) * scale), int((cx - r) * scale) : int((cx + r) * scale)
     ]
     assert window.size > 0 and window.mean() >= 0.95
+
+
+def test_seed_functions_can_box_detected_regions(tmp_path: Path) -> None:
+    import izzyviz
+
+    n = 12
+    m = np.full((n, n), 0.01)
+    m[2:5, 6:9] = 0.5  # one planted block
+    tokens = [f"t{i}" for i in range(n)]
+    fig = izzyviz.visualize_attention_encoder_decoder(
+        m, tokens, tokens, top_n=0, save_path=tmp_path / "x.svg", auto_detect_regions=True
+    )
+    (heat,) = fig.scene.find("heatmap")
+    boxes = [r for r in heat.children if isinstance(r, Rect) and r.stroke is not None]
+    found = izzyviz.find_attention_regions_with_merging(m)
+    assert found and found[0][:2] == (2, 6)  # the planted block is the strongest region
+    grid = next(c for c in heat.children if isinstance(c, CellGrid))
+    x, y = grid.x_edges, grid.y_edges
+    drawn = {(b.x, b.y, b.x + b.width, b.y + b.height) for b in boxes}
+    expected = {(x[c0], y[r0], x[c1 + 1], y[r1 + 1]) for r0, c0, r1, c1 in found}
+    assert {tuple(round(v, 6) for v in d) for d in drawn} == {
+        tuple(round(float(v), 6) for v in e) for e in expected
+    }
