@@ -37,7 +37,6 @@ from izzyviz.scene import (
     Node,
     Rect,
     Scene,
-    Text,
     compose,
     rotation,
     translation,
@@ -114,20 +113,6 @@ class _Grid:
             cols * self.width + (cols - 1) * self.gap,
             rows * (self.height + self.note) + (rows - 1) * self.gap,
         )
-
-
-def _text(
-    fm: TextMetrics,
-    x: float,
-    y: float,
-    text: str,
-    size: float,
-    *,
-    anchor: Any = "start",
-    bold: bool = False,
-    fill: RGBA = BLACK,
-) -> Text:
-    return text_node(fm, x, y, text, size, bold=bold, anchor=anchor, fill=fill)
 
 
 def _fit_line(fm: TextMetrics, text: str, size: float, width: float) -> str:
@@ -219,14 +204,16 @@ def _overview_scene(
     grid_w, grid_h = grid.extent(layers, heads)
     baseline = cursor + TITLE_SIZE
     top_nodes.append(
-        Group((_text(fm, MARGIN, baseline, title, TITLE_SIZE, bold=True),), role="title")
+        Group((text_node(fm, MARGIN, baseline, title, TITLE_SIZE, bold=True),), role="title")
     )
     cursor = baseline + TITLE_SIZE * 0.4
     subtitle = f"{layers} layers × {heads} heads, {k} tokens: " + " ".join(labels)
     subtitle = _fit_line(fm, subtitle, SUBTITLE_SIZE, max(grid_left + grid_w - MARGIN, 360.0))
     baseline = cursor + SUBTITLE_SIZE * 1.2
     top_nodes.append(
-        Group((_text(fm, MARGIN, baseline, subtitle, SUBTITLE_SIZE, fill=GREY),), role="subtitle")
+        Group(
+            (text_node(fm, MARGIN, baseline, subtitle, SUBTITLE_SIZE, fill=GREY),), role="subtitle"
+        )
     )
     cursor = baseline + SUBTITLE_SIZE * 0.8
     if compact:
@@ -234,7 +221,7 @@ def _overview_scene(
         top_nodes.append(
             Group(
                 (
-                    _text(
+                    text_node(
                         fm, grid_left + grid_w / 2, baseline, "Head", HEADER_SIZE, anchor="middle"
                     ),
                 ),
@@ -249,15 +236,17 @@ def _overview_scene(
     for h, label in enumerate(col_labels):
         x, _ = grid.origin(0, h)
         headers.append(
-            _text(fm, grid_left + x + grid.width / 2, header_baseline, label, size, anchor="middle")
+            text_node(
+                fm, grid_left + x + grid.width / 2, header_baseline, label, size, anchor="middle"
+            )
         )
     row_headers: list[Node] = []
     for i, label in enumerate(row_labels):
         _, y = grid.origin(i, 0)
         baseline = grid_top + y + grid.height / 2 + fm.cap_height * size / 2
-        row_headers.append(_text(fm, grid_left - 4.0, baseline, label, size, anchor="end"))
+        row_headers.append(text_node(fm, grid_left - 4.0, baseline, label, size, anchor="end"))
     if compact:
-        axis = _text(fm, 0.0, 0.0, "Layer", HEADER_SIZE, anchor="middle")
+        axis = text_node(fm, 0.0, 0.0, "Layer", HEADER_SIZE, anchor="middle")
         transform = compose(
             translation(MARGIN + HEADER_SIZE, grid_top + grid_h / 2), rotation(90.0)
         )
@@ -282,7 +271,7 @@ def _overview_scene(
             note = notes.get((i, j)) if notes else None
             if note:
                 children.append(
-                    _text(
+                    text_node(
                         fm,
                         grid.width / 2,
                         grid.height + NOTE_SIZE * 1.2,
