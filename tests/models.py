@@ -151,6 +151,24 @@ def prompt_ids(length: int, batch: int = 1, seed: int = SEED) -> Any:
     return torch.randint(3, VOCAB_SIZE, (batch, length), generator=generator)
 
 
+def generate(model: Any, input_ids: Any, new_tokens: int, **kwargs: Any) -> Any:
+    """Greedy ``model.generate`` of exactly ``new_tokens`` tokens, returning the per-step
+    attentions (``output_attentions=True, return_dict_in_generate=True``)."""
+    import torch
+
+    with torch.no_grad():
+        return model.generate(
+            input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            max_new_tokens=new_tokens,
+            min_new_tokens=new_tokens,
+            output_attentions=True,
+            return_dict_in_generate=True,
+            do_sample=False,
+            **kwargs,
+        )
+
+
 def fake_tokens(count: int, prefix: str = "Ġ") -> list[str]:
     """``count`` made-up byte-level-BPE-looking tokens (``"Ġthe"``, ``"Ġquick"``, ...) for labels.
 

@@ -13,6 +13,7 @@ from izzyviz.generation import cross_attention_from_generate, decoder_self_atten
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from tests import models  # noqa: E402
 from tests.models import prompt_ids, tiny_bart, tiny_gpt2, tiny_t5  # noqa: E402
 
 NEW_TOKENS = 6
@@ -21,17 +22,7 @@ CASES = [(0, 0, 0), (1, 2, 1), (-1, -1, -1)]  # (layer, head, batch_index)
 
 
 def generate(model, input_ids, **kwargs):
-    with torch.no_grad():
-        return model.generate(
-            input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            max_new_tokens=NEW_TOKENS,
-            min_new_tokens=NEW_TOKENS,
-            output_attentions=True,
-            return_dict_in_generate=True,
-            do_sample=False,
-            **kwargs,
-        )
+    return models.generate(model, input_ids, NEW_TOKENS, **kwargs)
 
 
 @pytest.fixture(scope="module", params=["t5", "bart"])

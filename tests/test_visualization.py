@@ -28,6 +28,7 @@ from izzyviz.visualization import (
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
+from tests import models  # noqa: E402
 from tests.models import (  # noqa: E402
     fake_tokens,
     minilm,
@@ -145,16 +146,7 @@ def generate(model: Any, input_ids: Any) -> Any:
     # The tiny models are shared and cached: a test that switches one to SDPA in place (e.g.
     # _from_config(model.config, attn_implementation="sdpa") mutates model.config) breaks this.
     assert model.config._attn_implementation == "eager", "a test changed a cached tiny model"
-    with torch.no_grad():
-        return model.generate(
-            input_ids,
-            attention_mask=torch.ones_like(input_ids),
-            max_new_tokens=NEW_TOKENS,
-            min_new_tokens=NEW_TOKENS,
-            do_sample=False,
-            output_attentions=True,
-            return_dict_in_generate=True,
-        )
+    return models.generate(model, input_ids, NEW_TOKENS)
 
 
 @pytest.fixture(scope="module")
