@@ -8,7 +8,7 @@ our code.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,6 +18,7 @@ __all__ = [
     "as_float_array",
     "as_int",
     "as_matrix",
+    "check_choice",
     "check_index",
     "check_labels",
     "check_nonnegative_int",
@@ -84,6 +85,15 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> NDArra
 def as_matrix(value: Any, name: str = "matrix") -> NDArray[np.float64]:
     """Return ``value`` as a finite, non-empty 2-D float64 array."""
     return as_float_array(value, name, 2)
+
+
+def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
+    """Return ``value`` after checking it is one of the strings ``choices``."""
+    choices = list(choices)
+    if not isinstance(value, str) or value not in choices:
+        wanted = ", ".join(repr(c) for c in choices)
+        raise ValueError(f"{name}: expected one of {wanted}, got {describe(value)}")
+    return value
 
 
 def check_positive(value: Any, name: str) -> float:

@@ -17,7 +17,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_float_array, as_int, check_index, check_labels, describe
+from izzyviz._validate import (
+    as_float_array,
+    as_int,
+    check_choice,
+    check_index,
+    check_labels,
+    describe,
+)
 from izzyviz.inputs import stack_attentions
 
 __all__ = [
@@ -54,13 +61,6 @@ _WORD_START = ("▁", "Ġ")
 _CONTINUATION = "##"  # WordPiece
 
 
-def _check_choice(value: Any, name: str, choices: Sequence[str]) -> str:
-    if not isinstance(value, str) or value not in choices:
-        wanted = ", ".join(repr(c) for c in choices)
-        raise ValueError(f"{name}: expected one of {wanted}, got {describe(value)}")
-    return value
-
-
 def _as_stack(attentions: Any, batch_index: Any) -> NDArray[np.float64]:
     """Return ``attentions`` as a float64 array of shape ``(layers, heads, q, k)``."""
     return stack_attentions(attentions, batch_index=batch_index)
@@ -93,8 +93,8 @@ def aggregate(
     numpy.ndarray
         The reduced float64 array.
     """
-    _check_choice(over, "over", _OVER)
-    _check_choice(how, "how", _HOW)
+    check_choice(over, _OVER, "over")
+    check_choice(how, _HOW, "how")
     stack = _as_stack(attentions, batch_index)
     axes: dict[str, tuple[int, ...]] = {"heads": (1,), "layers": (0,), "both": (0, 1)}
     axis = axes[over]
@@ -280,7 +280,7 @@ def head_scores(
     numpy.ndarray
         ``(layers, heads)`` float64 scores.
     """
-    _check_choice(measure, "measure", _MEASURES)
+    check_choice(measure, _MEASURES, "measure")
     stack = _as_stack(attentions, batch_index)
     _check_nonnegative(stack, "attentions")
     q, k = stack.shape[-2:]

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from izzyviz._validate import (
     as_matrix,
+    check_choice,
     check_labels,
     check_nonnegative_int,
     check_positive,
@@ -217,10 +218,7 @@ def heatmap_spec(
     ys = check_labels(y_labels, "y_labels", rows, "rows")
     top_n = check_nonnegative_int(top_n, "top_n")
     enlarged_size = check_positive(enlarged_size, "enlarged_size")
-    if cells not in CELL_MODES:
-        raise ValueError(
-            f"cells: expected one of {', '.join(map(repr, CELL_MODES))}, got {cells!r}"
-        )
+    check_choice(cells, CELL_MODES, "cells")
     for name in ("title", "xlabel", "ylabel"):
         if not isinstance(options.get(name), (str, type(None))):
             raise TypeError(f"{name}: expected a string or None, got {describe(options[name])}")

@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_matrix, check_labels, describe
+from izzyviz._validate import as_matrix, check_choice, check_labels, describe
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_attention
@@ -133,15 +133,6 @@ ENCODER_DECODER_USE_CASES: dict[str, tuple[View, str, str]] = {
 }
 """Use cases of :func:`visualize_attention_encoder_decoder`: the panel, and which token list
 labels the rows and the columns."""
-
-
-def _choice(value: Any, name: str, options: Iterable[str]) -> str:
-    options = list(options)
-    if value not in options:
-        raise ValueError(
-            f"{name}: unknown value {value!r}; expected one of {', '.join(map(repr, options))}"
-        )
-    return str(value)
 
 
 def _regions(left_top_cells: Any, right_bottom_cells: Any, shape: tuple[int, int]) -> list[Region]:
@@ -312,7 +303,7 @@ def visualize_attention_encoder_only(
     -------
     Figure
     """
-    chosen = ENCODER_ONLY_MODES[_choice(mode, "mode", ENCODER_ONLY_MODES)]
+    chosen = ENCODER_ONLY_MODES[check_choice(mode, ENCODER_ONLY_MODES, "mode")]
     titles = _titles(plot_titles, chosen.views, "plot_titles")
     matrix = select_attention(attentions, layer, head, batch_index=batch_index)
     labels = check_labels(tokens, "tokens", matrix.shape[1], "columns")
@@ -389,7 +380,7 @@ def visualize_attention_decoder_only(
     Regions are given in the coordinates of the part drawn. The other parameters are as in
     :func:`visualize_attention_encoder_only`.
     """
-    chosen = DECODER_ONLY_USE_CASES[_choice(use_case, "use_case", DECODER_ONLY_USE_CASES)]
+    chosen = DECODER_ONLY_USE_CASES[check_choice(use_case, DECODER_ONLY_USE_CASES, "use_case")]
     (view,) = chosen.views
     titles = _titles(plot_titles, chosen.views, "plot_titles")
     matrix = select_attention(attentions, layer, head, batch_index=batch_index)
@@ -459,7 +450,7 @@ def visualize_attention_encoder_decoder(
     must match the token lists. Other parameters as in :func:`visualize_attention_encoder_only`.
     """
     view, row_name, col_name = ENCODER_DECODER_USE_CASES[
-        _choice(use_case, "use_case", ENCODER_DECODER_USE_CASES)
+        check_choice(use_case, ENCODER_DECODER_USE_CASES, "use_case")
     ]
     matrix = as_matrix(attention_matrix, "attention_matrix")
     token_lists = {"source": list(source_tokens), "generated": list(generated_tokens)}
