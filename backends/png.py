@@ -67,12 +67,6 @@ def _register_fonts() -> None:
         add(None, str(face.path).encode())
 
 
-def _cell_image(grid: CellGrid, dpi: float) -> Image:
-    """Cells sampled at the output resolution: a 4096-token grid needs no 4096-pixel image
-    (encoded, embedded and decoded again) to fill ~1100 pixels."""
-    return grid_image(grid, pixels_per_point=dpi / 72)
-
-
 def _encode_surface(surface: Any, opaque: bool) -> bytes:
     """The pixels of a cairo ARGB32 image surface as PNG bytes.
 
@@ -92,23 +86,30 @@ def _encode_surface(surface: Any, opaque: bool) -> bytes:
     return encode_rgb_png(np.concatenate([straight, alpha], axis=2).astype(np.uint8))
 
 
-class _RasterSVG(SVGRenderer):
-    """The SVG the ``cairosvg`` engine rasterises: cells as one image at the output resolution
-    plus grid lines, since the result is pixels anyway and cairosvg parses cell paths slowly."""
+class _DeviceCells(Renderer):
+    """Cell grids as one image at the output resolution plus grid lines: the result is pixels
+    anyway. A 4096-token grid needs no 4096-pixel image to fill ~1100 pixels, and cairosvg
+    parses cell paths slowly."""
 
-    def __init__(self, dpi: float) -> None:
-        super().__init__()
-        self.dpi = dpi
+    dpi: float
 
     def draw_cell_grid(self, grid: CellGrid) -> None:
         self.draw_image(self.cell_image(grid))
         self.draw_grid_lines(grid)
 
     def cell_image(self, grid: CellGrid) -> Image:
-        return _cell_image(grid, self.dpi)
+        return grid_image(grid, pixels_per_point=self.dpi / 72)
 
 
-class PNGRenderer(Renderer):
+class _RasterSVG(_DeviceCells, SVGRenderer):
+    """The SVG the ``cairosvg`` engine rasterises."""
+
+    def __init__(self, dpi: float) -> None:
+        super().__init__()
+        self.dpi = dpi
+
+
+class PNGRenderer(_DeviceCells):
     """Draws one page as a PNG image.
 
     Options
@@ -310,12 +311,3 @@ class PNGRenderer(Renderer):
         ctx.get_source().set_filter(cairo.FILTER_NEAREST)
         ctx.paint()
         ctx.restore()
-
-    def draw_cell_grid(self, grid: CellGrid) -> None:
-        """Every grid as one image at the output resolution plus its grid lines: the result is
-        pixels anyway."""
-        self.draw_image(self.cell_image(grid))
-        self.draw_grid_lines(grid)
-
-    def cell_image(self, grid: CellGrid) -> Image:
-        return _cell_image(grid, self.dpi)
