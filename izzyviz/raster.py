@@ -120,7 +120,7 @@ def _png(header: bytes, rows: NDArray[np.uint8], extra: list[bytes], level: int)
         b"\x89PNG\r\n\x1a\n",
         _chunk(b"IHDR", header),
         *extra,
-        _chunk(b"IDAT", zlib.compress(raw.tobytes(), level)),
+        _chunk(b"IDAT", zlib.compress(raw.data, level)),  # the array itself: no bytes copy
         _chunk(b"IEND", b""),
     ])  # fmt: skip
 
