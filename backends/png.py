@@ -20,6 +20,7 @@ import functools
 import math
 import re
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -50,21 +51,27 @@ _SURROGATES = re.compile("[\ud800-\udfff]")  # not encodable as UTF-8, which cai
 
 
 @functools.cache
-def _register_fonts() -> None:
-    """Add the layout's font files to fontconfig's application fonts, once, so cairo's
-    ``select_font_face`` finds them even where they are not installed. A no-op where cairo
-    does not use fontconfig."""
+def _fontconfig_add_file() -> Any:
+    """fontconfig's ``FcConfigAppFontAddFile``, or None where cairo has no fontconfig."""
     name = ctypes.util.find_library("fontconfig")
     if name is None:
-        return
+        return None
     try:
         add = ctypes.CDLL(name).FcConfigAppFontAddFile
     except (OSError, AttributeError):
-        return
+        return None
     add.argtypes = [ctypes.c_void_p, ctypes.c_char_p]
-    fonts = metrics()
-    for face in fonts.primary.values():
-        add(None, str(face.path).encode())
+    return add
+
+
+@functools.cache
+def _register_font(path: Path) -> None:
+    """Add a font file the layout measured to fontconfig's application fonts, once, so cairo's
+    ``select_font_face`` finds it by family name even where it is not installed (the bundled
+    DejaVu on a bare server, a fallback font named only in ``IZZYVIZ_FONT_PATH``)."""
+    add = _fontconfig_add_file()
+    if add is not None:
+        add(None, str(path).encode())
 
 
 def _encode_surface(surface: Any, opaque: bool) -> bytes:
@@ -139,7 +146,7 @@ class PNGRenderer(_DeviceCells):
             from cairosvg.parser import Tree
             from cairosvg.surface import PNGSurface
 
-            _register_fonts()
+            self.begin_document(scenes)
             svg = _RasterSVG(self.dpi).render(scenes)
             # Drawing happens when the surface is made; we read its pixels instead of calling
             # finish(), which would run cairo's slower PNG writer.
@@ -153,7 +160,15 @@ class PNGRenderer(_DeviceCells):
     # -- document --------------------------------------------------------------------------
 
     def begin_document(self, scenes: Sequence[Scene]) -> None:
-        _register_fonts()
+        """Make every font the scenes' text uses known to fontconfig (see ``_register_font``)."""
+        fonts = metrics()
+        for face in fonts.primary.values():
+            _register_font(face.path)
+        for scene in scenes:
+            for node in scene.root.walk():
+                if isinstance(node, Text) and node.runs is not None:
+                    for _, font_id in node.runs:
+                        _register_font(fonts.face(font_id).path)
 
     def begin_page(self, scene: Scene, number: int) -> None:
         import cairocffi as cairo
@@ -273,11 +288,9 @@ class PNGRenderer(_DeviceCells):
         ctx.move_to(text.x - shift, text.y)
         # Text arrives in visual order (right-to-left runs already reversed); each run is drawn
         # where the previous one ended.
-        runs = text.runs or ((text.text, "regular"),)
+        runs, fonts = text.runs or ((text.text, "regular"),), metrics()
         for part, font_id in runs:
-            family = (
-                FONT_FAMILY if font_id in ("regular", "bold") else metrics().face(font_id).family
-            )
+            family = FONT_FAMILY if font_id in ("regular", "bold") else fonts.face(font_id).family
             if self._font != (family, text.bold):
                 weight = cairo.FONT_WEIGHT_BOLD if text.bold else cairo.FONT_WEIGHT_NORMAL
                 ctx.select_font_face(family, cairo.FONT_SLANT_NORMAL, weight)
