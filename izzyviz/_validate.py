@@ -7,8 +7,9 @@ our code.
 
 from __future__ import annotations
 
+import math
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,9 +20,13 @@ __all__ = [
     "as_int",
     "as_matrix",
     "check_choice",
+    "check_fraction",
     "check_index",
     "check_labels",
+    "check_nonnegative",
     "check_nonnegative_int",
+    "check_number",
+    "check_optional_count",
     "check_positive",
     "describe",
     "to_numpy",
@@ -96,14 +101,40 @@ def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
     return value
 
 
+def check_number(value: Any, name: str, expected: str, accept: Callable[[float], bool]) -> float:
+    """Return ``value`` as a float after checking it is a real number (not a bool) that
+    ``accept`` takes; errors say ``expected``. NaN fails every comparison, so a bound rejects it.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name}: expected {expected}, got {describe(value)}")
+    number = float(value)
+    if not accept(number):
+        raise ValueError(f"{name}: expected {expected}, got {number!r}")
+    return number
+
+
 def check_positive(value: Any, name: str) -> float:
     """Return ``value`` as a float after checking it is a finite number greater than zero."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a positive number, got {describe(value)}")
-    number = float(value)
-    if not np.isfinite(number) or number <= 0:
-        raise ValueError(f"{name}: expected a positive number, got {number!r}")
-    return number
+    return check_number(value, name, "a positive number", lambda x: 0 < x < math.inf)
+
+
+def check_nonnegative(value: Any, name: str) -> float:
+    """Return ``value`` as a float after checking it is a finite number >= 0."""
+    return check_number(value, name, "a non-negative number", lambda x: 0 <= x < math.inf)
+
+
+def check_fraction(value: Any, name: str) -> float:
+    """Return ``value`` as a float after checking it is in [0, 1] (an opacity, a share)."""
+    return check_number(value, name, "a number between 0 and 1", lambda x: 0 <= x <= 1)
+
+
+def check_optional_count(value: Any, name: str) -> int | None:
+    """Return ``value`` (None, or an integer >= 1, e.g. how many heads to keep) unchanged."""
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1
+    ):
+        raise ValueError(f"{name}: expected a positive integer or None, got {describe(value)}")
+    return None if value is None else int(value)
 
 
 def as_int(value: Any, name: str, expected: str = "an integer") -> int:

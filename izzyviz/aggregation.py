@@ -23,6 +23,7 @@ from izzyviz._validate import (
     check_choice,
     check_index,
     check_labels,
+    check_optional_count,
     describe,
 )
 from izzyviz.inputs import stack_attentions
@@ -343,9 +344,7 @@ def rank_heads(
     """
     if not isinstance(descending, (bool, np.bool_)):
         raise TypeError(f"descending: expected True or False, got {describe(descending)}")
-    if top is not None:
-        if isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1:
-            raise ValueError(f"top: expected a positive integer or None, got {describe(top)}")
+    top = check_optional_count(top, "top")
     scores = head_scores(
         attentions, tokens, measure, special_tokens=special_tokens, batch_index=batch_index
     )

@@ -25,7 +25,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._io import write_atomic
-from izzyviz._validate import check_index, check_labels, check_positive, describe
+from izzyviz._validate import (
+    check_index,
+    check_labels,
+    check_optional_count,
+    check_positive,
+    describe,
+)
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
@@ -491,10 +497,7 @@ def _select_heads(
         if heads is None
         else _check_heads(heads, layers, count)
     )
-    if top is not None and (
-        isinstance(top, bool) or not isinstance(top, (int, np.integer)) or top < 1
-    ):
-        raise ValueError(f"top: expected a positive integer or None, got {describe(top)}")
+    top = check_optional_count(top, "top")
     if order_by is None:
         selected: list[tuple[int, int, float | None]] = [(i, j, None) for i, j in chosen]
     else:

@@ -26,8 +26,10 @@ from numpy.typing import NDArray
 from izzyviz._validate import (
     as_float_array,
     as_matrix,
+    check_fraction,
     check_index,
     check_labels,
+    check_nonnegative,
     check_positive,
     describe,
     to_numpy,
@@ -91,25 +93,6 @@ def _labels(tokens: Any, name: str, count: int, axis: str) -> list[str]:
     if tokens is None:
         return [str(i) for i in range(count)]
     return check_labels(tokens, name, count, axis)
-
-
-def _check_fraction(value: Any, name: str) -> float:
-    """A number in [0, 1] (an opacity)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a number between 0 and 1, got {describe(value)}")
-    number = float(value)
-    if not 0.0 <= number <= 1.0:
-        raise ValueError(f"{name}: expected a number between 0 and 1, got {number!r}")
-    return number
-
-
-def _check_nonnegative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name}: expected a non-negative number, got {describe(value)}")
-    number = float(value)
-    if not np.isfinite(number) or number < 0:
-        raise ValueError(f"{name}: expected a non-negative number, got {number!r}")
-    return number
 
 
 def _rgba(values: NDArray[np.float64]) -> RGBA:
@@ -320,7 +303,7 @@ def check_stability_heatmap_with_gradient_color(
     circle_scale = check_positive(circle_scale, "circle_scale")
     max_circle_ratio = check_positive(max_circle_ratio, "max_circle_ratio")
     color_contrast_scale = check_positive(color_contrast_scale, "color_contrast_scale")
-    linewidths = _check_nonnegative(linewidths, "linewidths")
+    linewidths = check_nonnegative(linewidths, "linewidths")
     line_color = parse_color(linecolor, "linecolor")
     check_positive(gamma, "gamma")
     lut(cmap)
@@ -469,7 +452,7 @@ def visualize_attention_evolution_sparklines(
         )
     dark = parse_color(sparkline_color_dark, "sparkline_color_dark")
     light = parse_color(sparkline_color_light, "sparkline_color_light")
-    alpha = _check_fraction(sparkline_alpha, "sparkline_alpha")
+    alpha = check_fraction(sparkline_alpha, "sparkline_alpha")
     dark = (dark[0], dark[1], dark[2], dark[3] * alpha)
     light = (light[0], light[1], light[2], light[3] * alpha)
     line_width = check_positive(sparkline_linewidth, "sparkline_linewidth")
@@ -617,7 +600,7 @@ def visualize_attention_with_detected_regions(
     rows, cols = matrix.shape
     x_labels = _labels(source_tokens, "source_tokens", cols, "columns")
     y_labels = _labels(target_tokens, "target_tokens", rows, "rows")
-    alpha = _check_fraction(region_alpha, "region_alpha")
+    alpha = check_fraction(region_alpha, "region_alpha")
     color = parse_color(region_color, "region_color", alpha=alpha)
     width = check_positive(region_linewidth, "region_linewidth")
     try:

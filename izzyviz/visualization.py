@@ -306,8 +306,7 @@ def visualize_attention_encoder_only(
     chosen = ENCODER_ONLY_MODES[check_choice(mode, ENCODER_ONLY_MODES, "mode")]
     titles = _titles(plot_titles, chosen.views, "plot_titles")
     matrix = select_attention(attentions, layer, head, batch_index=batch_index)
-    labels = check_labels(tokens, "tokens", matrix.shape[1], "columns")
-    check_labels(tokens, "tokens", matrix.shape[0], "rows")
+    labels = _square_labels(tokens, "tokens", matrix.shape)
     split = 0
     if mode == "question_context":
         split = _split(question_end, len(labels))
@@ -328,6 +327,13 @@ def visualize_attention_encoder_only(
         auto_detect_regions=auto_detect_regions,
     )
     return save_figure(fig, save_path, chosen.file)
+
+
+def _square_labels(tokens: Any, name: str, shape: tuple[int, ...]) -> list[str]:
+    """``tokens`` checked as the labels of both the columns and the rows of a square map."""
+    labels = check_labels(tokens, name, shape[1], "columns")
+    check_labels(labels, name, shape[0], "rows")
+    return labels
 
 
 def _split(question_end: Any, count: int) -> int:
@@ -386,10 +392,7 @@ def visualize_attention_decoder_only(
     matrix = select_attention(attentions, layer, head, batch_index=batch_index)
     source = list(source_tokens)
     generated = list(generated_tokens)
-    tokens = check_labels(
-        source + generated, "source_tokens + generated_tokens", matrix.shape[1], "columns"
-    )
-    check_labels(tokens, "source_tokens + generated_tokens", matrix.shape[0], "rows")
+    tokens = _square_labels(source + generated, "source_tokens + generated_tokens", matrix.shape)
     split = len(source)
     for part, name, count in (
         ("first", "source_tokens", split),
