@@ -24,6 +24,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (
+    MB,
+    check,
+    fmt_bytes,
+    fmt_time,
+    max_rss,
+    print_table,
+    worker_env,
+)
+from harness import run_worker as _run_worker
+
 ALL_SIZES = (12, 64, 256, 1024, 4096)
 ALL_FORMATS = ("pdf", "svg", "png")
 BASELINE_TIMEOUT = 60.0  # seconds per matplotlib figure
@@ -31,8 +43,6 @@ CASE_TIMEOUT = 600.0  # seconds per IzzyViz subprocess (all its runs)
 QUICK_RUNS = 20
 IMPORT_RUNS = 7
 SEED = 20240917
-
-MB = 1024 * 1024
 
 
 # -- the test figure --------------------------------------------------------------------------
@@ -53,14 +63,6 @@ def make_case(n: int) -> tuple[Any, list[str], list[tuple[tuple[int, int], tuple
     r0 = n // 4
     r1 = min(n - 1, r0 + max(1, n // 8))
     return m, labels, [((r0, r0), (r1, r1))]
-
-
-def max_rss() -> int:
-    """Peak resident set size of this process so far, in bytes (Linux reports KiB)."""
-    import resource
-
-    kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return kb if sys.platform == "darwin" else kb * 1024
 
 
 # -- workers (run in subprocesses) -------------------------------------------------------------
@@ -321,26 +323,9 @@ def _cmd(*args: Any) -> list[str]:
     return [sys.executable, os.path.abspath(__file__), "--worker", *map(str, args)]
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.setdefault("MPLBACKEND", "Agg")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    return env
-
-
 def run_worker(args: list[Any], timeout: float) -> dict[str, Any]:
-    """Run a worker subprocess; return its RESULT json, or {"error": ...}."""
-    try:
-        proc = subprocess.run(
-            _cmd(*args), capture_output=True, text=True, timeout=timeout, env=_env()
-        )
-    except subprocess.TimeoutExpired:
-        return {"error": f"timed out after {timeout:.0f} s"}
-    for line in proc.stdout.splitlines():
-        if line.startswith("RESULT "):
-            return json.loads(line[7:])
-    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-    return {"error": f"exit {proc.returncode}: {tail}"}
+    """Run one of this script's workers in a fresh interpreter (see harness.run_worker)."""
+    return _run_worker(__file__, args, timeout)
 
 
 def run_baseline(n: int, fmt: str, runs: int, outdir: str) -> dict[str, Any]:
@@ -351,7 +336,7 @@ def run_baseline(n: int, fmt: str, runs: int, outdir: str) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(),
+        env=worker_env(),
     )
     lines: queue.Queue[str | None] = queue.Queue()
 
@@ -405,7 +390,7 @@ def measure_import(runs: int = IMPORT_RUNS) -> dict[str, float]:
         "heatmap": "import numpy, izzyviz; izzyviz.heatmap",
     }
     samples: dict[str, list[float]] = {k: [] for k in snippets}
-    env = _env()
+    env = worker_env()
     for _ in range(runs + 1):  # the first round warms the OS file cache and is dropped
         for key, code in snippets.items():
             t0 = time.perf_counter()
@@ -435,26 +420,6 @@ def measure_import(runs: int = IMPORT_RUNS) -> dict[str, float]:
 # -- report ------------------------------------------------------------------------------------
 
 
-def fmt_time(s: float | None) -> str:
-    if s is None:
-        return "-"
-    if s < 1.0:
-        return f"{s * 1000:.1f} ms"
-    return f"{s:.2f} s"
-
-
-def fmt_bytes(b: float | None) -> str:
-    if b is None:
-        return "-"
-    if b < MB:
-        return f"{b / 1024:.0f} KB"
-    return f"{b / MB:.1f} MB"
-
-
-def check(ok: bool, what: str) -> str:
-    return f"{what} {'PASS' if ok else 'MISS'}"
-
-
 def targets_for(
     n: int, fmt: str, r: dict[str, Any], speedup: float | None, lower: bool
 ) -> list[str]:
@@ -476,23 +441,6 @@ def targets_for(
         out.append(check(size <= 12 * MB, "size<=12MB"))
         out.append(check(peak <= 600 * MB, "peak<=600MB"))
     return out
-
-
-def print_table(headers: list[str], rows: list[list[str]], align: str) -> None:
-    widths = [
-        max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)
-    ]
-
-    def line(cells: list[str]) -> str:
-        parts = []
-        for cell, w, a in zip(cells, widths, align, strict=True):
-            parts.append(cell.rjust(w) if a == "r" else cell.ljust(w))
-        return "  ".join(parts).rstrip()
-
-    print(line(headers))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print(line(r))
 
 
 def main(argv: list[str] | None = None) -> int:

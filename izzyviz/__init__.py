@@ -11,9 +11,39 @@ transformers, matplotlib, ReportLab or cairosvg.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.2.0"
+
+
+def _use_checkout_backends() -> None:
+    """Map ``izzyviz.backends`` to the checkout's ``backends/`` folder when running from source.
+
+    An installed izzyviz carries ``izzyviz/backends/`` (setuptools' ``package-dir`` mapping). From a
+    clone (no install, or Python started in the repository root so the source ``izzyviz/`` shadows
+    the installed copy) the backends sit beside the package, and only this mapping finds them.
+    """
+    package_dir = os.path.dirname(os.path.abspath(__file__))
+    if os.path.isdir(os.path.join(package_dir, "backends")) or "izzyviz.backends" in sys.modules:
+        return
+    folder = os.path.join(os.path.dirname(package_dir), "backends")
+    init = os.path.join(folder, "__init__.py")
+    if not os.path.isfile(init):
+        return
+    spec = importlib.util.spec_from_file_location(
+        "izzyviz.backends", init, submodule_search_locations=[folder]
+    )
+    if spec is None or spec.loader is None:
+        return
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["izzyviz.backends"] = module
+    spec.loader.exec_module(module)
+
+
+_use_checkout_backends()
 
 _EXPORTS: dict[str, str] = {
     "heatmap": "izzyviz.plot",
