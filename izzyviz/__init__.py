@@ -63,6 +63,8 @@ _EXPORTS: dict[str, str] = {
     "merge_subwords": "izzyviz.aggregation",
     "head_scores": "izzyviz.aggregation",
     "rank_heads": "izzyviz.aggregation",
+    "head_statistics": "izzyviz.stats",
+    "HeadStatistics": "izzyviz.headstats",
     "find_attention_regions_with_merging": "izzyviz.regions",
     "compare_two_attentions_with_circles": "izzyviz.views",
     "check_stability_heatmap_with_gradient_color": "izzyviz.views",
@@ -80,6 +82,7 @@ __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
     "ColorScale",
     "Figure",
+    "HeadStatistics",
     "Renderer",
     "aggregate",
     "attention_rollout",
@@ -91,6 +94,7 @@ __all__ = [
     "display_tokens",
     "find_attention_regions_with_merging",
     "head_scores",
+    "head_statistics",
     "heatmap",
     "load_sample",
     "merge_subwords",
@@ -122,9 +126,11 @@ if TYPE_CHECKING:
         decoder_self_attention_from_generate,
     )
     from izzyviz.heads import overview, report
+    from izzyviz.headstats import HeadStatistics
     from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
     from izzyviz.plot import heatmap
     from izzyviz.regions import find_attention_regions_with_merging
+    from izzyviz.stats import head_statistics
     from izzyviz.render import Renderer, available_backends, register_backend
     from izzyviz.text import DEFAULT_SPECIAL_TOKENS
     from izzyviz.views import (

@@ -6,6 +6,7 @@
     izzyviz render attentions.pt --tokens tokens.json --layer 3 --head 7 -o head.svg --json
     izzyviz render attentions.safetensors --tokens tokens.txt --report -o report.pdf
     izzyviz model ./all-MiniLM-L6-v2 --text "The quick brown fox." --layer 0 --head 2
+    izzyviz stats ./all-MiniLM-L6-v2 --texts corpus.txt -o stats.pdf --save stats.npz
     izzyviz demo --out figures
 
 Expected errors (a missing file, a bad flag, tokens that do not match the matrix) print one line
@@ -188,6 +189,34 @@ def _parser() -> argparse.ArgumentParser:
     model.add_argument("--text", required=True, help="input text")
     model.add_argument("--text-pair", help="second segment (e.g. a context for a question)")
     _add_figure_options(model)
+
+    stats = commands.add_parser(
+        "stats",
+        help="average head measures over a corpus and write a report",
+        description="Run a local model on every line of a text file (blank lines skipped) and "
+        "write one page per head measure (mean over every real query position) plus the "
+        "relative-offset profiles of the top heads. Needs torch and transformers; "
+        "--engine ray needs Ray Data (pip install 'izzyviz[ray]').",
+    )
+    stats.add_argument("model_dir", metavar="MODEL_DIR", help="folder with the model and tokenizer")
+    stats.add_argument("--texts", required=True, metavar="FILE", help="corpus: one text per line")
+    stats.add_argument(
+        "-o", "--output", default="stats.pdf", help="report: a .pdf, or a folder of .svg/.png"
+    )
+    stats.add_argument("--save", metavar="FILE", help="also save the numbers (.npz or .json)")
+    stats.add_argument("--engine", choices=("local", "ray"), default="local")
+    stats.add_argument("--batch-size", type=int, default=16, help="texts per forward pass")
+    stats.add_argument("--max-length", type=int, default=512, help="truncate to N tokens")
+    stats.add_argument("--workers", type=int, default=2, help="Ray actors (default 2)")
+    stats.add_argument(
+        "--num-cpus", type=_positive, default=0.5, help="CPUs per Ray actor (default 0.5)"
+    )
+    stats.add_argument("--num-gpus", type=_positive, help="GPUs per Ray actor")
+    stats.add_argument("--address", help="Ray cluster to join (default: start a local one)")
+    stats.add_argument("--top", type=int, default=12, help="heads with an offset profile")
+    stats.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on standard error"
+    )
 
     demo = commands.add_parser(
         "demo",
@@ -505,31 +534,15 @@ def _render(args: argparse.Namespace) -> int:
 
 
 def _model(args: argparse.Namespace) -> int:
-    folder = Path(args.model_dir)
-    if not folder.is_dir():
-        raise FileNotFoundError(f"MODEL_DIR: {str(folder)!r} is not a folder")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-    except ImportError:
-        raise OSError(
-            "the model command needs torch and transformers; install them "
-            "(pip install 'izzyviz[transformers]')"
-        ) from None
-    from transformers.utils import logging as hf_logging
+    from izzyviz.stats import load_pretrained
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
+    folder = Path(args.model_dir)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModel.from_pretrained(
-            folder, local_files_only=True, attn_implementation="eager"
-        ).eval()
-    except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {first}") from None
+        model, tokenizer = load_pretrained(folder)
+    except OSError as exc:
+        raise _as_model_dir(exc) from None
+    import torch
+
     inputs = tokenizer(args.text, args.text_pair, return_tensors="pt")
     with torch.no_grad():
         outputs = model(**inputs, output_attentions=True)
@@ -539,6 +552,51 @@ def _model(args: argparse.Namespace) -> int:
     output = _default_output(args, "attention", Path.cwd())
     source = {"model": str(folder), "text": args.text, "text_pair": args.text_pair}
     return _draw(args, outputs.attentions, tokens, output, source)
+
+
+def _corpus(path: Path) -> Any:
+    """The non-blank lines of a text file, read lazily."""
+    with path.open(encoding="utf-8") as handle:
+        for line in handle:
+            if line.strip():
+                yield line.rstrip("\r\n")
+
+
+def _as_model_dir(exc: OSError) -> OSError:
+    """The same error, naming the command-line argument instead of the function's."""
+    return type(exc)(str(exc).replace("model:", "MODEL_DIR:", 1))
+
+
+def _stats(args: argparse.Namespace) -> int:
+    from izzyviz.stats import head_statistics
+
+    corpus = Path(args.texts)
+    if not corpus.is_file():
+        raise FileNotFoundError(f"--texts: no file {str(corpus)!r}")
+    try:
+        stats = head_statistics(
+            args.model_dir,
+            None,
+            _corpus(corpus),
+            batch_size=args.batch_size,
+            max_length=args.max_length,
+            engine=args.engine,
+            progress=not args.no_progress,
+            workers=args.workers,
+            num_cpus=args.num_cpus,
+            num_gpus=args.num_gpus,
+            address=args.address,
+        )
+    except OSError as exc:
+        raise _as_model_dir(exc) from None
+    written = list(stats.report(args.output, top=args.top).data["files"])
+    if args.save:
+        written.append(str(stats.save(args.save)))
+    skipped = f", {stats.skipped} skipped (not tokenisable)" if stats.skipped else ""
+    print(f"IzzyViz: {stats.texts} texts, {stats.count} query positions{skipped}")
+    for file in written:
+        print(f"IzzyViz: saved {file}")
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -551,7 +609,7 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"render": _render, "model": _model, "demo": _demo}
+COMMANDS = {"render": _render, "model": _model, "stats": _stats, "demo": _demo}
 
 
 def _fail(message: str, status: int) -> int:

@@ -17,7 +17,7 @@ import dataclasses
 import inspect
 import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -49,7 +49,7 @@ from izzyviz.scene import (
 )
 from izzyviz.text import TextMetrics, metrics
 
-__all__ = ["MEASURES", "overview", "report"]
+__all__ = ["MEASURES", "overview", "report", "write_pages"]
 
 HeadKey = tuple[int, int]
 """A head as ``(layer, head)``."""
@@ -542,6 +542,80 @@ def _output(path: Any, format: str | None) -> tuple[Path, str | None]:
     )
 
 
+def _check_output(path: Any, format: str | None, dpi: Any) -> tuple[Path, str | None]:
+    """:func:`_output`, after checking ``dpi`` and that the parent folder exists."""
+    if dpi is not None:
+        check_positive(dpi, "dpi")
+    target, folder_format = _output(path, format)
+    if dpi is not None and folder_format != "png":
+        raise ValueError(f"dpi: applies to PNG pages only, got {dpi!r} for {str(path)!r}")
+    if not target.parent.is_dir():
+        what = repr(str(target)) if folder_format is None else f"the folder {str(target)!r}"
+        raise FileNotFoundError(f"path: folder {str(target.parent)!r} does not exist (for {what})")
+    return target, folder_format
+
+
+def _write(
+    pages: Sequence[Scene],
+    names: Sequence[str],
+    target: Path,
+    folder_format: str | None,
+    *,
+    dpi: float | None,
+    title: str,
+    tick: Callable[[], Any] = lambda: None,
+) -> list[Path]:
+    """Write ``pages`` as one PDF (``folder_format`` None) or as ``<name>.<format>`` files in the
+    folder ``target``; ``tick`` is called after each page."""
+    if folder_format is None:
+        from izzyviz.backends.pdf import PDFRenderer
+
+        class _Ticking(PDFRenderer):
+            def end_page(self, scene: Scene) -> None:
+                super().end_page(scene)
+                tick()
+
+        return [write_atomic(target, _Ticking(title=title).render(pages))]
+    target.mkdir(exist_ok=True)
+    options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
+    files: list[Path] = []
+    for scene, name in zip(pages, names, strict=True):
+        files.append(Figure(scene).save(target / f"{name}.{folder_format}", **options))
+        tick()
+    return files
+
+
+def write_pages(
+    pages: Sequence[Scene],
+    names: Sequence[str],
+    path: str | os.PathLike[str],
+    *,
+    format: str | None = None,
+    dpi: float | None = None,
+    title: str = "IzzyViz",
+) -> list[Path]:
+    """Write several pages the way :func:`report` does.
+
+    Parameters
+    ----------
+    pages
+        The pages (their ``bookmarks`` become the PDF outline).
+    names
+        One file name (without extension) per page, for a folder.
+    path, format, dpi
+        A ``.pdf`` file, or a ``.svg``/``.png`` name or folder: as for :func:`report`.
+    title
+        The PDF's document title.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    target, folder_format = _check_output(path, format, dpi)
+    return _write(pages, names, target, folder_format, dpi=dpi, title=title)
+
+
 def report(
     attentions: Any,
     tokens: Sequence[str],
@@ -638,19 +712,7 @@ def report(
         raise TypeError(f"progress: expected True or False, got {describe(progress)}")
     if not isinstance(shared_scale, (bool, np.bool_)):
         raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
-    if dpi is not None:
-        check_positive(dpi, "dpi")
-    target, folder_format = _output(path, format)
-    if dpi is not None and folder_format != "png":
-        raise ValueError(f"dpi: applies to PNG pages only, got {dpi!r} for {str(path)!r}")
-    if folder_format is None and not target.parent.is_dir():
-        raise FileNotFoundError(
-            f"path: folder {str(target.parent)!r} does not exist (for {str(target)!r})"
-        )
-    if folder_format is not None and not target.parent.is_dir():
-        raise FileNotFoundError(
-            f"path: folder {str(target.parent)!r} does not exist (for the folder {str(target)!r})"
-        )
+    target, folder_format = _check_output(path, format, dpi)
     gamma = heatmap_options.get("gamma", 1.5)
     cmap = heatmap_options.get("cmap", "Blues")
     stack, xs, ys = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
@@ -716,23 +778,15 @@ def report(
             )
             bar.update(1)
 
-        files: list[Path] = []
-        if folder_format is None:
-            from izzyviz.backends.pdf import PDFRenderer
-
-            class _Ticking(PDFRenderer):
-                def end_page(self, scene: Scene) -> None:
-                    super().end_page(scene)
-                    bar.update(1)
-
-            renderer = _Ticking(title=title or "IzzyViz attention report")
-            files.append(write_atomic(target, renderer.render(pages)))
-        else:
-            target.mkdir(exist_ok=True)
-            options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
-            for scene, name in zip(pages, ["overview", *names], strict=True):
-                files.append(Figure(scene).save(target / f"{name}.{folder_format}", **options))
-                bar.update(1)
+        files = _write(
+            pages,
+            ["overview", *names],
+            target,
+            folder_format,
+            dpi=dpi,
+            title=title or "IzzyViz attention report",
+            tick=lambda: bar.update(1),
+        )
     for record, file in zip(records, files[1:] if folder_format else [], strict=False):
         record["file"] = str(file)
     data: dict[str, Any] = {

@@ -1,0 +1,480 @@
+"""Head statistics over a corpus: exact partial sums, their result, and its pictures and files.
+
+This module is numpy only. :func:`batch_sums` turns one batch of attention weights (float64, with
+masks saying which positions are real and which keys are special) into :class:`Sums`: float64
+sums and sums of squares of every measure per ``(layer, head)``, the summed weight by relative
+offset, and counts. Sums of two batches add, so a corpus split into any batches, in any order,
+over any number of workers, reduces to the same numbers (up to float64 rounding, ~1e-16
+relative). :class:`HeadStatistics` holds the means and standard deviations computed from them;
+it draws (:meth:`~HeadStatistics.figure`, :meth:`~HeadStatistics.report`) through the ordinary
+heatmap engine and saves to ``.npz`` or ``.json``. Running a model is the job of
+:mod:`izzyviz.stats`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz._io import write_atomic
+from izzyviz._validate import check_choice, check_optional_count, describe
+
+__all__ = ["KEY_MEASURES", "MEASURES", "HeadStatistics", "Sums", "batch_sums"]
+
+#: Every measure :func:`izzyviz.head_statistics` computes, each per real query position.
+MEASURES = (
+    "entropy",
+    "cls",
+    "sep",
+    "special_tokens",
+    "previous",
+    "self",
+    "next",
+    "distance",
+    "punctuation",
+)
+#: Measures that are the total weight on a set of keys (given as a boolean key mask).
+KEY_MEASURES = ("cls", "sep", "special_tokens", "punctuation")
+# The position offset of the neighbour measures (they are read off the offset profile).
+NEIGHBOURS = {"previous": -1, "self": 0, "next": 1}
+DESCRIPTIONS = {
+    "entropy": "entropy of the attention row (nats)",
+    "cls": "weight on the first special token ([CLS] / BOS)",
+    "sep": "weight on [SEP] / EOS",
+    "special_tokens": "weight on special tokens",
+    "previous": "weight on the previous token",
+    "self": "weight on the token itself",
+    "next": "weight on the next token",
+    "distance": "expected distance |q - k| (tokens)",
+    "punctuation": "weight on punctuation",
+}
+FORMAT_VERSION = 1
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sums:
+    """Partial sums over some query positions; ``a + b`` covers both.
+
+    Attributes
+    ----------
+    measures
+        The measure names, in the order of ``values``' first axis.
+    values
+        ``(measures, 2, layers, heads)``: per measure, the sum of its per-row values and the sum
+        of their squares, over real query positions.
+    offsets
+        ``(layers, heads, 2 * window + 1)``: summed weight on the key at offset ``-window ..
+        window`` from the query (0 where that position is outside the text).
+    count
+        Real query positions summed.
+    texts
+        Texts measured.
+    skipped
+        Texts that could not be tokenised.
+    """
+
+    measures: tuple[str, ...]
+    values: NDArray[np.float64]
+    offsets: NDArray[np.float64]
+    count: int = 0
+    texts: int = 0
+    skipped: int = 0
+
+    @classmethod
+    def zeros(cls, measures: Sequence[str], layers: int, heads: int, window: int) -> Sums:
+        """Sums of nothing, for a model of that shape."""
+        return cls(
+            tuple(measures),
+            np.zeros((len(measures), 2, layers, heads)),
+            np.zeros((layers, heads, 2 * window + 1)),
+        )
+
+    def __add__(self, other: Sums) -> Sums:
+        if other.measures != self.measures or other.values.shape != self.values.shape:
+            raise ValueError(
+                f"cannot add sums of {other.measures} {other.values.shape} to sums of "
+                f"{self.measures} {self.values.shape}"
+            )
+        return Sums(
+            self.measures,
+            self.values + other.values,
+            self.offsets + other.offsets,
+            self.count + other.count,
+            self.texts + other.texts,
+            self.skipped + other.skipped,
+        )
+
+    def to_row(self) -> dict[str, NDArray[Any]]:
+        """The sums as one row of arrays (each with a leading axis of 1), e.g. for Ray Data."""
+        return {
+            "values": self.values[None],
+            "offsets": self.offsets[None],
+            "counts": np.array([[self.count, self.texts, self.skipped]], dtype=np.int64),
+        }
+
+    @classmethod
+    def from_row(cls, measures: Sequence[str], row: Mapping[str, Any]) -> Sums:
+        """Sums from one row written by :meth:`to_row` (without its leading axis)."""
+        count, texts, skipped = (int(n) for n in np.asarray(row["counts"]))
+        values = np.asarray(row["values"], dtype=np.float64)
+        offsets = np.asarray(row["offsets"], dtype=np.float64)
+        return cls(tuple(measures), values, offsets, count, texts, skipped)
+
+
+def _diagonals(layer: NDArray[np.float64], keys: NDArray[np.bool_], window: int) -> Any:
+    """``(batch, heads, q, 2 * window + 1)``: each query's weight on the key ``d`` positions
+    away, 0 where that key is outside the sequence or padding."""
+    batch, heads, q, k = layer.shape
+    out = np.zeros((batch, heads, q, 2 * window + 1))
+    for n, d in enumerate(range(-window, window + 1)):
+        if -q < d < k:
+            diagonal = np.diagonal(layer, offset=d, axis1=2, axis2=3)  # (batch, heads, length)
+            start = max(0, -d)
+            out[:, :, start : start + diagonal.shape[-1], n] = diagonal
+            valid = keys[:, start + d : start + d + diagonal.shape[-1]]
+            out[:, :, start : start + diagonal.shape[-1], n] *= valid[:, None, :]
+    return out
+
+
+def batch_sums(
+    attentions: Sequence[Any],
+    real: NDArray[np.bool_],
+    key_sets: Mapping[str, NDArray[np.bool_]],
+    measures: Sequence[str],
+    window: int,
+) -> Sums:
+    """Sums of every measure over one batch of self-attention.
+
+    Parameters
+    ----------
+    attentions
+        One ``(batch, heads, q, q)`` array per layer (anything ``np.asarray`` takes, any float
+        dtype; converted to float64 one layer at a time). Weights on padding keys must be 0.
+    real
+        ``(batch, q)``: True at real (non-padding) positions.
+    key_sets
+        ``(batch, q)`` key masks for the measures of :data:`KEY_MEASURES` that are wanted.
+    measures
+        Names from :data:`MEASURES`.
+    window
+        Offsets ``-window .. window`` of the relative-offset profile (at least 1).
+    """
+    weights = real.astype(np.float64)
+    positions = np.arange(real.shape[1])
+    distance = np.abs(positions[:, None] - positions[None, :]).astype(np.float64)
+    keys = [name for name in measures if name in KEY_MEASURES]
+    key_matrix = np.stack([key_sets[name] for name in keys], axis=-1).astype(np.float64)
+    result = Sums.zeros(measures, len(attentions), attentions[0].shape[1], window)
+    for i, layer in enumerate(attentions):
+        a = np.asarray(layer, dtype=np.float64)
+        offsets = _diagonals(a, real, window)
+        rows: dict[str, NDArray[np.float64]] = {}
+        if "entropy" in measures:
+            rows["entropy"] = -(a * np.log(np.maximum(a, np.finfo(np.float64).tiny))).sum(-1)
+        if "distance" in measures:
+            rows["distance"] = (a * distance).sum(-1)
+        if keys:
+            on_keys = np.matmul(a, key_matrix[:, None])  # (batch, heads, q, len(keys))
+            rows.update({name: on_keys[..., n] for n, name in enumerate(keys)})
+        for name, d in NEIGHBOURS.items():
+            if name in measures:
+                rows[name] = offsets[..., window + d]
+        per_row = np.stack([rows[name] for name in measures])  # (measures, batch, heads, q)
+        result.values[:, 0, i] = np.einsum("mbhq,bq->mh", per_row, weights)
+        result.values[:, 1, i] = np.einsum("mbhq,bq->mh", per_row * per_row, weights)
+        result.offsets[i] = np.einsum("bhqo,bq->ho", offsets, weights)
+    return dataclasses.replace(result, count=int(real.sum()), texts=real.shape[0])
+
+
+def _float_array(value: Any, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
+    array = np.asarray(value, dtype=np.float64)
+    if array.shape != shape:
+        raise ValueError(f"{name}: expected shape {shape}, got {describe(array)}")
+    return array
+
+
+class HeadStatistics:
+    """Mean and spread of head measures over a corpus, from :func:`izzyviz.head_statistics`.
+
+    Attributes
+    ----------
+    mean, std
+        Per measure name, a ``(layers, heads)`` float64 array: the mean and the (population)
+        standard deviation of the measure over every real query position of every text.
+    offsets
+        ``(layers, heads, 2 * window + 1)``: the mean weight on the key at relative offset
+        ``-window .. window`` from the query (a key outside the text counts as weight 0, so
+        ``offsets[..., window - 1]`` is ``mean["previous"]``).
+    count
+        Real (non-padding) query positions measured.
+    texts
+        Texts measured.
+    skipped
+        Texts that could not be tokenised (not measured).
+    source
+        What was measured (e.g. the model folder), for titles.
+    """
+
+    __slots__ = ("count", "mean", "offsets", "skipped", "source", "std", "texts")
+
+    def __init__(
+        self,
+        mean: Mapping[str, Any],
+        std: Mapping[str, Any],
+        offsets: Any,
+        count: int,
+        texts: int,
+        skipped: int = 0,
+        source: str = "",
+    ) -> None:
+        names = list(mean)
+        for name in names:
+            check_choice(name, MEASURES, "mean")
+        if not names or set(std) != set(names):
+            raise ValueError(
+                f"mean, std: expected the same non-empty set of measures, got {sorted(mean)} "
+                f"and {sorted(std)}"
+            )
+        shape = np.shape(mean[names[0]])
+        if len(shape) != 2:
+            raise ValueError(f"mean: expected (layers, heads) arrays, got shape {shape}")
+        self.mean = {n: _float_array(mean[n], f"mean[{n!r}]", shape) for n in names}
+        self.std = {n: _float_array(std[n], f"std[{n!r}]", shape) for n in names}
+        self.offsets = np.asarray(offsets, dtype=np.float64)
+        if self.offsets.ndim != 3 or self.offsets.shape[:2] != shape:
+            raise ValueError(f"offsets: expected shape {(*shape, '2k+1')}, got {describe(offsets)}")
+        self.count = int(count)
+        self.texts = int(texts)
+        self.skipped = int(skipped)
+        self.source = str(source)
+
+    @classmethod
+    def from_sums(cls, sums: Sums, source: str = "") -> HeadStatistics:
+        """Means and standard deviations from the sums of a whole corpus."""
+        if sums.count == 0:
+            raise ValueError(
+                f"texts: nothing to measure ({sums.texts} texts, {sums.skipped} skipped)"
+            )
+        mean = sums.values[:, 0] / sums.count
+        variance = np.maximum(sums.values[:, 1] / sums.count - mean * mean, 0.0)
+        return cls(
+            dict(zip(sums.measures, mean, strict=True)),
+            dict(zip(sums.measures, np.sqrt(variance), strict=True)),
+            sums.offsets / sums.count,
+            sums.count,
+            sums.texts,
+            sums.skipped,
+            source,
+        )
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        """The measures held, in computation order."""
+        return tuple(self.mean)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """``(layers, heads)``."""
+        layers, heads = self.mean[self.measures[0]].shape
+        return layers, heads
+
+    @property
+    def window(self) -> int:
+        """The offset profile covers ``-window .. window``."""
+        return (self.offsets.shape[-1] - 1) // 2
+
+    def __repr__(self) -> str:
+        layers, heads = self.shape
+        return (
+            f"<izzyviz.HeadStatistics {layers} layers x {heads} heads, {self.texts} texts, "
+            f"{self.count} query positions, measures {', '.join(self.measures)}>"
+        )
+
+    # -- pictures -------------------------------------------------------------------------
+
+    def _check_measure(self, measure: Any) -> str:
+        return check_choice(measure, self.measures, "measure")
+
+    def figure(self, measure: str, **heatmap_options: Any) -> Any:
+        """A layer x head heatmap of one measure's mean, every cell's value written in it.
+
+        Parameters
+        ----------
+        measure
+            One of :attr:`measures`.
+        **heatmap_options
+            Options of :func:`izzyviz.heatmap` (``cmap``, ``gamma``, ``title``, ...).
+
+        Returns
+        -------
+        Figure
+            Rows are layers, columns heads; ``fig.data`` is the heatmap's.
+        """
+        from izzyviz.plot import heatmap
+
+        name = self._check_measure(measure)
+        layers, heads = self.shape
+        title = (
+            f"{name}: {DESCRIPTIONS[name]}, mean over {self.count:,} positions of "
+            f"{self.texts:,} texts"
+        )
+        options: dict[str, Any] = {
+            "top_n": layers * heads,  # every cell is a "top" cell: all get their value written
+            "enlarged_size": 1.0,
+            "xlabel": "Head",
+            "ylabel": "Layer",
+            "special_tokens": (),
+            "title": title,
+        } | heatmap_options
+        labels_x = [str(h) for h in range(heads)]
+        labels_y = [str(i) for i in range(layers)]
+        return heatmap(self.mean[name], labels_x, labels_y, **options)
+
+    def top_heads(self, top: int = 12) -> list[tuple[int, int, int]]:
+        """The ``top`` heads whose offset profile peaks highest away from the query itself, as
+        ``(layer, head, peak offset)``, highest peak first."""
+        top = check_optional_count(top, "top") or 1
+        profile = self.offsets.copy()
+        profile[..., self.window] = -np.inf  # the token itself is not a position pattern
+        flat = profile.max(-1).ravel()
+        heads = self.shape[1]
+        order = np.argsort(-flat, kind="stable")[:top]
+        return [
+            (int(n // heads), int(n % heads), int(profile.reshape(-1, profile.shape[-1])[n].argmax())
+             - self.window)
+            for n in order
+        ]
+
+    def offset_figure(self, top: int = 12) -> Any:
+        """A heatmap of the relative-offset profiles of the :meth:`top_heads`: one row per head,
+        one column per offset ``-window .. window``."""
+        from izzyviz.plot import heatmap
+
+        chosen = self.top_heads(top)
+        matrix = np.stack([self.offsets[i, j] for i, j, _ in chosen])
+        rows = [f"L{i} H{j}" for i, j, _ in chosen]
+        cols = [f"{d:+d}" if d else "0" for d in range(-self.window, self.window + 1)]
+        return heatmap(
+            matrix,
+            cols,
+            rows,
+            top_n=len(chosen),
+            title=f"Mean weight by relative offset (key - query), top {len(chosen)} heads",
+            xlabel="Offset",
+            ylabel="Head",
+            special_tokens=(),
+        )
+
+    def report(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        top: int = 12,
+        format: str | None = None,
+        dpi: float | None = None,
+    ) -> Any:
+        """Write every measure (one page each) and the offset profiles of the top heads.
+
+        Parameters
+        ----------
+        path
+            A ``.pdf`` file (with one bookmark per page), or a ``.svg``/``.png`` name or folder
+            (one file per page, as :func:`izzyviz.report`).
+        top
+            How many heads get an offset profile (see :meth:`top_heads`).
+        format, dpi
+            Page format and PNG resolution of a folder, as for :func:`izzyviz.report`.
+
+        Returns
+        -------
+        Figure
+            Every page; ``fig.data["files"]`` lists the files written.
+        """
+        from izzyviz.figure import Figure
+        from izzyviz.heads import write_pages
+
+        pages = [
+            dataclasses.replace(self.figure(m).scene, bookmarks=(m,)) for m in self.measures
+        ] + [dataclasses.replace(self.offset_figure(top).scene, bookmarks=("offsets",))]
+        names = [*self.measures, "offsets"]
+        files = write_pages(pages, names, path, format=format, dpi=dpi, title="Head statistics")
+        return Figure(pages, {"kind": "head_statistics", "files": [str(f) for f in files]})
+
+    # -- files ----------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Everything as plain Python lists and numbers (what :meth:`save` writes as JSON)."""
+        return {
+            "format": "izzyviz.HeadStatistics",
+            "version": FORMAT_VERSION,
+            "source": self.source,
+            "count": self.count,
+            "texts": self.texts,
+            "skipped": self.skipped,
+            "mean": {n: v.tolist() for n, v in self.mean.items()},
+            "std": {n: v.tolist() for n, v in self.std.items()},
+            "offsets": self.offsets.tolist(),
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write to ``path``: ``.npz`` (numpy arrays) or ``.json`` (readable anywhere); floats
+        round-trip exactly in both. Written atomically."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
+        suffix = Path(path).suffix.lower()
+        if suffix == ".json":
+            data = json.dumps(self.to_dict()).encode("utf-8")
+        elif suffix == ".npz":
+            import io
+
+            header = {k: v for k, v in self.to_dict().items() if k not in ("mean", "std", "offsets")}
+            arrays = {f"mean:{n}": v for n, v in self.mean.items()}
+            arrays |= {f"std:{n}": v for n, v in self.std.items()}
+            buffer = io.BytesIO()
+            np.savez(buffer, header=np.array(json.dumps(header)), offsets=self.offsets, **arrays)
+            data = buffer.getvalue()
+        else:
+            raise ValueError(f"path: expected a .npz or .json file, got {str(path)!r}")
+        return write_atomic(path, data)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> HeadStatistics:
+        """Read statistics written by :meth:`save` (``.npz`` or ``.json``)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
+        target = Path(path)
+        try:
+            if target.suffix.lower() == ".npz":
+                with np.load(target, allow_pickle=False) as npz:
+                    data: dict[str, Any] = json.loads(str(npz["header"]))
+                    data["offsets"] = npz["offsets"]
+                    for key in npz.files:
+                        kind, _, name = key.partition(":")
+                        if kind in ("mean", "std") and name:
+                            data.setdefault(kind, {})[name] = npz[key]
+            else:
+                data = json.loads(target.read_text(encoding="utf-8"))
+            if data.get("format") != "izzyviz.HeadStatistics":
+                raise ValueError("not written by HeadStatistics.save")
+            return cls(
+                data["mean"],
+                data["std"],
+                data["offsets"],
+                data["count"],
+                data["texts"],
+                data.get("skipped", 0),
+                data.get("source", ""),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if isinstance(exc, FileNotFoundError):
+                raise FileNotFoundError(f"path: no file {str(target)!r}") from None
+            raise ValueError(
+                f"path: {str(target)!r} is not a saved HeadStatistics file ({exc})"
+            ) from None

@@ -1,0 +1,429 @@
+"""``izzyviz.head_statistics``: head measures averaged over a corpus, locally or on Ray.
+
+The texts stream through in batches: each batch is tokenised (padding to its longest text), run
+through the model, and its attention reduced at once to float64 partial sums
+(:func:`izzyviz.headstats.batch_sums`), so neither all texts nor all attentions are ever held.
+With ``engine="ray"`` the texts become a Ray Data dataset and ``map_batches`` runs an actor pool;
+each actor loads the model once and returns partial sums, which the driver adds up. Sums add
+exactly (up to float64 rounding), so the result does not depend on batching, worker count or
+order; only the model's own float32 arithmetic differs slightly between a text run alone and
+in a padded batch (~1e-7; load the model in float64 with ``dtype="float64"`` to remove it).
+
+torch, transformers and ray are imported only when a function here runs.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz._validate import check_choice, check_nonnegative_int, check_positive, describe
+from izzyviz.headstats import MEASURES, HeadStatistics, Sums, batch_sums
+
+__all__ = ["ENGINES", "batch_attentions", "head_statistics", "load_pretrained"]
+
+ENGINES = ("local", "ray")
+# Texts handed to Ray Data per dataset (the driver holds at most this many at once).
+RAY_CHUNK = 65_536
+# Tokeniser markers stripped before deciding whether a token is punctuation.
+_MARKERS = ("##", "Ġ", "▁")
+
+
+def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` from a local folder (offline), in eval mode.
+
+    Parameters
+    ----------
+    folder
+        A folder with ``config.json``, weights and tokenizer files (``save_pretrained``'s).
+    dtype
+        Load the weights as this torch dtype (e.g. ``"float64"``); default as saved.
+
+    Raises
+    ------
+    OSError
+        The folder is missing or holds no loadable model or tokenizer.
+    """
+    path = Path(folder)
+    if not path.is_dir():
+        raise FileNotFoundError(f"model: {str(path)!r} is not a folder")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    try:
+        from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+    except ImportError:
+        raise OSError(
+            "reading a model folder needs torch and transformers; install them "
+            "(pip install 'izzyviz[transformers]')"
+        ) from None
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    options: dict[str, Any] = {"local_files_only": True, "attn_implementation": "eager"}
+    if dtype is not None:
+        options["dtype"] = dtype
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        model = AutoModel.from_pretrained(path, **options).eval()
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise OSError(f"model: cannot load a model from {str(path)!r}: {first}") from None
+    return model, tokenizer
+
+
+def batch_attentions(model: Any, inputs: dict[str, Any]) -> tuple[Any, ...]:
+    """One batch's attention weights: a ``(batch, heads, q, k)`` CPU tensor per layer.
+
+    Uses :func:`izzyviz.capture` when this installation has it (any attention implementation);
+    otherwise switches the model to eager attention (in place) and asks for
+    ``output_attentions``.
+    """
+    import torch
+
+    import izzyviz
+
+    with torch.inference_mode():
+        capture = getattr(izzyviz, "capture", None)
+        if callable(capture):
+            with capture(model) as cap:
+                model(**inputs)
+            return tuple(cap.attentions)
+        if model.config._attn_implementation != "eager":
+            model.set_attn_implementation("eager")
+        return tuple(a.cpu() for a in model(**inputs, output_attentions=True).attentions)
+
+
+def _is_punctuation(token: str) -> bool:
+    for marker in _MARKERS:
+        token = token.removeprefix(marker)
+    return bool(token) and all(unicodedata.category(c).startswith("P") for c in token)
+
+
+class _Measurer:
+    """A model and tokenizer, and what is needed to turn a list of texts into :class:`Sums`."""
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        measures: Sequence[str],
+        window: int,
+        max_length: int | None,
+    ) -> None:
+        self.model, self.tokenizer = model, tokenizer
+        self.measures, self.window, self.max_length = tuple(measures), window, max_length
+        vocabulary = tokenizer.convert_ids_to_tokens(list(range(len(tokenizer))))
+        self.punctuation = np.fromiter(
+            (_is_punctuation(str(t)) for t in vocabulary), bool, len(vocabulary)
+        )
+        ids = (tokenizer.sep_token_id, tokenizer.eos_token_id)
+        self.sep_ids = np.array([i for i in ids if i is not None], dtype=np.int64)
+        probe = self._encode(["a"])
+        attentions = batch_attentions(model, probe[0])
+        self.shape = (len(attentions), int(attentions[0].shape[1]))
+
+    def _encode(self, texts: list[str]) -> tuple[dict[str, Any], NDArray[np.bool_]]:
+        """Model inputs and the special-token mask of a batch (raises if the tokenizer does)."""
+        encoded = self.tokenizer(
+            texts,
+            padding=True,
+            truncation=self.max_length is not None,
+            max_length=self.max_length,
+            return_tensors="pt",
+            return_special_tokens_mask=True,
+        )
+        special = encoded.pop("special_tokens_mask").numpy().astype(bool)
+        device = getattr(self.model, "device", None)
+        return {k: v.to(device) for k, v in encoded.items()}, special
+
+    def _tokenisable(self, texts: list[str]) -> list[str]:
+        """The texts the tokenizer accepts and gives at least one token for."""
+        kept = []
+        for text in texts:
+            try:
+                inputs, _ = self._encode([text])
+            except Exception:  # noqa: BLE001 - any tokenizer failure means "cannot tokenise"
+                continue
+            if inputs["input_ids"].shape[1] > 0:
+                kept.append(text)
+        return kept
+
+    def __call__(self, texts: list[str]) -> Sums:
+        layers, heads = self.shape
+        empty = Sums.zeros(self.measures, layers, heads, self.window)
+        try:
+            inputs, special = self._encode(texts)
+            if inputs["input_ids"].shape[1] == 0:
+                raise ValueError("no tokens")
+            kept = texts
+        except Exception:  # noqa: BLE001 - find which texts fail, measure the rest
+            kept = self._tokenisable(texts)
+            if not kept:
+                return Sums(empty.measures, empty.values, empty.offsets, 0, 0, len(texts))
+            inputs, special = self._encode(kept)
+        ids = inputs["input_ids"].cpu().numpy()
+        real = inputs["attention_mask"].cpu().numpy().astype(bool)
+        key_sets = {
+            "cls": special & real & (np.arange(ids.shape[1]) == 0),
+            "sep": np.isin(ids, self.sep_ids) & real,
+            "special_tokens": special & real,
+            "punctuation": self.punctuation[ids] & real,
+        }
+        attentions = [a.to(dtype=_float64()).numpy() for a in batch_attentions(self.model, inputs)]
+        sums = batch_sums(attentions, real, key_sets, self.measures, self.window)
+        return Sums(
+            sums.measures, sums.values, sums.offsets, sums.count, len(kept), len(texts) - len(kept)
+        )
+
+
+def _float64() -> Any:
+    import torch
+
+    return torch.float64
+
+
+class _RayWorker:
+    """A Ray Data actor: loads the model once, turns each batch of texts into one row of sums."""
+
+    def __init__(self, source: Any, dtype: str | None, options: dict[str, Any]) -> None:
+        import ray
+
+        if isinstance(source, ray.ObjectRef):
+            model, tokenizer = ray.get(source)
+        else:
+            model, tokenizer = load_pretrained(source, dtype)
+        self.measure = _Measurer(model, tokenizer, **options)
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        return self.measure([str(t) for t in batch["text"]]).to_row()
+
+
+def _checked(texts: Iterable[Any]) -> Iterator[str]:
+    """The texts, each checked to be a string (the first that is not raises)."""
+    for n, text in enumerate(texts):
+        if not isinstance(text, str):
+            raise TypeError(f"texts[{n}]: expected a string, got {describe(text)}")
+        yield text
+
+
+def _chunks(texts: Iterator[str], size: int) -> Iterator[list[str]]:
+    while chunk := list(itertools.islice(texts, size)):
+        yield chunk
+
+
+def _local_sums(measure: _Measurer, texts: Iterator[str], batch_size: int, bar: Any) -> Sums:
+    total = Sums.zeros(measure.measures, *measure.shape, measure.window)
+    for batch in _chunks(texts, batch_size):
+        total = total + measure(batch)
+        bar.update(len(batch))
+    return total
+
+
+def _ray_sums(
+    source: Any,
+    dtype: str | None,
+    options: dict[str, Any],
+    texts: Iterator[str],
+    *,
+    batch_size: int,
+    workers: int,
+    num_cpus: float,
+    num_gpus: float | None,
+    address: str | None,
+    start: Sums,
+    bar: Any,
+) -> Sums:
+    try:
+        import ray
+        import ray.data
+    except ImportError:
+        raise OSError("engine='ray' needs Ray Data: pip install 'izzyviz[ray]'") from None
+    started = not ray.is_initialized()
+    if started:
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
+    try:
+        if not isinstance(source, (str, os.PathLike)):
+            source = ray.put(source)
+        ray.data.DataContext.get_current().enable_progress_bars = False
+        total = start
+        for chunk in _chunks(texts, RAY_CHUNK):
+            dataset = ray.data.from_items([{"text": t} for t in chunk]).map_batches(
+                _RayWorker,
+                fn_constructor_args=(source, dtype, options),
+                batch_size=batch_size,
+                batch_format="numpy",
+                compute=ray.data.ActorPoolStrategy(size=workers),
+                num_cpus=num_cpus,
+                num_gpus=num_gpus,
+            )
+            for row in dataset.iter_rows():
+                sums = Sums.from_row(options["measures"], row)
+                total = total + sums
+                bar.update(sums.texts + sums.skipped)
+        return total
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _check_measures(measures: Any) -> tuple[str, ...]:
+    if isinstance(measures, str) or not isinstance(measures, Iterable):
+        raise TypeError(f"measures: expected a list of measure names, got {describe(measures)}")
+    names = tuple(measures)
+    for name in names:
+        check_choice(name, MEASURES, "measures")
+    if not names or len(set(names)) != len(names):
+        raise ValueError(f"measures: expected distinct names from {MEASURES}, got {names}")
+    return names
+
+
+def head_statistics(
+    model: Any,
+    tokenizer: Any = None,
+    texts: Iterable[str] = (),
+    *,
+    measures: Sequence[str] = MEASURES,
+    batch_size: int = 16,
+    max_length: int | None = 512,
+    window: int = 8,
+    engine: str = "local",
+    progress: bool = True,
+    dtype: str | None = None,
+    workers: int = 2,
+    num_cpus: float = 0.5,
+    num_gpus: float | None = None,
+    address: str | None = None,
+) -> HeadStatistics:
+    """Average head measures over a corpus: which heads look at [CLS], [SEP], the previous
+    token, punctuation, broadly or sharply, and in which layers.
+
+    Every measure is computed per real (non-padding) query position of every text, from that
+    query's attention row ``p`` over the text's keys, and averaged over all of them.
+
+    Parameters
+    ----------
+    model
+        A loaded transformers model (encoder-only or decoder-only), or a local model folder
+        (then ``tokenizer`` may be None and is read from the same folder).
+    tokenizer
+        The model's tokenizer (needs a padding token when ``batch_size > 1``), or a folder.
+    texts
+        Any iterable of strings (a list, a generator, a file's lines, a ``datasets`` column):
+        read once, in batches.
+    measures
+        Names from :data:`izzyviz.headstats.MEASURES`:
+
+        ``"entropy"`` ``-sum p log p`` (nats); ``"cls"`` weight on the first token when it is
+        special ([CLS], BOS); ``"sep"`` on [SEP]/EOS tokens; ``"special_tokens"`` on all special
+        tokens (padding is never counted); ``"previous"``, ``"self"``, ``"next"`` on the token
+        before, itself, after (0 when there is none); ``"distance"`` the expected ``|q - k|``;
+        ``"punctuation"`` on tokens made of punctuation characters.
+    batch_size
+        Texts per forward pass (per actor call with Ray).
+    max_length
+        Truncate texts to this many tokens (None: no truncation).
+    window
+        The relative-offset profile ``stats.offsets`` covers ``-window .. window``.
+    engine
+        ``"local"`` (this process) or ``"ray"`` (Ray Data, ``pip install 'izzyviz[ray]'``).
+    progress
+        Show a progress bar (tqdm, on standard error) counting texts.
+    dtype
+        With a model folder: load the weights as this torch dtype. ``"float64"`` makes the
+        result independent of batching to ~1e-12 (float32 forwards of a text alone and in a
+        padded batch differ by ~1e-7).
+    workers, num_cpus, num_gpus
+        Ray only: actors in the pool, and CPUs and GPUs each actor reserves (fractional CPUs
+        let two actors share one core).
+    address
+        Ray only: the cluster to join (e.g. ``"auto"`` or ``"ray://host:10001"``); default: join
+        the running Ray of this process, else start a local one (shut down afterwards).
+
+    Returns
+    -------
+    HeadStatistics
+        ``mean`` and ``std`` per measure, ``offsets``, ``count``, ``texts`` and ``skipped``
+        (texts the tokenizer rejected: counted, not fatal).
+
+    Examples
+    --------
+    >>> stats = izzyviz.head_statistics(model, tokenizer, texts)  # doctest: +SKIP
+    >>> stats.figure("sep").save("sep.pdf")  # doctest: +SKIP
+    """
+    names = _check_measures(measures)
+    batch_size = check_nonnegative_int(batch_size, "batch_size", 1)
+    if max_length is not None:
+        max_length = check_nonnegative_int(max_length, "max_length", 1)
+    window = check_nonnegative_int(window, "window", 1)
+    check_choice(engine, ENGINES, "engine")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress: expected True or False, got {describe(progress)}")
+    if isinstance(texts, (str, bytes)) or not isinstance(texts, Iterable):
+        raise TypeError(f"texts: expected an iterable of strings, got {describe(texts)}")
+    workers = check_nonnegative_int(workers, "workers", 1)
+    check_positive(num_cpus, "num_cpus")
+    folder = isinstance(model, (str, os.PathLike))
+    own_tokenizer = None
+    if folder:
+        loaded, own_tokenizer = load_pretrained(model, dtype)
+        tokenizer = own_tokenizer if tokenizer is None else tokenizer
+    elif dtype is not None:
+        raise ValueError("dtype: applies to a model folder only; convert a loaded model yourself")
+    else:
+        loaded = model
+    if isinstance(tokenizer, (str, os.PathLike)):
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+    if tokenizer is None or not callable(tokenizer):
+        raise TypeError(f"tokenizer: expected a transformers tokenizer, got {describe(tokenizer)}")
+    if batch_size > 1 and tokenizer.pad_token is None:
+        raise ValueError(
+            "tokenizer: has no padding token, needed for batch_size > 1; set one "
+            "(tokenizer.pad_token = tokenizer.eos_token) or use batch_size=1"
+        )
+    options = {"measures": names, "window": window, "max_length": max_length}
+    measure = _Measurer(loaded, tokenizer, **options)  # fails early on a model we cannot run
+
+    from tqdm.auto import tqdm
+
+    stream = _checked(texts)
+    total = len(texts) if isinstance(texts, Sequence) else None
+    with tqdm(total=total, desc="izzyviz stats", unit="text", disable=not progress) as bar:
+        if engine == "local":
+            sums = _local_sums(measure, stream, batch_size, bar)
+        else:
+            source = model if folder and tokenizer is own_tokenizer else (loaded, tokenizer)
+            sums = _ray_sums(
+                source,
+                dtype,
+                options,
+                stream,
+                batch_size=batch_size,
+                workers=workers,
+                num_cpus=num_cpus,
+                num_gpus=num_gpus,
+                address=address,
+                start=Sums.zeros(names, *measure.shape, window),
+                bar=bar,
+            )
+    if sums.texts + sums.skipped == 0:
+        raise ValueError("texts: expected at least one text, got an empty iterable")
+    if sums.texts == 0:
+        raise ValueError(f"texts: none of the {sums.skipped} texts could be tokenised")
+    if sums.skipped:
+        import warnings
+
+        warnings.warn(
+            f"texts: {sums.skipped} of {sums.skipped + sums.texts} texts could not be "
+            "tokenised and were skipped (stats.skipped)",
+            stacklevel=2,
+        )
+    return HeadStatistics.from_sums(sums, source=str(model) if folder else type(model).__name__)

@@ -1,0 +1,264 @@
+"""Head statistics over a corpus with the real MiniLM: exact, batch- and engine-independent.
+
+The exactness tests load MiniLM in float64, so the model's own arithmetic (a float32 forward of
+a text alone and in a padded batch differ by ~1e-7) does not hide what is tested: that the
+reduction excludes padding and adds up the same in any batching, order or engine (1e-9).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+import izzyviz
+from izzyviz.headstats import MEASURES, HeadStatistics
+from izzyviz.stats import batch_attentions
+from tests.models import minilm, minilm_path
+
+SUBJECTS = ("the cat", "a dog", "my old neighbour", "the committee", "every student", "she")
+VERBS = ("saw", "found", "ignored", "painted", "wrote about", "quietly left")
+OBJECTS = ("the red house", "a letter", "three apples", "the river bank", "his bicycle", "it")
+TAILS = ("", " yesterday", " in Paris", ", and then it rained", "; nobody noticed", " (twice)")
+
+
+def sentences(count: int, seed: int = 0) -> list[str]:
+    """``count`` made-up sentences of 3 to ~40 words with punctuation, reproducible."""
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        clauses = [
+            f"{rng.choice(SUBJECTS)} {rng.choice(VERBS)} {rng.choice(OBJECTS)}{rng.choice(TAILS)}"
+            for _ in range(rng.randint(1, 4))
+        ]
+        text = ", ".join(clauses)
+        out.append(text[0].upper() + text[1:] + rng.choice((".", "!", "?", "...")))
+    return out
+
+
+CORPUS = sentences(300)
+
+
+@pytest.fixture(scope="module")
+def model64() -> tuple[Any, Any]:
+    model, tokenizer = minilm()
+    return copy.deepcopy(model).double(), tokenizer
+
+
+def assert_same(a: HeadStatistics, b: HeadStatistics, rtol: float = 1e-9) -> None:
+    assert (a.count, a.texts, a.skipped) == (b.count, b.texts, b.skipped)
+    for name in a.measures:
+        np.testing.assert_allclose(a.mean[name], b.mean[name], rtol=rtol, atol=1e-15, err_msg=name)
+        # std = sqrt(E[x^2] - mean^2) loses digits where the spread is small against the mean
+        np.testing.assert_allclose(a.std[name], b.std[name], rtol=max(rtol, 1e-7), atol=1e-12)
+    np.testing.assert_allclose(a.offsets, b.offsets, rtol=rtol, atol=1e-15)
+
+
+@pytest.fixture(scope="module")
+def singles(model64: tuple[Any, Any]) -> HeadStatistics:
+    """Float64 statistics of the first 40 texts, one text per batch: no padding anywhere."""
+    return izzyviz.head_statistics(*model64, CORPUS[:40], batch_size=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def corpus_stats() -> HeadStatistics:
+    """Statistics of all 300 texts, float32 as loaded."""
+    return izzyviz.head_statistics(*minilm(), CORPUS, batch_size=32, progress=False)
+
+
+def test_one_text_agrees_with_head_scores() -> None:
+    model, tokenizer = minilm()
+    text = "The quick brown fox, lazily, jumps over the dog."
+    stats = izzyviz.head_statistics(model, tokenizer, [text], progress=False)
+    inputs = tokenizer(text, return_tensors="pt")
+    tokens = tokenizer.convert_ids_to_tokens(inputs["input_ids"][0])
+    stack = izzyviz.stack_attentions(batch_attentions(model, dict(inputs)))
+    assert stats.shape == (6, 12) and stats.texts == 1 and stats.count == len(tokens)
+    for ours, theirs in (("entropy", "entropy"), ("distance", "diagonal_distance")):
+        np.testing.assert_allclose(stats.mean[ours], izzyviz.head_scores(stack, tokens, theirs))
+    special = izzyviz.head_scores(stack, tokens, "special_tokens")
+    np.testing.assert_allclose(stats.mean["special_tokens"], special)
+    np.testing.assert_allclose(stats.mean["cls"] + stats.mean["sep"], special)
+    np.testing.assert_allclose(stats.mean["cls"], stack[..., 0].mean(-1))
+    punctuation = [i for i, t in enumerate(tokens) if t in {",", "."}]
+    np.testing.assert_allclose(stats.mean["punctuation"], stack[..., punctuation].sum(-1).mean(-1))
+    n = len(tokens)
+    np.testing.assert_allclose(stats.mean["self"], np.trace(stack, axis1=2, axis2=3) / n)
+    np.testing.assert_allclose(stats.mean["previous"], np.trace(stack, -1, 2, 3) / n)
+    np.testing.assert_allclose(stats.mean["next"], np.trace(stack, 1, 2, 3) / n)
+    np.testing.assert_allclose(stats.offsets[..., stats.window - 1], stats.mean["previous"])
+    np.testing.assert_allclose(stats.std["self"], np.diagonal(stack, 0, 2, 3).std(-1))
+
+
+def test_padding_is_excluded_and_batching_does_not_matter(
+    model64: tuple[Any, Any], singles: HeadStatistics
+) -> None:
+    model, tokenizer = model64
+    texts = CORPUS[:40]
+    lengths = [len(tokenizer(t)["input_ids"]) for t in texts]
+    assert singles.count == sum(lengths) and singles.texts == len(texts)
+    assert max(lengths) > 2 * min(lengths)  # batches of these really are padded
+    # reversed, from a generator, in padded batches of 7
+    batched = izzyviz.head_statistics(
+        model, tokenizer, iter(texts[::-1]), batch_size=7, progress=False
+    )
+    assert_same(singles, batched)
+
+
+def test_float32_default_is_close_to_float64(model64: tuple[Any, Any]) -> None:
+    texts = CORPUS[:16]
+    stats = izzyviz.head_statistics(*minilm(), texts, batch_size=16, progress=False)
+    exact = izzyviz.head_statistics(*model64, texts, batch_size=16, progress=False)
+    assert_same(stats, exact, rtol=1e-4)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Any:
+    ray = pytest.importorskip("ray")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_gives_the_local_numbers(ray_cluster: Any, singles: HeadStatistics) -> None:
+    folder = minilm_path()
+    ray_stats = izzyviz.head_statistics(
+        folder, None, CORPUS[:40], batch_size=10, engine="ray", dtype="float64", progress=False
+    )
+    assert_same(ray_stats, singles)
+    assert ray_stats.source == str(folder)
+
+
+def test_untokenisable_texts_are_counted_not_fatal(model64: tuple[Any, Any]) -> None:
+    texts = ["A fine sentence.", "broken \ud800 surrogate", "Another one."]
+    with pytest.warns(UserWarning, match="1 of 3 texts could not be tokenised"):
+        stats = izzyviz.head_statistics(*model64, texts, batch_size=3, progress=False)
+    clean = izzyviz.head_statistics(*model64, texts[::2], batch_size=3, progress=False)
+    assert stats.skipped == 1 and stats.texts == 2
+    assert_same(HeadStatistics(stats.mean, stats.std, stats.offsets, stats.count, 2), clean)
+
+
+@pytest.mark.parametrize(
+    ("texts", "error", "words"),
+    [
+        ([], ValueError, ["texts", "empty"]),
+        (iter(()), ValueError, ["texts", "empty"]),
+        (["ok", "fine", 3], TypeError, ["texts[2]", "string", "3"]),
+        ("one string", TypeError, ["texts", "iterable of strings"]),
+        (["\ud800"], ValueError, ["none of the 1 texts"]),
+    ],
+)
+def test_bad_corpora_are_clear_errors(texts: Any, error: type, words: list[str]) -> None:
+    model, tokenizer = minilm()
+    with pytest.raises(error) as info:
+        izzyviz.head_statistics(model, tokenizer, texts, progress=False)
+    for word in words:
+        assert word in str(info.value)
+
+
+def test_bad_models_and_options_are_clear_errors(tmp_path: Path) -> None:
+    model, tokenizer = minilm()
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    with pytest.raises(OSError, match="model: cannot load a model from"):
+        izzyviz.head_statistics(tmp_path, None, ["hi"], progress=False)
+    with pytest.raises(FileNotFoundError, match="model: .* is not a folder"):
+        izzyviz.head_statistics(tmp_path / "missing", None, ["hi"], progress=False)
+    calls: list[tuple[dict[str, Any], type, str]] = [
+        ({"measures": ["sep", "nope"]}, ValueError, "measures: expected one of"),
+        ({"measures": "sep"}, TypeError, "measures: expected a list"),
+        ({"batch_size": 0}, ValueError, "batch_size: expected a positive integer, got 0"),
+        ({"engine": "spark"}, ValueError, "engine: expected one of 'local', 'ray'"),
+        ({"dtype": "float64"}, ValueError, "dtype: applies to a model folder only"),
+        ({"window": 0}, ValueError, "window: expected a positive integer"),
+    ]
+    for options, error, message in calls:
+        with pytest.raises(error, match=message):
+            izzyviz.head_statistics(model, tokenizer, ["hi"], progress=False, **options)
+    with pytest.raises(TypeError, match="tokenizer: expected a transformers tokenizer"):
+        izzyviz.head_statistics(model, None, ["hi"], progress=False)
+
+
+def test_save_load_figure_and_report(tmp_path: Path) -> None:
+    stats = izzyviz.head_statistics(
+        *minilm(), CORPUS[:24], measures=("sep", "entropy"), progress=False
+    )
+    assert stats.measures == ("sep", "entropy") and set(stats.mean) == {"sep", "entropy"}
+    for suffix in (".npz", ".json"):
+        loaded = HeadStatistics.load(stats.save(tmp_path / f"stats{suffix}"))
+        assert_same(stats, loaded, rtol=0.0)
+        assert loaded.source == stats.source
+    assert json.loads((tmp_path / "stats.json").read_text())["count"] == stats.count
+    with pytest.raises(ValueError, match="path: expected a .npz or .json file"):
+        stats.save(tmp_path / "stats.txt")
+    (tmp_path / "other.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ValueError, match="not a saved HeadStatistics file"):
+        HeadStatistics.load(tmp_path / "other.json")
+
+    fig = stats.figure("sep")
+    values = [t.text for t in fig.scene.find("values")[0].children if hasattr(t, "text")]
+    assert len(values) == 72 and f"{stats.mean['sep'][0, 0]:.3f}" in values
+    with pytest.raises(ValueError, match="measure: expected one of 'sep', 'entropy'"):
+        stats.figure("cls")
+
+    import pypdf
+
+    report = stats.report(tmp_path / "stats.pdf", top=5)
+    reader = pypdf.PdfReader(tmp_path / "stats.pdf")
+    assert len(reader.pages) == len(report.pages) == 3
+    assert [o.title for o in reader.outline] == ["sep", "entropy", "offsets"]
+    folder = stats.report(tmp_path / "pages.svg").data["files"]
+    assert sorted(Path(f).name for f in folder) == ["entropy.svg", "offsets.svg", "sep.svg"]
+
+
+def test_a_few_hundred_texts_find_the_previous_token_head(corpus_stats: HeadStatistics) -> None:
+    stats = corpus_stats
+    assert stats.texts == 300 and stats.skipped == 0
+    layer, head, offset = stats.top_heads(1)[0]
+    assert offset == -1 and stats.mean["previous"][layer, head] > 0.5
+    for name in ("cls", "sep", "special_tokens", "previous", "self", "next", "punctuation"):
+        assert ((stats.mean[name] >= 0) & (stats.mean[name] <= 1)).all(), name
+    np.testing.assert_allclose(stats.mean["special_tokens"], stats.mean["cls"] + stats.mean["sep"])
+    assert (stats.offsets.sum(-1) <= 1 + 1e-9).all()
+
+
+def test_cli_writes_a_report_with_a_progress_bar(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(CORPUS[:20]) + "\n\n", encoding="utf-8")
+    env = {"HF_HUB_OFFLINE": "1", "PYTHONSAFEPATH": "1", "TQDM_MININTERVAL": "0"}
+    result = subprocess.run(
+        [sys.executable, "-m", "izzyviz.cli", "stats", str(minilm_path()), "--texts",
+         str(corpus), "-o", str(tmp_path / "stats.pdf"), "--save", str(tmp_path / "s.npz")],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, **env},
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "IzzyViz: 20 texts" in result.stdout and "izzyviz stats" in result.stderr
+    assert HeadStatistics.load(tmp_path / "s.npz").texts == 20
+    assert (tmp_path / "stats.pdf").stat().st_size > 0
+    from izzyviz.cli import main
+
+    assert main(["stats", str(tmp_path), "--texts", str(corpus), "--no-progress"]) == 1
+    assert main(["stats", str(minilm_path()), "--texts", str(tmp_path / "none.txt")]) == 1
+
+
+def test_engine_stays_torch_free() -> None:
+    code = (
+        "import sys, izzyviz, izzyviz.headstats, izzyviz.stats; "
+        "assert izzyviz.head_statistics and izzyviz.HeadStatistics; "
+        "assert not {'torch', 'transformers', 'ray'} & set(sys.modules), sorted(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    assert set(MEASURES) >= {"cls", "sep", "previous", "punctuation"}
