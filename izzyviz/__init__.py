@@ -130,8 +130,8 @@ if TYPE_CHECKING:
     from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
     from izzyviz.plot import heatmap
     from izzyviz.regions import find_attention_regions_with_merging
-    from izzyviz.stats import head_statistics
     from izzyviz.render import Renderer, available_backends, register_backend
+    from izzyviz.stats import head_statistics
     from izzyviz.text import DEFAULT_SPECIAL_TOKENS
     from izzyviz.views import (
         check_stability_heatmap_with_gradient_color,

@@ -24,7 +24,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._io import write_atomic
-from izzyviz._validate import check_choice, check_optional_count, describe
+from izzyviz._validate import check_choice, check_nonnegative_int, describe
 
 __all__ = ["KEY_MEASURES", "MEASURES", "HeadStatistics", "Sums", "batch_sums"]
 
@@ -340,16 +340,13 @@ class HeadStatistics:
     def top_heads(self, top: int = 12) -> list[tuple[int, int, int]]:
         """The ``top`` heads whose offset profile peaks highest away from the query itself, as
         ``(layer, head, peak offset)``, highest peak first."""
-        top = check_optional_count(top, "top") or 1
-        profile = self.offsets.copy()
-        profile[..., self.window] = -np.inf  # the token itself is not a position pattern
-        flat = profile.max(-1).ravel()
+        top = check_nonnegative_int(top, "top", 1)
+        profile = self.offsets.reshape(-1, self.offsets.shape[-1]).copy()
+        profile[:, self.window] = -np.inf  # the token itself is not a position pattern
+        order = np.argsort(-profile.max(-1), kind="stable")[:top]
         heads = self.shape[1]
-        order = np.argsort(-flat, kind="stable")[:top]
         return [
-            (int(n // heads), int(n % heads), int(profile.reshape(-1, profile.shape[-1])[n].argmax())
-             - self.window)
-            for n in order
+            (int(n // heads), int(n % heads), int(profile[n].argmax()) - self.window) for n in order
         ]
 
     def offset_figure(self, top: int = 12) -> Any:
@@ -434,11 +431,17 @@ class HeadStatistics:
         elif suffix == ".npz":
             import io
 
-            header = {k: v for k, v in self.to_dict().items() if k not in ("mean", "std", "offsets")}
-            arrays = {f"mean:{n}": v for n, v in self.mean.items()}
+            header = {
+                k: v for k, v in self.to_dict().items() if k not in ("mean", "std", "offsets")
+            }
+            arrays: dict[str, Any] = {
+                "header": np.array(json.dumps(header)),
+                "offsets": self.offsets,
+            }
+            arrays |= {f"mean:{n}": v for n, v in self.mean.items()}
             arrays |= {f"std:{n}": v for n, v in self.std.items()}
             buffer = io.BytesIO()
-            np.savez(buffer, header=np.array(json.dumps(header)), offsets=self.offsets, **arrays)
+            np.savez(buffer, **arrays)
             data = buffer.getvalue()
         else:
             raise ValueError(f"path: expected a .npz or .json file, got {str(path)!r}")
@@ -461,7 +464,7 @@ class HeadStatistics:
                             data.setdefault(kind, {})[name] = npz[key]
             else:
                 data = json.loads(target.read_text(encoding="utf-8"))
-            if data.get("format") != "izzyviz.HeadStatistics":
+            if not isinstance(data, dict) or data.get("format") != "izzyviz.HeadStatistics":
                 raise ValueError("not written by HeadStatistics.save")
             return cls(
                 data["mean"],

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -24,7 +25,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import check_choice, check_nonnegative_int, check_positive, describe
+from izzyviz._validate import (
+    check_choice,
+    check_nonnegative_int,
+    check_positive,
+    describe,
+    to_numpy,
+)
 from izzyviz.headstats import MEASURES, HeadStatistics, Sums, batch_sums
 
 __all__ = ["ENGINES", "batch_attentions", "head_statistics", "load_pretrained"]
@@ -128,6 +135,8 @@ class _Measurer:
         probe = self._encode(["a"])
         attentions = batch_attentions(model, probe[0])
         self.shape = (len(attentions), int(attentions[0].shape[1]))
+        #: Seconds spent so far in the model's forward pass and in reducing its attention.
+        self.seconds = {"model": 0.0, "statistics": 0.0}
 
     def _encode(self, texts: list[str]) -> tuple[dict[str, Any], NDArray[np.bool_]]:
         """Model inputs and the special-token mask of a batch (raises if the tokenizer does)."""
@@ -149,7 +158,7 @@ class _Measurer:
         for text in texts:
             try:
                 inputs, _ = self._encode([text])
-            except Exception:  # noqa: BLE001 - any tokenizer failure means "cannot tokenise"
+            except Exception:
                 continue
             if inputs["input_ids"].shape[1] > 0:
                 kept.append(text)
@@ -163,7 +172,7 @@ class _Measurer:
             if inputs["input_ids"].shape[1] == 0:
                 raise ValueError("no tokens")
             kept = texts
-        except Exception:  # noqa: BLE001 - find which texts fail, measure the rest
+        except Exception:
             kept = self._tokenisable(texts)
             if not kept:
                 return Sums(empty.measures, empty.values, empty.offsets, 0, 0, len(texts))
@@ -176,17 +185,16 @@ class _Measurer:
             "special_tokens": special & real,
             "punctuation": self.punctuation[ids] & real,
         }
-        attentions = [a.to(dtype=_float64()).numpy() for a in batch_attentions(self.model, inputs)]
-        sums = batch_sums(attentions, real, key_sets, self.measures, self.window)
+        start = time.perf_counter()
+        attentions = batch_attentions(self.model, inputs)
+        middle = time.perf_counter()
+        arrays = [to_numpy(a, "attentions") for a in attentions]  # float64 one layer at a time
+        sums = batch_sums(arrays, real, key_sets, self.measures, self.window)
+        self.seconds["model"] += middle - start
+        self.seconds["statistics"] += time.perf_counter() - middle
         return Sums(
             sums.measures, sums.values, sums.offsets, sums.count, len(kept), len(texts) - len(kept)
         )
-
-
-def _float64() -> Any:
-    import torch
-
-    return torch.float64
 
 
 class _RayWorker:
@@ -389,7 +397,7 @@ def head_statistics(
             "tokenizer: has no padding token, needed for batch_size > 1; set one "
             "(tokenizer.pad_token = tokenizer.eos_token) or use batch_size=1"
         )
-    options = {"measures": names, "window": window, "max_length": max_length}
+    options: dict[str, Any] = {"measures": names, "window": window, "max_length": max_length}
     measure = _Measurer(loaded, tokenizer, **options)  # fails early on a model we cannot run
 
     from tqdm.auto import tqdm
