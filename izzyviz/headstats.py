@@ -143,6 +143,18 @@ def _diagonals(layer: NDArray[np.float64], keys: NDArray[np.bool_], window: int)
     return out
 
 
+def _key_columns(
+    key_sets: Mapping[str, NDArray[np.bool_]], names: Sequence[str]
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Where the keys of any of ``names`` sit, ``(batch, m)`` (each row's positions padded to
+    the longest row), and ``(batch, m, len(names))``: 1.0 where that key belongs to a set."""
+    union = np.logical_or.reduce([key_sets[name] for name in names])
+    count = max(1, int(union.sum(axis=1).max()))
+    index = np.argsort(~union, axis=1, kind="stable")[:, :count]
+    member = np.stack([np.take_along_axis(key_sets[n], index, axis=1) for n in names], axis=-1)
+    return index, member.astype(np.float64)
+
+
 def batch_sums(
     attentions: Sequence[Any],
     real: NDArray[np.bool_],
@@ -152,11 +164,16 @@ def batch_sums(
 ) -> Sums:
     """Sums of every measure over one batch of self-attention.
 
+    Every per-element term (``p log p``, ``p |q - k|``, a weight) is computed in the attention's
+    own float dtype, which is elementwise and so does not depend on the batch; sums over keys
+    and queries are taken in float64. Key sets are gathered (they are a few keys per text),
+    not multiplied out over every key: one gather serves every key measure.
+
     Parameters
     ----------
     attentions
-        One ``(batch, heads, q, q)`` array per layer (anything ``np.asarray`` takes, any float
-        dtype; converted to float64 one layer at a time). Weights on padding keys must be 0.
+        One ``(batch, heads, q, q)`` float32 or float64 array per layer. Weights on padding
+        keys must be 0.
     real
         ``(batch, q)``: True at real (non-padding) positions.
     key_sets
@@ -168,21 +185,33 @@ def batch_sums(
     """
     weights = real.astype(np.float64)
     positions = np.arange(real.shape[1])
-    distance = np.abs(positions[:, None] - positions[None, :]).astype(np.float64)
+    distance = np.abs(positions[:, None] - positions[None, :])
     keys = [name for name in measures if name in KEY_MEASURES]
-    key_matrix = np.stack([key_sets[name] for name in keys], axis=-1).astype(np.float64)
+    if keys:
+        index, member = _key_columns(key_sets, keys)
     result = Sums.zeros(measures, len(attentions), attentions[0].shape[1], window)
+    batch = np.arange(real.shape[0])
+    terms: NDArray[Any] | None = None
     for i, layer in enumerate(attentions):
-        a = np.asarray(layer, dtype=np.float64)
+        a = np.asarray(layer)
+        if a.dtype not in (np.float32, np.float64):
+            a = a.astype(np.float64)
         offsets = _diagonals(a, real, window)
         rows: dict[str, NDArray[np.float64]] = {}
+        if terms is None or terms.shape != a.shape or terms.dtype != a.dtype:
+            terms = np.empty_like(a)  # one scratch array for every layer
         if "entropy" in measures:
-            rows["entropy"] = -(a * np.log(np.maximum(a, np.finfo(np.float64).tiny))).sum(-1)
+            np.maximum(a, np.finfo(a.dtype).tiny, out=terms)
+            np.log(terms, out=terms)
+            terms *= a
+            rows["entropy"] = -terms.sum(-1, dtype=np.float64)
         if "distance" in measures:
-            rows["distance"] = (a * distance).sum(-1)
-        if keys:
-            on_keys = np.matmul(a, key_matrix[:, None])  # (batch, heads, q, len(keys))
-            rows.update({name: on_keys[..., n] for n, name in enumerate(keys)})
+            np.multiply(a, distance.astype(a.dtype), out=terms)
+            rows["distance"] = terms.sum(-1, dtype=np.float64)
+        if keys:  # (batch, m, heads * q): each marked key's column, then summed per set
+            picked = a.reshape(a.shape[0], -1, a.shape[-1])[batch[:, None], :, index]
+            on_keys = np.einsum("bmx,bmn->nbx", picked.astype(np.float64), member)
+            rows.update({n: v.reshape(a.shape[:-1]) for n, v in zip(keys, on_keys, strict=True)})
         for name, d in NEIGHBOURS.items():
             if name in measures:
                 rows[name] = offsets[..., window + d]

@@ -188,7 +188,7 @@ class _Measurer:
         start = time.perf_counter()
         attentions = batch_attentions(self.model, inputs)
         middle = time.perf_counter()
-        arrays = [to_numpy(a, "attentions") for a in attentions]  # float64 one layer at a time
+        arrays = [to_numpy(a, "attentions") for a in attentions]
         sums = batch_sums(arrays, real, key_sets, self.measures, self.window)
         self.seconds["model"] += middle - start
         self.seconds["statistics"] += time.perf_counter() - middle
