@@ -204,7 +204,12 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--output", default="stats.pdf", help="report: a .pdf, or a folder of .svg/.png"
     )
     stats.add_argument("--save", metavar="FILE", help="also save the numbers (.npz or .json)")
-    stats.add_argument("--engine", choices=("local", "ray"), default="local")
+    stats.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: this process (default); ray: a Ray Data actor pool",
+    )
     stats.add_argument("--batch-size", type=int, default=16, help="texts per forward pass")
     stats.add_argument("--max-length", type=int, default=512, help="truncate to N tokens")
     stats.add_argument("--workers", type=int, default=2, help="Ray actors (default 2)")

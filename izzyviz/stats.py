@@ -14,8 +14,10 @@ torch, transformers and ray are imported only when a function here runs.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import tempfile
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
@@ -201,16 +203,25 @@ class _RayWorker:
     """A Ray Data actor: loads the model once, turns each batch of texts into one row of sums."""
 
     def __init__(self, source: Any, dtype: str | None, options: dict[str, Any]) -> None:
-        import ray
-
-        if isinstance(source, ray.ObjectRef):
-            model, tokenizer = ray.get(source)
-        else:
-            model, tokenizer = load_pretrained(source, dtype)
+        model, tokenizer = load_pretrained(source, dtype)
         self.measure = _Measurer(model, tokenizer, **options)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
         return self.measure([str(t) for t in batch["text"]]).to_row()
+
+
+@contextlib.contextmanager
+def _model_folder(folder: Any, model: Any, tokenizer: Any, own_tokenizer: Any) -> Iterator[Any]:
+    """A folder Ray actors can load the model from: the given one, or (a loaded model, or a
+    folder with another tokenizer) a temporary ``save_pretrained`` copy, visible to actors on
+    this machine (transformers models do not pickle)."""
+    if folder is not None and tokenizer is own_tokenizer:
+        yield folder
+        return
+    with tempfile.TemporaryDirectory(prefix="izzyviz-model-") as copy:
+        model.save_pretrained(copy)
+        tokenizer.save_pretrained(copy)
+        yield copy
 
 
 def _checked(texts: Iterable[Any]) -> Iterator[str]:
@@ -257,8 +268,6 @@ def _ray_sums(
     if started:
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     try:
-        if not isinstance(source, (str, os.PathLike)):
-            source = ray.put(source)
         ray.data.DataContext.get_current().enable_progress_bars = False
         total = start
         for chunk in _chunks(texts, RAY_CHUNK):
@@ -294,8 +303,8 @@ def _check_measures(measures: Any) -> tuple[str, ...]:
 
 def head_statistics(
     model: Any,
-    tokenizer: Any = None,
-    texts: Iterable[str] = (),
+    tokenizer: Any,
+    texts: Iterable[str],
     *,
     measures: Sequence[str] = MEASURES,
     batch_size: int = 16,
@@ -404,11 +413,16 @@ def head_statistics(
 
     stream = _checked(texts)
     total = len(texts) if isinstance(texts, Sequence) else None
-    with tqdm(total=total, desc="izzyviz stats", unit="text", disable=not progress) as bar:
+    folder_or_none = model if folder else None
+    with (
+        tqdm(total=total, desc="izzyviz stats", unit="text", disable=not progress) as bar,
+        contextlib.nullcontext(folder_or_none)
+        if engine == "local"
+        else _model_folder(folder_or_none, loaded, tokenizer, own_tokenizer) as source,
+    ):
         if engine == "local":
             sums = _local_sums(measure, stream, batch_size, bar)
         else:
-            source = model if folder and tokenizer is own_tokenizer else (loaded, tokenizer)
             sums = _ray_sums(
                 source,
                 dtype,
