@@ -3,28 +3,25 @@
 The main entry point is :func:`find_attention_regions_with_merging`. It treats an attention map
 the way astronomical source extraction treats a sky image (Bertin & Arnouts 1996, SExtractor):
 estimate the background and its noise from the map itself, keep the cells that stand out from
-it by more than chance allows, group them into connected regions and report each region's
-bounding box. Attention maps bring three structures of their own that a single global
-background would mistake for regions, so the background of a cell is the highest of three
-robust baselines:
+it by more than chance allows, grow them into connected regions (with hysteresis, as in
+Canny's edge detector) and report each region's bounding box.
 
-- its **row** (each row is a softmax: rows differ by a constant factor, and a row holding a
-  wide block has a lower background than its neighbours);
-- its **column** ("attention sinks": a token, often ``[CLS]``/``[SEP]``/BOS, that every row
-  attends to);
-- its **diagonal** (positional heads: attending to the same or the previous token).
+Attention maps have structures of their own that a single global background would mistake for
+regions, so the background is modelled in ``log(value)``, additively as in Tukey's median
+polish: each **row**'s level (rows are softmaxes: they differ by a constant factor, and a row
+holding a wide block has a lower background than its neighbours), plus each **column**'s
+effect (an "attention sink" such as ``[CLS]``/``[SEP]``/BOS that every row attends to), plus
+each **diagonal**'s effect (positional heads attending to the same or the previous token).
+Levels are 25th percentiles and effects medians of up to 64 evenly spaced cells per line, so a
+block may fill most of a line without raising its background. The residual is standardised by
+its own median and upper quartile (a robust z-score), and cells above the larger of Donoho &
+Johnstone's universal threshold ``sqrt(2 ln N)`` and the 5% Bonferroni threshold for ``N``
+cells of Gaussian noise are *seeds*. Growth, splitting by level, merging and non-maximum
+suppression are described in the function's docstring.
 
-Everything happens on ``log(value)``, where softmax rows differ by an additive constant and
-multiplicative noise becomes additive. Baselines are the 25th percentile of up to 64 evenly
-spaced cells of each line, so a block may fill up to three quarters of a line before it raises
-that line's baseline. The residual ``log(value) - baseline`` is standardised by its own median
-and MAD (a robust z-score), and cells above Donoho & Johnstone's universal threshold
-``sqrt(2 ln N)`` (the largest z that N cells of pure Gaussian noise reach, N the number of
-cells) are *seeds*. Region growing from the seeds, splitting by level, merging and
-non-maximum suppression are described in the function's docstring.
-
-Cost: O(N) numpy work over the whole matrix (a logarithm, one comparison pass), plus work on
-small windows around the seeds; no Python loop runs over matrix cells.
+Cost: one comparison pass over the whole matrix and numpy work on sampled lines and on small
+windows around the seeds; only sampled and windowed cells are logged, and no Python loop runs
+over matrix cells.
 
 Rectangles are ``(top, left, bottom, right)`` tuples of inclusive row/column indices.
 """
@@ -63,8 +60,10 @@ _NOISE_SAMPLES = 128
 _LOG_FLOOR = 1e-6
 # Smallest noise scale in log units: a constant background makes every brighter cell significant.
 _MIN_SCALE = 1e-6
-# MAD of a Gaussian times this is its standard deviation.
-_MAD_TO_SIGMA = 1.4826
+# The upper quartile of a standard Gaussian: (q75 - median) / this is its standard deviation.
+_UPPER_QUARTILE_Z = 0.6745
+# Chance that a small map of pure noise yields a seed anywhere (sets the seed threshold).
+_FALSE_ALARM = 0.05
 # Cells connected to seeds through z-scores above this fraction of the seed threshold belong to
 # the seeds' region (hysteresis; Canny recommends a low threshold of 1/3 to 1/2 of the high).
 _HYSTERESIS = 0.5
@@ -151,9 +150,17 @@ class _Background:
             diagonals[used] = np.maximum(np.median(samples, axis=1) - level, 0.0)
         model = cls(matrix, low, factor, rows, cols, diagonals)
         residual = grid - model.baseline(r, c)
-        center = float(np.median(residual))
-        spread = _MAD_TO_SIGMA * float(np.median(np.abs(residual - center)))
-        return cls(matrix, low, factor, rows, cols, diagonals, center, max(spread, _MIN_SCALE))
+        # The upper half only: seeds are tested against it, and a lower tail (values near
+        # zero, long in log units) says nothing about how high noise reaches.
+        center, upper = np.quantile(residual, [0.5, 0.75])
+        spread = (float(upper) - float(center)) / _UPPER_QUARTILE_Z
+        # Residuals from baselines fitted to the same cells understate the noise: scale up by
+        # the degrees of freedom the fitted levels and effects took (matters for small maps).
+        fitted = n_rows + (n_cols if n_rows >= _MIN_LINE else 0) + used.size
+        spread /= math.sqrt(max(1.0 - fitted / matrix.size, 0.25))
+        return cls(
+            matrix, low, factor, rows, cols, diagonals, float(center), max(spread, _MIN_SCALE)
+        )
 
     def normalised(self, raw: FloatArray) -> FloatArray:
         """``raw`` matrix values in [0, 1] (factor first, so extreme values cannot overflow)."""
@@ -219,10 +226,18 @@ def _normalisation(matrix: FloatArray) -> tuple[float, float] | None:
     return low, 0.5 / span
 
 
-def _universal_threshold(cells: int) -> float:
-    """``sqrt(2 ln N)``: pure Gaussian noise over ``N`` cells stays below it with high
-    probability (Donoho & Johnstone 1994)."""
-    return math.sqrt(2.0 * math.log(max(cells, 1)))
+def _seed_threshold(cells: int) -> float:
+    """The larger of two thresholds on the z-score of pure Gaussian noise over ``cells``
+    cells: Donoho and Johnstone's universal threshold ``sqrt(2 ln N)`` (which noise rarely
+    exceeds in large maps), and the Bonferroni threshold that noise exceeds anywhere with
+    probability ``_FALSE_ALARM`` (stricter in small maps), found by Newton's method on
+    ``P(Z > z) = _FALSE_ALARM / N``."""
+    tail = _FALSE_ALARM / max(cells, 1)
+    z = math.sqrt(2.0 * math.log(1.0 / tail))
+    for _ in range(8):
+        density = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        z += (0.5 * math.erfc(z / math.sqrt(2.0)) - tail) / density
+    return max(z, math.sqrt(2.0 * math.log(max(cells, 1))))
 
 
 # --------------------------------------------------------------------------------------------
@@ -335,8 +350,8 @@ def _grow_regions(
     (``thresholds[0]``, hysteresis as in Canny's edge detector) within ``max_steps`` cells of
     the seeds. While a seed in the extent is free, the next region is the connected set,
     holding the strongest free seed, of free extent cells whose excess over background is at
-    least ``level_fraction`` times the median excess of the free extent, with one-cell gaps
-    filled. Seeds of a weaker level left out start the next region.
+    least ``level_fraction`` times the median excess of the free extent, and the extent cells
+    in one-cell gaps between them. Seeds of a weaker level left out start the next region.
     """
     low, high = thresholds
     taken = np.zeros(background.matrix.shape, dtype=bool)
@@ -361,7 +376,7 @@ def _grow_regions(
             level = float(np.median(excess[extent]))
             flat_peak = int(np.argmax(np.where(free, excess, -np.inf)))
             peak = (flat_peak // free.shape[1], flat_peak % free.shape[1])
-            allowed = _fill_gaps(extent & (excess >= level_fraction * level)) & ~taken[local]
+            allowed = extent & _fill_gaps(extent & (excess >= level_fraction * level))
             allowed[peak] = True
             labels = _components(allowed).image(allowed.shape)
             region = labels == labels[peak]
@@ -554,17 +569,18 @@ def find_attention_regions_with_merging(
     """Find up to ``n_seeds`` rectangular regions of high attention.
 
     1. **Significance.** Each cell's robust z-score says how far ``log(value)`` stands above
-       the background: the highest of its row's, column's and diagonal's baselines (25th
-       percentiles), so softmax row levels, attention-sink columns and diagonal bands count as
-       background, not as regions. The z-scores are centred and scaled by their own median and
-       MAD. Cells above ``sqrt(2 ln N)`` (``N`` cells), the largest z-score pure noise reaches,
-       are **seeds**.
-    2. **Growth and levels.** Each 4-connected group of seeds becomes one or more regions: a
-       region is the connected set of cells around the strongest free seed whose excess over
-       background is at least ``expansion_threshold`` times the median excess of the free
-       seeds, and that lie within ``max_expansion_steps`` cells of the group's seeds (growth
-       takes in cells of a region's level that are not significant on their own, e.g. the
-       noisy edge of a faint block). Seeds of a weaker level left out start the next region.
+       its background: its row's level plus its column's and its diagonal's effects (see the
+       module docstring), so softmax row levels, attention-sink columns and diagonal bands are
+       background, not regions. Cells whose z-score exceeds what pure noise reaches over the
+       whole map (about ``sqrt(2 ln N)`` for ``N`` cells) are **seeds**.
+    2. **Growth and levels.** Seeds within reach of each other form a group. Its extent is
+       the cells connected to its seeds through z-scores above half the seed threshold
+       (hysteresis) and at most ``max_expansion_steps`` cells from a seed: growth takes in
+       cells that belong to a region without being significant alone (the noisy edge of a
+       faint block). Within the extent, a region is the connected set, around the strongest
+       free seed, of cells whose excess over background is at least ``expansion_threshold``
+       times the extent's median excess (one-cell gaps between them filled); seeds of a
+       weaker level left out start the next region.
     3. **Merging.** A rectangle nested in another is absorbed. Two rectangles whose gap
        (whole rows/columns strictly between them) is at most ``proximity_threshold`` on both
        axes are replaced by their bounding box if its standard deviation is at most
@@ -637,7 +653,7 @@ def find_attention_regions_with_merging(
     if normalisation is None:
         return []
     background = _Background.estimate(matrix, *normalisation)
-    high = _universal_threshold(matrix.size)
+    high = _seed_threshold(matrix.size)
     rects = _grow_regions(
         background, (high * _HYSTERESIS, high), expansion_threshold, max_expansion_steps
     )
