@@ -16,12 +16,14 @@ straightforward baseline: a global threshold (mean + 3 sd) and the bounding boxe
 A planted block is found at IoU >= t if a box is matched to it (one-to-one, highest IoU
 first) with intersection-over-union >= t; precision is the share of returned boxes matched to
 some planted block. Every (size, method) case runs in a fresh subprocess (peak RSS is its
-own); time is the median detection time per map, map generation excluded.
+own); time is the median over maps of the best of 3 detection runs per map, in CPU time of the
+process (map generation excluded): on a shared machine wall time mostly measures the others.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import sys
@@ -38,6 +40,7 @@ QUICK_MAPS = 8
 NOISE_SD = 0.5
 CONTRASTS = {"strong": 10.0, "medium": 7.0, "faint": 4.0}  # in noise sds
 MAX_BOXES = 20
+REPEATS = 3
 CLEARANCE = 3
 TIME_GOALS = {1024: 0.05, 4096: 1.0}
 SEED = 20251201
@@ -175,9 +178,12 @@ def worker(n: int, method: str, maps: int) -> None:
     tally: dict[str, int] = {}
     for k in range(maps):
         matrix, blocks = make_map(n, SEED + 1000 * n + k)
-        t0 = time.perf_counter()
-        found = detect(matrix)
-        times.append(time.perf_counter() - t0)
+        best = math.inf
+        for _ in range(REPEATS):  # best of a few: the least disturbed by other processes
+            t0 = time.process_time()
+            found = detect(matrix)
+            best = min(best, time.process_time() - t0)
+        times.append(best)
         score_map(found, blocks, tally)
     emit({"time": statistics.median(times), "tally": tally})
 

@@ -66,3 +66,23 @@ def test_benchmark_quick_runs_and_prints_table(tmp_path: Path) -> None:
     assert (tmp_path / "r.json").is_file()
     # --no-baseline: no matplotlib runs.
     assert "baseline: matplotlib" not in out
+
+
+def test_region_benchmark_quick_runs_and_prints_goals(tmp_path: Path) -> None:
+    script = SCRIPT.parent / "bench_regions.py"
+    env = dict(os.environ, PYTHONPATH=str(SCRIPT.parents[1]))
+    proc = subprocess.run(
+        [sys.executable, str(script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["tokens", "method", "blocks"]
+    rows = [line.split() for line in lines[2:4]]
+    assert [row[1] for row in rows] == ["ours", "baseline"]
+    assert all(("PASS" in row) or ("MISS" in row) for row in rows)
+    assert "exact boxes for the 40x40 planted blocks: PASS" in proc.stdout
