@@ -9,9 +9,10 @@ destination, so readers see the old file or the new one, never part of one. Arou
 * a read-only file (no write permission bit, or not writable by us) is refused with a
   ``PermissionError`` naming it, and so is a folder or other non-file in the way;
 * temporaries have short names, ``.izzyviz-XXXXXXXX.tmp`` (8 hex digits), so any legal file
-  name can be saved. Each is locked (``flock``) while it is written; a save removes the
-  temporaries in its folder that nobody holds, i.e. those of a writer that died between write
-  and rename (e.g. SIGKILL). Where ``flock`` does not exist (Windows) none are removed.
+  name can be saved. Each is locked (``flock``) while it is written; the first save into a
+  folder in each process removes the temporaries there that nobody holds, i.e. those of a
+  writer that died between write and rename (e.g. SIGKILL). Where ``flock`` does not exist
+  (Windows) none are removed.
 
 :func:`atomic_files` writes several files (a report's pages) all or nothing: every target is
 checked and every temporary written before the first rename.
@@ -60,13 +61,12 @@ def atomic_files() -> Iterator[Writer]:
     itself fails part way, which keeps the files renamed before it).
     """
     temps: list[_Temp] = []
-    cleaned: set[Path] = set()
 
     def write(path: str | os.PathLike[str], data: bytes) -> Path:
         given = Path(path)
         destination, mode = _destination(given)
-        if destination.parent not in cleaned:
-            cleaned.add(destination.parent)
+        if destination.parent not in _cleaned:
+            _cleaned.add(destination.parent)
             _remove_abandoned(destination.parent)
         temp = _Temp.create(destination, given)
         temps.append(temp)
@@ -159,6 +159,8 @@ class _Temp:
 
 
 _BINARY = getattr(os, "O_BINARY", 0)
+# Folders this process has cleaned: scanning costs about 5 ms per 1,000 entries, so once is enough.
+_cleaned: set[Path] = set()
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 

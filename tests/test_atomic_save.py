@@ -221,3 +221,18 @@ def test_report_pages_follow_the_same_rules(tmp_path: Path) -> None:
     assert stat.S_IMODE(first[0].stat().st_mode) == 0o640
     assert all(p.read_bytes().startswith(b"<?xml") for p in first)
     assert _names(folder) == sorted(p.name for p in first)
+
+
+def test_threads_saving_into_one_folder_all_succeed(tmp_path: Path) -> None:
+    # Every save cleans the folder of abandoned temporaries: never of one still being written.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def work(worker: int) -> None:
+        for round in range(10):
+            FIG.save(tmp_path / f"{worker}-{round % 3}.svg")
+            FIG.save(tmp_path / "shared.svg")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(work, range(8)))
+    expected = sorted([f"{w}-{r}.svg" for w in range(8) for r in range(3)] + ["shared.svg"])
+    assert _names(tmp_path) == expected
