@@ -9,10 +9,10 @@ destination, so readers see the old file or the new one, never part of one. Arou
 * a read-only file (no write permission bit, or not writable by us) is refused with a
   ``PermissionError`` naming it, and so is a folder or other non-file in the way;
 * temporaries have short names, ``.izzyviz-XXXXXXXX.tmp`` (8 hex digits), so any legal file
-  name can be saved. Each is locked (``flock``) while it is written; the first save into a
-  folder in each process removes the temporaries there that nobody holds, i.e. those of a
-  writer that died between write and rename (e.g. SIGKILL). Where ``flock`` does not exist
-  (Windows) none are removed.
+  name can be saved. A save holds a shared lock (``flock``) on the folder while its
+  temporaries are there; the first save into a folder in each process, finding no other save
+  there (the exclusive lock), removes the temporaries left by writers that died between write
+  and rename (e.g. SIGKILL). Where ``flock`` does not exist (Windows) none are removed.
 
 :func:`atomic_files` writes several files (a report's pages) all or nothing: every target is
 checked and every temporary written before the first rename.
@@ -27,7 +27,6 @@ import secrets
 import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
 from pathlib import Path
 
 try:
@@ -60,27 +59,36 @@ def atomic_files() -> Iterator[Writer]:
     On any error every temporary is removed and no destination has changed (unless a rename
     itself fails part way, which keeps the files renamed before it).
     """
-    temps: list[_Temp] = []
+    temps: list[tuple[Path, Path]] = []  # (temporary, destination), in the order written
+    locks: dict[Path, int | None] = {}  # folder -> descriptor holding its shared lock
 
     def write(path: str | os.PathLike[str], data: bytes) -> Path:
         given = Path(path)
         destination, mode = _destination(given)
-        if destination.parent not in _cleaned:
-            _cleaned.add(destination.parent)
-            _remove_abandoned(destination.parent)
-        temp = _Temp.create(destination, given)
-        temps.append(temp)
-        temp.write(data, mode)
+        folder = destination.parent
+        if folder not in locks:
+            _remove_abandoned(folder)
+            locks[folder] = _share(folder)
+        temp = _create_temp(destination, given)
+        temps.append((temp, destination))
+        with os.fdopen(os.open(temp, os.O_WRONLY | _BINARY), "wb") as handle:
+            handle.write(data)
+        if mode is not None:
+            os.chmod(temp, mode)
         return given
 
     try:
         yield write
         while temps:
-            os.replace(temps[0].path, temps[0].destination)
-            temps.pop(0).close()
+            os.replace(*temps[0])
+            temps.pop(0)
     finally:
-        for temp in temps:
-            temp.discard()
+        for temp, _ in temps:
+            with suppress(FileNotFoundError):
+                temp.unlink()
+        for fd in locks.values():
+            if fd is not None:
+                os.close(fd)
 
 
 def _error(kind: type[OSError], code: int, message: str, given: Path, real: Path) -> OSError:
@@ -115,74 +123,60 @@ def _destination(given: Path) -> tuple[Path, int | None]:
     return real, mode
 
 
-@dataclass
-class _Temp:
-    """A temporary file next to ``destination``, locked (where flock exists) until closed so
-    that another save's clean-up can tell it from one whose writer died."""
+def _create_temp(destination: Path, given: Path) -> Path:
+    """A new, empty temporary file next to ``destination``, with the umask's default mode."""
+    folder = destination.parent
+    while True:
+        temp = folder / f".izzyviz-{secrets.token_hex(4)}.tmp"
+        try:
+            os.close(os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666))
+            return temp
+        except FileExistsError:
+            continue
+        except PermissionError as exc:
+            message = f"cannot create files in folder {str(folder)!r}"
+            raise _error(PermissionError, errno.EACCES, message, given, destination) from exc
 
-    path: Path
-    destination: Path
-    fd: int
 
-    @classmethod
-    def create(cls, destination: Path, given: Path) -> _Temp:
-        folder = destination.parent
-        while True:
-            path = folder / f".izzyviz-{secrets.token_hex(4)}.tmp"
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _BINARY, 0o666)
-            except FileExistsError:
-                continue
-            except PermissionError as exc:
-                message = f"cannot create files in folder {str(folder)!r}"
-                raise _error(PermissionError, errno.EACCES, message, given, destination) from exc
-            if fcntl is not None:
-                with suppress(OSError):  # file systems without locks: never cleaned, still safe
-                    fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.fstat(fd).st_nlink:
-                return cls(path, destination, fd)
-            os.close(fd)  # another save's clean-up took it before we held the lock: try again
-
-    def write(self, data: bytes, mode: int | None) -> None:
-        with os.fdopen(os.dup(self.fd), "wb") as handle:  # the lock stays with self.fd
-            handle.write(data)
-        if mode is not None:
-            os.chmod(self.path, mode)
-
-    def close(self) -> None:
-        os.close(self.fd)
-
-    def discard(self) -> None:
-        with suppress(FileNotFoundError):
-            self.path.unlink()
-        self.close()
+def _share(folder: Path) -> int | None:
+    """Hold a shared lock on ``folder`` while our temporaries are in it: clean-up (which needs
+    the exclusive lock) then leaves them alone. None where folders cannot be locked."""
+    if fcntl is None:
+        return None
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
 
 
 _BINARY = getattr(os, "O_BINARY", 0)
 # Folders this process has cleaned: scanning costs about 5 ms per 1,000 entries, so once is enough.
 _cleaned: set[Path] = set()
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def _remove_abandoned(folder: Path) -> None:
-    """Remove the temporaries in ``folder`` that no writer holds (their writer died)."""
-    if fcntl is None:
+    """Remove our temporaries from ``folder`` if no save is writing there (nobody shares the
+    folder's lock): they are what a writer that died left. Once per folder and process."""
+    if fcntl is None or folder in _cleaned:
         return
     try:
-        names = [entry.name for entry in os.scandir(folder) if TEMP_NAME.fullmatch(entry.name)]
+        fd = os.open(folder, os.O_RDONLY)
     except OSError:
         return
-    for name in names:
-        path = folder / name
-        try:
-            fd = os.open(path, os.O_RDONLY | _NOFOLLOW)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a writer holds it
-            if os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino:
-                os.unlink(path)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # fails while a save writes there
+        for entry in os.scandir(folder):
+            if TEMP_NAME.fullmatch(entry.name) and entry.is_file(follow_symlinks=False):
+                with suppress(FileNotFoundError):
+                    os.unlink(entry.path)
+        _cleaned.add(folder)
+    except OSError:
+        pass  # busy, or no locks here: try again at the next save
+    finally:
+        os.close(fd)

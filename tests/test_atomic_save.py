@@ -236,3 +236,21 @@ def test_threads_saving_into_one_folder_all_succeed(tmp_path: Path) -> None:
         list(pool.map(work, range(8)))
     expected = sorted([f"{w}-{r}.svg" for w in range(8) for r in range(3)] + ["shared.svg"])
     assert _names(tmp_path) == expected
+
+
+MANY_FILES = """
+import resource, sys
+from izzyviz._io import atomic_files
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+with atomic_files() as write:
+    for i in range(300):
+        write(f"{sys.argv[1]}/page{i}.svg", b"<svg/>")
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs the resource module")
+def test_a_batch_holds_one_descriptor_per_folder_not_per_file(tmp_path: Path) -> None:
+    # 300 pages under a limit of 64 open files (macOS's default is 256): 32 x 32 heads fit.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([ROOT, os.environ.get("PYTHONPATH", "")])}
+    subprocess.run([sys.executable, "-c", MANY_FILES, str(tmp_path)], env=env, check=True)
+    assert len(_names(tmp_path)) == 300
