@@ -1,4 +1,8 @@
-"""Atomic file writes: a failed render leaves nothing behind and never clobbers a file."""
+"""Atomic file writes: a failed render leaves nothing behind and never clobbers a file.
+
+Every file IzzyViz writes goes through :func:`write_atomic`, which is also the one place that
+announces it: one line ``IzzyViz: saved <path>`` on standard output per file written.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,17 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["write_atomic"]
+__all__ = ["SAVED_PREFIX", "write_atomic"]
+
+SAVED_PREFIX = "IzzyViz: saved "
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename,
+    and print ``IzzyViz: saved <path>``.
 
-    Either the whole file appears (replacing any old one) or, on any error, nothing changes.
+    Either the whole file appears (replacing any old one) or, on any error, nothing changes
+    and nothing is printed.
     """
     target = Path(path)
     folder = target.parent
@@ -29,6 +37,7 @@ def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
     except BaseException:
         Path(temp).unlink(missing_ok=True)
         raise
+    print(f"{SAVED_PREFIX}{target}")
     return target
 
 
