@@ -39,7 +39,7 @@ exit status:
        value that does not fit the input (e.g. --layer 99 for a 6-layer model, --dpi too high)
   3    an unexpected error (a bug in izzyviz): the traceback is printed; please report it
   130  interrupted (Ctrl-C)
-Nothing is written unless the status is 0."""
+A failed command leaves no half-written file."""
 SHORT_EXIT_STATUSES = (
     "Exit status: 0 success, 1 a file, the model or the output cannot be used, 2 a wrong "
     "argument, 3 a bug, 130 interrupted (details: 'izzyviz --help')."
