@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._io import write_atomic
+from izzyviz._io import atomic_files, write_atomic
 from izzyviz._validate import (
     check_index,
     check_labels,
@@ -576,12 +576,18 @@ def _write(
                 tick()
 
         return [write_atomic(target, _Ticking(title=title).render(pages))]
-    target.mkdir(exist_ok=True)
     options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
+    if folder_format == "png":  # refuse a dpi too high for any page before drawing one
+        from izzyviz.backends.png import PNGRenderer, check_page_size
+
+        check_page_size(pages, PNGRenderer(**options).dpi)
+    target.mkdir(exist_ok=True)
     files: list[Path] = []
-    for scene, name in zip(pages, names, strict=True):
-        files.append(Figure(scene).save(target / f"{name}.{folder_format}", **options))
-        tick()
+    with atomic_files() as write:  # every page or none
+        for scene, name in zip(pages, names, strict=True):
+            page_bytes = Figure(scene).render(folder_format, **options)
+            files.append(write(target / f"{name}.{folder_format}", page_bytes))
+            tick()
     return files
 
 
@@ -697,7 +703,7 @@ def report(
     Figure
         Every page (overview first). ``fig.data`` holds the overview's scale, and per head page
         its layer, head, page number, score and the numbers drawn (as :func:`izzyviz.heatmap`),
-        and the files written.
+        and the files written. Each file written prints ``IzzyViz: saved <path>``.
     """
     from izzyviz.plot import heatmap
 
