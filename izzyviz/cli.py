@@ -647,30 +647,16 @@ def check_model_folder(folder: Path) -> None:
 
 
 def _model(args: argparse.Namespace) -> int:
+    from izzyviz.stats import load_pretrained
+
     folder = Path(args.model_dir)
     check_model_folder(folder)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-    except ImportError:
-        raise OSError(
-            "the model command needs torch and transformers; install them "
-            "(pip install 'izzyviz[transformers]')"
-        ) from None
-    from transformers.utils import logging as hf_logging
+        model, tokenizer = load_pretrained(folder)
+    except OSError as exc:
+        raise _as_model_dir(exc) from None
+    import torch
 
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModel.from_pretrained(
-            folder, local_files_only=True, attn_implementation="eager"
-        ).eval()
-    except (OSError, ValueError, KeyError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {reason}") from None
     inputs = tokenizer(args.text, args.text_pair, return_tensors="pt")
     with torch.no_grad():
         outputs = model(**inputs, output_attentions=True)

@@ -82,8 +82,8 @@ def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) ->
         tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
         model = AutoModel.from_pretrained(path, **options).eval()
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OSError(f"model: cannot load a model from {str(path)!r}: {first}") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise OSError(f"model: cannot load a model from {str(path)!r}: {reason}") from None
     return model, tokenizer
 
 
