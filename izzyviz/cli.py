@@ -705,13 +705,11 @@ def _stats(args: argparse.Namespace) -> int:
         )
     except OSError as exc:
         raise _as_model_dir(exc) from None
-    written = list(stats.report(args.output, top=args.top).data["files"])
-    if args.save:
-        written.append(str(stats.save(args.save)))
     skipped = f", {stats.skipped} skipped (not tokenisable)" if stats.skipped else ""
     print(f"IzzyViz: {stats.texts} texts, {stats.count} query positions{skipped}")
-    for file in written:
-        print(f"IzzyViz: saved {file}")
+    stats.report(args.output, top=args.top)  # each file written announces itself
+    if args.save:
+        stats.save(args.save)
     return 0
 
 

@@ -257,6 +257,7 @@ def test_cli_writes_a_report_with_a_progress_bar(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "IzzyViz: 20 texts" in result.stdout and "izzyviz stats" in result.stderr
+    assert result.stdout.count("IzzyViz: saved") == 2, result.stdout
     assert HeadStatistics.load(tmp_path / "s.npz").texts == 20
     assert (tmp_path / "stats.pdf").stat().st_size > 0
     from izzyviz.cli import main
