@@ -9,6 +9,7 @@ eagerly); the reference is a deep copy switched to eager attention.
 from __future__ import annotations
 
 import copy
+import json
 import functools
 import threading
 from pathlib import Path
@@ -421,3 +422,25 @@ def test_results_feed_heatmap_rollout_scores_and_report(tmp_path: Path) -> None:
         cap.attentions, tokens, layer=-1, head=0, save_path=str(tmp_path / "seed.pdf")
     )
     assert (tmp_path / "seed.pdf").stat().st_size > 0
+
+
+# -- the model command ------------------------------------------------------------------------
+
+
+def test_model_command_captures_one_head_of_a_long_text_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from izzyviz.cli import main
+
+    text = tmp_path / "long.txt"
+    text.write_text("The quick brown fox jumps over the lazy dog. " * 40, encoding="utf-8")
+    out = tmp_path / "head.png"
+    args = ["model", str(minilm_path()), "--text-file", str(text), "-o", str(out), "--json"]
+    assert main([*args, "--layer", "2", "--head", "-1", "--top-n", "0"]) == 0
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (data["layer"], data["head"], len(data["tokens"])) == (2, -1, 402)
+    assert out.stat().st_size > 0
+    assert main([*args, "--layer", "6", "--head", "0"]) == 1
+    assert capsys.readouterr().err.splitlines()[-1].startswith("izzyviz: error: --layer index 6")
+    assert main([*args[:2], "--text-file", str(tmp_path / "missing.txt")]) == 1
+    assert "--text-file" in capsys.readouterr().err
