@@ -9,8 +9,8 @@ eagerly); the reference is a deep copy switched to eager attention.
 from __future__ import annotations
 
 import copy
-import json
 import functools
+import json
 import threading
 from pathlib import Path
 from typing import Any
