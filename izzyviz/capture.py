@@ -88,6 +88,8 @@ def _head_count(module: Any) -> int | None:
 
 def _stacks(model: Any) -> list[_Stack]:
     """The model's stacks of attention modules, named as transformers names its outputs."""
+    if not callable(getattr(model, "named_modules", None)):
+        raise TypeError(f"model: expected a transformers model, got {describe(model)}")
     groups: dict[str, dict[int, list[Any]]] = {}
     for name, module in model.named_modules():
         if not _calls_attention_interface(module):
@@ -150,6 +152,8 @@ def _indices(value: Any, name: str, size: int, what: str) -> tuple[int, ...]:
         raise TypeError(
             f"{name}: expected None, an integer or a sequence of integers, got {describe(value)}"
         )
+    if getattr(value, "ndim", 0) > 0:  # a numpy array or tensor of indices
+        value = value.tolist()
     items = [value] if hasattr(value, "__index__") else list(value)
     if not items:
         raise ValueError(f"{name}: expected at least one index, got {describe(value)}")
@@ -453,12 +457,13 @@ class _Call:
     ) -> _Call:
         values = dict(kwargs)
         try:
-            bound = inspect.signature(function).bind(module, *args, **kwargs)
-            for name, param in inspect.signature(function).parameters.items():
+            parameters = inspect.signature(function).parameters
+            bound = inspect.signature(function).bind(module, *args, **kwargs).arguments
+            for name, param in parameters.items():
                 if param.kind is inspect.Parameter.VAR_KEYWORD:
-                    values.update(bound.arguments.pop(name, {}))
-            values.update(bound.arguments)
-            positional = [values[n] for n in list(inspect.signature(function).parameters)[1:5]]
+                    values.update(bound.pop(name, {}))
+            values.update(bound)
+            positional = [values[n] for n in list(parameters)[1:5]]
         except (TypeError, ValueError, KeyError):  # no signature: the documented convention
             positional = [*args[:4], kwargs.get("attention_mask")][:4]
         query, key, _value, mask = positional

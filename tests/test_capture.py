@@ -313,6 +313,7 @@ def test_dtype_and_tiny_chunks_give_the_same_weights() -> None:
         ({"heads": [0.5]}, TypeError, ["heads", "0.5"]),
         ({"layers": [True]}, TypeError, ["layers", "True"]),
         ({"layers": []}, ValueError, ["layers", "at least one"]),
+        ({"heads": np.array([0, 4])}, IndexError, ["heads", "4"]),
         ({"dtype": "int8"}, ValueError, ["dtype", "int8"]),
         ({"chunk_bytes": 0}, ValueError, ["chunk_bytes", "0"]),
     ],
@@ -332,6 +333,8 @@ def test_a_model_without_the_attention_interface_names_the_eager_fallback() -> N
     model = XLNetModel(XLNetConfig(vocab_size=32, d_model=16, n_layer=1, n_head=2, d_inner=32))
     with pytest.raises(TypeError, match=r"XLNetModel.*AttentionInterface.*'eager'"):
         izzyviz.capture(model)
+    with pytest.raises(TypeError, match="model: expected a transformers model, got 'gpt2'"):
+        izzyviz.capture("gpt2")
 
 
 def test_results_name_what_is_missing() -> None:
