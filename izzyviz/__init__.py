@@ -58,7 +58,7 @@ _EXPORTS: dict[str, str] = {
     "load_sample": "izzyviz.inputs",
     "cross_attention_from_generate": "izzyviz.generation",
     "decoder_self_attention_from_generate": "izzyviz.generation",
-    "capture": "izzyviz.capture",
+    "capture": "izzyviz.capturing",
     "aggregate": "izzyviz.aggregation",
     "attention_rollout": "izzyviz.aggregation",
     "merge_subwords": "izzyviz.aggregation",
@@ -117,7 +117,7 @@ if TYPE_CHECKING:
         merge_subwords,
         rank_heads,
     )
-    from izzyviz.capture import capture
+    from izzyviz.capturing import capture
     from izzyviz.colors import ColorScale
     from izzyviz.figure import Figure
     from izzyviz.generation import (

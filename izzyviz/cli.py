@@ -527,7 +527,7 @@ def _model(args: argparse.Namespace) -> int:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    from izzyviz.capture import capture
+    from izzyviz.capturing import capture
     from izzyviz.inputs import select_attention
 
     text = args.text if args.text_file is None else _read_text(args.text_file)

@@ -41,6 +41,8 @@ DECODER = {
     "bos_token_id": 0,
     "eos_token_id": 1,
 }
+#: GQA with a sliding window shorter than the test sequences.
+LOCAL = {**DECODER, "num_key_value_heads": 2, "head_dim": 16, "sliding_window": WINDOW}
 
 
 def _llama() -> Any:
@@ -58,36 +60,20 @@ def _qwen3() -> Any:
 def _mistral() -> Any:
     from transformers import MistralConfig, MistralForCausalLM
 
-    return MistralForCausalLM(
-        MistralConfig(**DECODER, num_key_value_heads=2, sliding_window=WINDOW)
-    )
+    return MistralForCausalLM(MistralConfig(**LOCAL))
 
 
 def _gemma2() -> Any:
     from transformers import Gemma2Config, Gemma2ForCausalLM
 
-    config = Gemma2Config(
-        **DECODER,
-        num_key_value_heads=2,
-        head_dim=16,
-        sliding_window=WINDOW,
-        attn_logit_softcapping=2.0,
-        query_pre_attn_scalar=20,
-    )
+    config = Gemma2Config(**LOCAL, attn_logit_softcapping=2.0, query_pre_attn_scalar=20)
     return Gemma2ForCausalLM(config)
 
 
 def _gpt_oss() -> Any:
     from transformers import GptOssConfig, GptOssForCausalLM
 
-    config = GptOssConfig(
-        **DECODER,
-        num_key_value_heads=2,
-        head_dim=16,
-        sliding_window=WINDOW,
-        num_local_experts=4,
-        num_experts_per_tok=2,
-    )
+    config = GptOssConfig(**LOCAL, num_local_experts=4, num_experts_per_tok=2)
     model = GptOssForCausalLM(config)
     with torch.no_grad():
         for layer in model.model.layers:
