@@ -52,10 +52,10 @@ _PATCH: dict[str, Any] = {"users": 0}
 
 @dataclass
 class _Stack:
-    """One stack of layers: its name in the results and each layer's attention modules."""
+    """One stack of layers: its name in the results and each layer's attention module."""
 
     name: str
-    layers: list[list[Any]]
+    layers: list[Any]
     heads: int
 
 
@@ -115,7 +115,7 @@ def _stacks(model: Any) -> list[_Stack]:
                 f"{EAGER_FALLBACK}"
             )
         stacks.append((prefix, modules, heads))
-    if not getattr(model.config, "is_encoder_decoder", False):
+    if not getattr(getattr(model, "config", None), "is_encoder_decoder", False):
         if len(stacks) != 1:
             found = ", ".join(repr(p) for p, _, _ in stacks)
             raise TypeError(
@@ -123,17 +123,17 @@ def _stacks(model: Any) -> list[_Stack]:
                 f"capture one of its sub-models instead, or {EAGER_FALLBACK}"
             )
         prefix, modules, heads = stacks[0]
-        return [_Stack("attentions", [[m[0]] for m in modules], heads)]
+        return [_Stack("attentions", [m[0] for m in modules], heads)]
     result = []
     for _prefix, modules, heads in stacks:
         in_encoder = encoder is not None and any(modules[0][0] is m for m in encoder.modules())
         if in_encoder:
-            result.append(_Stack("encoder_attentions", [[m[0]] for m in modules], heads))
+            result.append(_Stack("encoder_attentions", [m[0] for m in modules], heads))
         else:
-            result.append(_Stack("decoder_attentions", [[m[0]] for m in modules], heads))
+            result.append(_Stack("decoder_attentions", [m[0] for m in modules], heads))
             if all(len(m) > 1 for m in modules):
                 cross_heads = _head_count(modules[0][1]) or heads
-                result.append(_Stack("cross_attentions", [[m[1]] for m in modules], cross_heads))
+                result.append(_Stack("cross_attentions", [m[1] for m in modules], cross_heads))
     return result
 
 
@@ -208,17 +208,16 @@ class AttentionCapture:
     ) -> None:
         self.dtype = _dtype(dtype)
         self.chunk_bytes = check_nonnegative_int(chunk_bytes, "chunk_bytes", minimum=1)
-        self._stacks = _stacks(model)
         self.selection: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {}
         self._records: dict[int, _Record] = {}
         self._order: dict[str, list[_Record]] = {}
-        for stack in self._stacks:
+        for stack in _stacks(model):
             chosen = _indices(layers, "layers", len(stack.layers), "layers")
             heads_chosen = _indices(heads, "heads", stack.heads, "heads")
             self.selection[stack.name] = (chosen, heads_chosen)
             order: list[_Record] = []
             for index in chosen:
-                module = stack.layers[index][0]
+                module = stack.layers[index]
                 pair = None
                 if stack.name == "cross_attentions":
                     pair = self._order["decoder_attentions"][len(order)]
@@ -226,7 +225,6 @@ class AttentionCapture:
                 self._records[id(module)] = record
                 order.append(record)
             self._order[stack.name] = order
-        self._modules = [m for stack in self._stacks for layer in stack.layers for m in layer]
         self.layers, self.heads = next(iter(self.selection.values()))
         self._token: contextvars.Token[tuple[AttentionCapture, ...]] | None = None
 
