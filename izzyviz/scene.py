@@ -249,13 +249,13 @@ class Scene:
     bookmarks: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        # Titles and bookmarks become document metadata: the same text policy as labels
-        # (no lone surrogates or raw control characters) keeps every format writable.
-        from izzyviz.text import show_controls
+        # Titles and bookmarks become document metadata: the text policy of labels (no lone
+        # surrogates) keeps every format writable.
+        from izzyviz.text import valid_text
 
         if self.title is not None:
-            object.__setattr__(self, "title", show_controls(self.title))
-        object.__setattr__(self, "bookmarks", tuple(map(show_controls, self.bookmarks)))
+            object.__setattr__(self, "title", valid_text(self.title))
+        object.__setattr__(self, "bookmarks", tuple(map(valid_text, self.bookmarks)))
 
     def find(self, role: str) -> list[Group]:
         """All groups of the page whose role is ``role``."""

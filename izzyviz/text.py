@@ -30,6 +30,7 @@ __all__ = [
     "needs_shaping",
     "shorten",
     "show_controls",
+    "valid_text",
 ]
 
 FONT_FILES = {False: "DejaVuSans.ttf", True: "DejaVuSans-Bold.ttf"}
@@ -81,11 +82,17 @@ _NOT_TEXT = re.compile(
 )
 
 
+def valid_text(text: str) -> str:
+    """``text`` with lone surrogates and noncharacters replaced by U+FFFD (the replacement
+    character): the one text policy for every label, title and bookmark, so no backend meets
+    a string it cannot encode. Document titles keep their control characters."""
+    return _NOT_TEXT.sub("\ufffd", text)
+
+
 def show_controls(text: str) -> str:
-    """``text`` as IzzyViz draws it in every format: control characters replaced by their
-    visible form, lone surrogates and noncharacters by U+FFFD (the replacement character).
-    Every label, title and bookmark passes through here, so the backends share one policy."""
-    return _NOT_TEXT.sub("\ufffd", text.translate(CONTROL_PICTURES))
+    """``text`` as IzzyViz draws it in every format: :func:`valid_text`, with control
+    characters replaced by their visible form (:data:`CONTROL_PICTURES`)."""
+    return valid_text(text.translate(CONTROL_PICTURES))
 
 
 # Bidi classes that make a label right-to-left or reorder it.
@@ -219,8 +226,12 @@ class FontFace:
     cap_height: int
 
     @classmethod
-    def read(cls, path: Path, index: int = 0, id: str | None = None) -> FontFace:
-        """Read the metrics of ``path`` (font ``index`` of a .ttc collection)."""
+    def read(
+        cls, path: Path, index: int = 0, id: str | None = None, family: str | None = None
+    ) -> FontFace:
+        """Read the metrics of ``path`` (font ``index`` of a .ttc collection); its family
+        name too unless given (fontTools' ``name`` table pulls in its OpenType layout code,
+        and with it HarfBuzz: 0.1 s that plain Latin labels need not pay)."""
         from fontTools.ttLib import TTFont
 
         with TTFont(str(path), lazy=True, fontNumber=index) as font:
@@ -230,7 +241,7 @@ class FontFace:
             os2 = font["OS/2"] if "OS/2" in font else None
             em = font["head"].unitsPerEm
             cap = getattr(os2, "sCapHeight", 0) or int(0.73 * em)
-            family = font["name"].getBestFamilyName() or path.stem
+            family = family or font["name"].getBestFamilyName() or path.stem
             return cls(
                 id=id or f"{path}#{index}",
                 path=path,
@@ -393,8 +404,12 @@ class FontMetrics:
 
     def __init__(self, regular: Path | None = None, bold: Path | None = None) -> None:
         self.primary = {
-            False: FontFace.read(regular or font_path(False), id="regular"),
-            True: FontFace.read(bold or font_path(True), id="bold"),
+            False: FontFace.read(
+                regular or font_path(False), id="regular", family=None if regular else FONT_FAMILY
+            ),
+            True: FontFace.read(
+                bold or font_path(True), id="bold", family=None if bold else FONT_FAMILY
+            ),
         }
         face = self.primary[False]
         em = face.units_per_em
