@@ -399,7 +399,10 @@ class FontMetrics:
 
     Characters the bundled font lacks are drawn in the first fallback font that has them (see
     :func:`fallback_font_paths`); characters no font has draw as the bundled font's empty box,
-    with one :class:`MissingGlyphWarning` naming them.
+    with one :class:`MissingGlyphWarning` naming them. Text that needs shaping (see
+    :func:`needs_shaping`) is shaped with HarfBuzz and ordered by the Unicode bidi algorithm
+    (:meth:`shape`), and measured from the result; :meth:`outline` gives the glyphs' outlines
+    that every backend then draws.
     """
 
     def __init__(self, regular: Path | None = None, bold: Path | None = None) -> None:
