@@ -265,13 +265,20 @@ CONTROL_FONT_FILE = "IzzyVizControlPictures.ttf"
 """Bundled font with the control pictures (U+2400-U+2421) that DejaVu lacks; built from DejaVu
 by ``tools/make_control_font.py``."""
 
+_NOTO_SCRIPTS = (
+    "Armenian Bengali Devanagari Ethiopic Georgian Gujarati Gurmukhi Kannada Khmer Lao "
+    "Malayalam Myanmar Oriya Sinhala Tamil Telugu Thai"
+).split()
+
 PACKAGE_FONTS = (
     ("paperang_p2_fonts_cjk", "fonts/wqy-microhei.ttc"),  # izzyviz[cjk]: CJK and Hangul
-    ("manimgx_fonts", "NotoEmoji[wght].ttf"),  # izzyviz[emoji]: emoji
-    ("manimgx_fonts", "NotoSansSymbols[wght].ttf"),  # izzyviz[emoji]: more symbols
+    ("manimgx_fonts", "NotoEmoji[wght].ttf"),  # izzyviz[scripts]: emoji, symbols, scripts
+    ("manimgx_fonts", "NotoSansSymbols[wght].ttf"),
+    *(("manimgx_fonts", f"NotoSans{script}[wght].ttf") for script in _NOTO_SCRIPTS),
 )
-"""Fallback fonts that come from PyPI packages (the ``cjk`` and ``emoji`` extras), as
-``(module, file inside it)``: found where pip installed them, without importing them."""
+"""Fallback fonts that come from PyPI packages (the ``cjk`` and ``scripts`` extras), as
+``(module, file inside it)``: found where pip installed them, without importing them. All
+have TrueType outlines."""
 
 # Fallback fonts tried, in order, for characters the bundled DejaVu fonts lack. Only fonts with
 # TrueType outlines qualify: ReportLab cannot embed CFF (PostScript-outline) fonts.
@@ -470,8 +477,9 @@ class FontMetrics:
         more = f" and {len(new) - 10} more" if len(new) > 10 else ""
         warnings.warn(
             f"izzyviz: no available font has a glyph for {names}{more}; they will show as "
-            "empty boxes. Install a font that covers them (e.g. Debian's fonts-droid-fallback "
-            "for CJK, fonts-symbola for emoji) or name one in IZZYVIZ_FONT_PATH.",
+            'empty boxes. Install a font that covers them (pip install "izzyviz[cjk]" for '
+            'CJK and Hangul, "izzyviz[scripts]" for emoji and more scripts) or name one in '
+            "IZZYVIZ_FONT_PATH.",
             MissingGlyphWarning,
             stacklevel=4,
         )

@@ -215,3 +215,14 @@ def test_cjk_and_hangul_fonts_come_from_pip(tmp_path) -> None:  # type: ignore[n
     ).stdout
     line = next(row for row in listing.splitlines() if "WenQuanYi" in row)
     assert "TrueType" in line and " yes " in line  # embedded TrueType outlines
+
+
+def test_indic_conjuncts_are_shaped_with_a_font_from_pip(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    word = "नमस्ते"  # "namaste": स्ते is one conjunct
+    runs = metrics().shape(word)
+    assert runs is not None
+    ((font, ids),) = {(run.font, run.ids) for run in runs}
+    assert "NotoSansDevanagari" in metrics().face(font).path.name
+    assert len(ids) < len(word)  # the virama joined two consonants into one glyph
+    fig = izzyviz.heatmap(np.eye(1), [word], ["x"], top_n=0, xlabel=None, ylabel=None)
+    assert word in pdf_text(fig, tmp_path)
