@@ -40,7 +40,6 @@ from izzyviz.text import (
     metrics,
     shorten,
     show_controls,
-    visual_order,
 )
 
 __all__ = [
@@ -235,10 +234,11 @@ def text_node(
     limit: int | None = None,
 ) -> Text:
     """A measured :class:`Text` for any label, title or caption: control characters made
-    visible, cut to ``limit`` characters, right-to-left runs in visual order, fallback fonts
-    named where the bundled font lacks a glyph."""
+    visible (see :func:`izzyviz.text.show_controls`), cut to ``limit`` characters, fallback
+    fonts named where the bundled font lacks a glyph, and text that needs it shaped and laid
+    out right to left by the Unicode bidi algorithm."""
     visible = show_controls(label)
-    shown = visual_order(visible if limit is None else shorten(visible, limit))
+    shown = visible if limit is None else shorten(visible, limit)
     return Text(
         x,
         y,
@@ -250,6 +250,7 @@ def text_node(
         anchor,
         full_text=label if shown != label else None,
         runs=fm.runs(shown, bold),
+        glyphs=fm.shape(shown, bold),
     )
 
 
