@@ -251,10 +251,11 @@ def colorbar(
     positions (or the given ``(label, fraction from the bottom)`` ticks). Returns the group and
     the x where its labels end."""
     width = style.colorbar_width
+    steps = len(scale.palette)
     bar = CellGrid(
         np.array([x, x + width]),
-        np.linspace(top, top + height, 257),
-        np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
+        np.linspace(top, top + height, steps + 1),
+        np.arange(steps - 1, -1, -1, dtype=np.uint8).reshape(steps, 1),
         scale.palette,
         mode="image",
     )
