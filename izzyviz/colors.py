@@ -229,6 +229,7 @@ class ColorScale:
         """``count`` evenly spaced data values from vmin to vmax (one if the range is empty)."""
         if not self.vmax > self.vmin:
             return np.array([self.vmin])
-        if not np.isfinite(self.vmax - self.vmin):  # a range wider than float64 can hold
-            return np.linspace(self.vmin / 2, self.vmax / 2, count) * 2
-        return np.linspace(self.vmin, self.vmax, count)
+        # A weighted mean of the ends never overflows, even for a range wider than float64
+        # can hold (np.linspace steps can round past the largest float).
+        fractions = np.linspace(0.0, 1.0, count)
+        return self.vmin * (1.0 - fractions) + self.vmax * fractions

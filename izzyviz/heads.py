@@ -36,6 +36,7 @@ from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
 from izzyviz.layout import Style, colorbar, text_node
+from izzyviz.numbers import format_numbers
 from izzyviz.scene import (
     RGBA,
     CellGrid,
@@ -674,8 +675,9 @@ def report(
             for (i, j, _), name in zip(selected, names, strict=True)
         }
     notes = None
+    shown = format_numbers([s for *_, s in selected], 3) if order_by is not None else []
     if order_by is not None:
-        notes = {(i, j): f"#{n + 1}  {score:.3g}" for n, (i, j, score) in enumerate(selected)}
+        notes = {(i, j): f"#{n + 1}  {shown[n]}" for n, (i, j, _) in enumerate(selected)}
 
     from tqdm.auto import tqdm
 
@@ -707,7 +709,7 @@ def report(
             bookmark = f"Layer {i} / Head {j}"
             page_title = f"{title}: {bookmark}" if title else bookmark
             if score is not None:
-                page_title += f" · {order_by} {score:.3f} (rank {n + 1} of {len(selected)})"
+                page_title += f" · {order_by} {shown[n]} (rank {n + 1} of {len(selected)})"
             fig = heatmap(stack[i, j], xs, ys, title=page_title, **heatmap_options)
             pages.append(dataclasses.replace(fig.scene, bookmarks=(bookmark,)))
             records.append(

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz.colors import ColorScale, relative_luminance
+from izzyviz.numbers import format_numbers
 from izzyviz.scene import (
     RGBA,
     CellGrid,
@@ -262,7 +263,7 @@ def colorbar(
     if ticks is None:
         values = scale.ticks(style.colorbar_ticks)
         fractions = scale.normalize(values).tolist()
-        ticks = [(f"{v:.2f}", f) for v, f in zip(values.tolist(), fractions, strict=True)]
+        ticks = list(zip(format_numbers(values, 2), fractions, strict=True))
     nodes: list[Node] = [bar]
     right = reach = x + width
     size = style.label_size
@@ -455,7 +456,8 @@ class _Builder:
         if not self.spec.show_values or len(rows) == 0:
             return Group(role="values")
         widths, heights = cells.sizes
-        sample = fm.width("0.000", 1.0)
+        labels = format_numbers(cells.matrix[rows, cols], 3)
+        sample = max(fm.width(label, 1.0) for label in ["0.000", *labels])
         size = min(
             style.value_size,
             float(heights[rows].min()) * 0.45,
@@ -467,8 +469,9 @@ class _Builder:
         colors = grid.palette[grid.indices[rows, cols]]
         luminance = relative_luminance(colors.astype(np.float64) / 255.0)
         nodes: list[Node] = []
-        for r, c, lum in zip(rows.tolist(), cols.tolist(), luminance.tolist(), strict=True):
-            value = f"{cells.matrix[r, c]:.3f}"
+        for r, c, lum, value in zip(
+            rows.tolist(), cols.tolist(), luminance.tolist(), labels, strict=True
+        ):
             fill = DARK_TEXT if lum > 0.408 else WHITE
             nodes.append(
                 Text(
@@ -493,11 +496,11 @@ class _Builder:
         rows, cols = cells.top_rows, cells.top_cols
         values = cells.matrix[rows, cols]
         order = np.argsort(-values, kind="stable")[: style.max_callouts]
+        labels = format_numbers(values[order], 3)
         size, ring = style.min_label_size, style.callout_ring
         nodes: list[Node] = []
-        for k in order.tolist():
+        for k, value in zip(order.tolist(), labels, strict=True):
             x, y = float(xc[cols[k]]), float(yc[rows[k]])
-            value = f"{values[k]:.3f}"
             width = fm.width(value, size)
             left = x + ring + 1.5
             nodes.append(Circle(x, y, ring, stroke=CALLOUT, stroke_width=0.8))
