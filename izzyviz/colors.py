@@ -10,6 +10,7 @@ Colour tables come from the `cmap` package (its tables equal matplotlib's), impo
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from izzyviz._validate import check_positive, describe
+from izzyviz._validate import check_number, check_positive, describe
 from izzyviz.scene import RGBA
 
 __all__ = ["LUT_SIZE", "MISSING_COLOR", "ColorScale", "lut", "parse_color", "relative_luminance"]
@@ -164,10 +165,15 @@ class ColorScale:
         vmin: float | None = None,
         vmax: float | None = None,
     ) -> ColorScale:
-        """A scale spanning ``data`` (its min and max unless ``vmin``/``vmax`` are given)."""
-        lo = float(np.min(data)) if vmin is None else float(vmin)
-        hi = float(np.max(data)) if vmax is None else float(vmax)
-        return cls(lo, hi, gamma, cmap)
+        """A scale spanning ``data`` (its min and max, NaN cells left out, unless ``vmin``/``vmax``
+        are given: finite real numbers, not strings)."""
+        ends = []
+        for value, name, reduce in ((vmin, "vmin", np.nanmin), (vmax, "vmax", np.nanmax)):
+            if value is None:
+                ends.append(float(reduce(data)))
+            else:
+                ends.append(check_number(value, name, "a finite number or None", math.isfinite))
+        return cls(ends[0], ends[1], gamma, cmap)
 
     def normalize(self, values: ArrayLike) -> NDArray[np.float64]:
         """Map data values to [0, 1] with the power law (matplotlib ``PowerNorm`` semantics)."""
@@ -215,6 +221,33 @@ class ColorScale:
     def palette(self) -> NDArray[np.uint8]:
         """The ``(N, 4)`` uint8 RGBA colour table (see :func:`lut`)."""
         return lut(self.cmap)
+
+    def cell_indices(
+        self, matrix: NDArray[np.float64]
+    ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
+        """Palette positions of a matrix's cells and the palette they index, with NaN cells
+        (masked, "no data") drawn in :data:`MISSING_COLOR`.
+
+        Without NaN this is ``(indices(matrix), palette)``. With NaN the palette holds only the
+        colours used plus the missing colour, so it still has at most 256 entries; when every
+        one of 256 colours is used, the rarest is drawn as its neighbour to make room.
+        """
+        missing = np.isnan(matrix)
+        if not missing.any():
+            return self.indices(matrix), self.palette
+        indices = self.indices(np.where(missing, self.vmin, matrix))
+        counts = np.bincount(indices[~missing], minlength=len(self.palette))
+        if counts.all() and len(counts) == LUT_SIZE:
+            rare = int(np.argmin(counts))
+            indices[indices == rare] = rare - 1 if rare > 0 else 1
+            counts[rare] = 0
+        kept = np.flatnonzero(counts)
+        position = np.zeros(len(counts), dtype=np.uint8)
+        position[kept] = np.arange(len(kept))
+        indices = position[indices]
+        indices[missing] = len(kept)
+        palette = np.vstack([self.palette[kept], np.array([MISSING_COLOR], dtype=np.uint8)])
+        return indices, palette
 
     def rgba(self, values: ArrayLike) -> NDArray[np.float64]:
         """RGBA colours (floats in [0, 1]) of data values."""

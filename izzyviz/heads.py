@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from izzyviz._io import write_atomic
 from izzyviz._validate import (
+    check_bool,
     check_index,
     check_labels,
     check_optional_count,
@@ -428,12 +429,10 @@ def overview(
     72
     """
     stack, xs, _ = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
-    if not isinstance(shared_scale, (bool, np.bool_)):
-        raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
     scene, data = _overview_scene(
         stack,
         xs,
-        shared_scale=bool(shared_scale),
+        shared_scale=check_bool(shared_scale, "shared_scale"),
         gamma=float(gamma),
         cmap=cmap,
         vmin=vmin,
@@ -635,10 +634,8 @@ def report(
             f"report: unknown option(s) {', '.join(unknown)}; heatmap options are "
             f"{', '.join(sorted(allowed))}"
         )
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress: expected True or False, got {describe(progress)}")
-    if not isinstance(shared_scale, (bool, np.bool_)):
-        raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
+    check_bool(progress, "progress")
+    shared_scale = check_bool(shared_scale, "shared_scale")
     if dpi is not None:
         check_positive(dpi, "dpi")
     target, folder_format = _output(path, format)
@@ -675,7 +672,7 @@ def report(
             for (i, j, _), name in zip(selected, names, strict=True)
         }
     notes = None
-    shown = format_numbers([s for *_, s in selected], 3) if order_by is not None else []
+    shown = format_numbers([s for *_, s in selected if s is not None], 3)
     if order_by is not None:
         notes = {(i, j): f"#{n + 1}  {shown[n]}" for n, (i, j, _) in enumerate(selected)}
 
@@ -693,7 +690,7 @@ def report(
         cover, cover_data = _overview_scene(
             stack,
             xs,
-            shared_scale=bool(shared_scale),
+            shared_scale=shared_scale,
             gamma=float(gamma),
             cmap=cmap,
             vmin=heatmap_options.get("vmin"),

@@ -143,7 +143,8 @@ class HeatmapSpec:
     Parameters
     ----------
     matrix
-        ``(rows, columns)`` finite scores; rows attend, columns are attended to.
+        ``(rows, columns)`` scores; rows attend, columns are attended to. NaN marks a masked
+        cell, drawn in the "no data" colour and never a top cell.
     x_labels, y_labels
         Column and row labels, already in display form.
     scale
@@ -196,10 +197,12 @@ class Panel:
 
 def top_cells(matrix: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Row and column indices (row-major order) of the cells whose value is at least the
-    ``top_n``-th largest, ties included."""
+    ``top_n``-th largest, ties included. NaN cells (masked) are never top cells."""
     if top_n <= 0:
         return np.empty(0, np.intp), np.empty(0, np.intp)
     flat = matrix.ravel()
+    if np.isnan(flat).any():
+        flat = flat[~np.isnan(flat)]
     threshold = (
         np.partition(flat, flat.size - top_n)[flat.size - top_n] if top_n < flat.size else -np.inf
     )
@@ -558,9 +561,9 @@ def heatmap_panel(
     gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
     if spec.gap is not None:
         gap = min(spec.gap, smallest / 4)
-    indices = spec.scale.indices(matrix)
+    indices, palette = spec.scale.cell_indices(matrix)
     grid = CellGrid(
-        x_edges, y_edges, indices, spec.scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
+        x_edges, y_edges, indices, palette, gap=gap, gap_color=spec.gap_color, mode=mode
     )
     b.bounds.add(0.0, 0.0, width, height)
 

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from izzyviz._validate import (
     as_matrix,
+    check_bool,
     check_choice,
     check_labels,
     check_nonnegative_int,
@@ -129,9 +130,12 @@ def heatmap(
     ----------
     matrix
         2-D scores, rows attending to columns: a numpy array, a torch tensor (any device and
-        dtype), or anything with ``__array__``. Must be finite.
+        dtype; sparse tensors are densified), or anything with ``__array__``. Must be finite,
+        except where a numpy masked array masks cells: those are drawn light grey ("no
+        data"), are never top cells and do not count towards the colour range.
     x_labels, y_labels
-        Column labels (tokens attended to) and row labels (tokens attending).
+        Column labels (tokens attended to) and row labels (tokens attending): strings, or
+        bytes (decoded as UTF-8). None is refused; pass ``""`` for an empty label.
     top_n
         Mark the cells whose value is at least the ``top_n``-th largest (ties included): their
         rows and columns are enlarged, their values written inside, their labels highlighted.
@@ -171,7 +175,7 @@ def heatmap(
     >>> fig.size[0] > 0
     True
     """
-    data = as_matrix(matrix, "matrix")
+    data = as_matrix(matrix, "matrix", masked=True)
     spec, scale = heatmap_spec(
         data,
         x_labels,
@@ -222,6 +226,8 @@ def heatmap_spec(
     for name in ("title", "xlabel", "ylabel"):
         if not isinstance(options.get(name), (str, type(None))):
             raise TypeError(f"{name}: expected a string or None, got {describe(options[name])}")
+    if "show_values" in options:
+        options["show_values"] = check_bool(options["show_values"], "show_values")
     if options.get("special_tokens") is not None:
         options["special_tokens"] = check_special_tokens(options["special_tokens"])
     if scale is None:
