@@ -27,11 +27,15 @@ MAX_DIGITS = 15
 
 
 def _scientific(value: float, digits: int) -> str:
-    """``value`` as ``1.25e-7`` (``digits`` after the point, a bare exponent); 0 as ``0``."""
+    """``value`` with ``digits + 1`` significant digits: ``1.25e-7``, ``1.8e308`` (a bare
+    exponent), or ``2.00`` and ``0.0125`` where the exponent is small; 0 as ``0``."""
     if value == 0:
         return "0"
     mantissa, exponent = f"{value:.{digits}e}".split("e")
-    return f"{mantissa}e{int(exponent)}"
+    power = int(exponent)
+    if -3 <= power <= 4:  # a set that needs scientific notation may hold ordinary numbers too
+        return f"{value:.{max(digits - power, 0)}f}"
+    return f"{mantissa}e{power}"
 
 
 def format_numbers(values: Iterable[float], decimals: int) -> list[str]:

@@ -98,6 +98,13 @@ def test_tiny_and_huge_numbers_switch_to_scientific_notation() -> None:
     ]
     assert format_numbers([1.23451e12, 1.23461e12], 3) == ["1.2345e12", "1.2346e12"]
     assert format_numbers([-1.797e308, 1.797e308], 2) == ["-1.8e308", "1.8e308"]
+    # ordinary numbers among them keep an ordinary look, with the same significant digits
+    assert format_numbers([1.797e308, 8.99e307, 2.0, 0.0125], 3) == [
+        "1.80e308",
+        "8.99e307",
+        "2.00",
+        "0.0125",
+    ]
     assert format_numbers([1234.5, 98765.4], 2) == ["1234.50", "98765.40"]
 
 
