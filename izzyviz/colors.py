@@ -224,17 +224,17 @@ class ColorScale:
 
     def cell_indices(
         self, matrix: NDArray[np.float64]
-    ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
-        """Palette positions of a matrix's cells and the palette they index, with NaN cells
-        (masked, "no data") drawn in :data:`MISSING_COLOR`.
+    ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int | None]:
+        """Palette positions of a matrix's cells, the palette they index and the position of
+        :data:`MISSING_COLOR`, the colour of NaN cells (masked, "no data").
 
-        Without NaN this is ``(indices(matrix), palette)``. With NaN the palette holds only the
-        colours used plus the missing colour, so it still has at most 256 entries; when every
-        one of 256 colours is used, the rarest is drawn as its neighbour to make room.
+        Without NaN this is ``(indices(matrix), palette, None)``. With NaN the palette holds
+        only the colours used plus the missing colour (last), so it still has at most 256
+        entries; when every one of 256 colours is used, the rarest is drawn as its neighbour.
         """
         missing = np.isnan(matrix)
         if not missing.any():
-            return self.indices(matrix), self.palette
+            return self.indices(matrix), self.palette, None
         indices = self.indices(np.where(missing, self.vmin, matrix))
         counts = np.bincount(indices[~missing], minlength=len(self.palette))
         if counts.all() and len(counts) == LUT_SIZE:
@@ -247,7 +247,7 @@ class ColorScale:
         indices = position[indices]
         indices[missing] = len(kept)
         palette = np.vstack([self.palette[kept], np.array([MISSING_COLOR], dtype=np.uint8)])
-        return indices, palette
+        return indices, palette, len(kept)
 
     def rgba(self, values: ArrayLike) -> NDArray[np.float64]:
         """RGBA colours (floats in [0, 1]) of data values."""

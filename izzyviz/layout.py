@@ -561,9 +561,9 @@ def heatmap_panel(
     gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
     if spec.gap is not None:
         gap = min(spec.gap, smallest / 4)
-    indices, palette = spec.scale.cell_indices(matrix)
+    indices, palette, missing = spec.scale.cell_indices(matrix)
     grid = CellGrid(
-        x_edges, y_edges, indices, palette, gap=gap, gap_color=spec.gap_color, mode=mode
+        x_edges, y_edges, indices, palette, gap, spec.gap_color, mode=mode, missing=missing
     )
     b.bounds.add(0.0, 0.0, width, height)
 

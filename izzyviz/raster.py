@@ -55,6 +55,18 @@ def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: in
     return np.diff(at, axis=-1) / np.float32(pixels[1] - pixels[0])
 
 
+def _device_pixels(
+    values: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64], width: int, height: int
+) -> Any:
+    """Cell values (rows x columns) averaged onto ``height`` x ``width`` pixels; in row blocks
+    so the float copy of a 4096 x 4096 grid is never made whole."""
+    across = np.concatenate([
+        _resample(values[start : start + 512].astype(np.float32), x, width)
+        for start in range(0, values.shape[0], 512)
+    ])  # fmt: skip
+    return _resample(np.ascontiguousarray(across.T), y, height).T
+
+
 def grid_image(
     grid: CellGrid, budget: int = PIXEL_BUDGET, pixels_per_point: float | None = None
 ) -> Image:
@@ -72,13 +84,15 @@ def grid_image(
         width = max(1, round((x[-1] - x[0]) * pixels_per_point))
         height = max(1, round((y[-1] - y[0]) * pixels_per_point))
         # Palette positions are averaged: for the sequential colormaps of heatmaps that is
-        # close to averaging colours, and the result stays a palette image. In row blocks so
-        # the float copy of a 4096 x 4096 grid is never made whole.
-        across = np.concatenate([
-            _resample(indices[start : start + 512].astype(np.float32), x, width)
-            for start in range(0, rows, 512)
-        ])  # fmt: skip
-        down = _resample(np.ascontiguousarray(across.T), y, height).T
+        # close to averaging colours, and the result stays a palette image.
+        down = _device_pixels(indices, x, y, width, height)
+        if grid.missing is not None:
+            # "No data" is no colour between others: a pixel mostly over missing cells is
+            # missing, the others average only the cells that have data.
+            absent = indices == grid.missing
+            share = _device_pixels(absent, x, y, width, height)
+            known = _device_pixels(np.where(absent, 0, indices), x, y, width, height)
+            down = np.where(share >= 0.5, grid.missing, known / np.maximum(1 - share, 0.5))
         indices = np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
     else:
         per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))

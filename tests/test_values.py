@@ -23,6 +23,7 @@ from cmap import Colormap
 import izzyviz
 from izzyviz.colors import MISSING_COLOR
 from izzyviz.numbers import format_numbers
+from izzyviz.raster import grid_image
 from izzyviz.scene import CellGrid, Text
 
 L4 = list("abcd")
@@ -276,3 +277,16 @@ def test_torch_meta_tensors_are_refused_and_sparse_ones_densified() -> None:
     )
     with pytest.raises(ValueError, match=r"^matrix: a sparse tensor of shape \(8192, 8192\)"):
         izzyviz.heatmap(huge, _labels(8192), _labels(8192))
+
+
+def test_masked_cells_are_not_blended_when_pixels_are_larger_than_cells() -> None:
+    # A causal mask drawn smaller than one pixel per cell: pixels are data or "no data", never
+    # a colour halfway between them (a false diagonal).
+    n = 600
+    mask = np.triu(np.ones((n, n), dtype=bool), 1)
+    fig = izzyviz.heatmap(np.ma.masked_array(np.zeros((n, n)), mask), _labels(n), _labels(n))
+    grid = _grid(fig)
+    assert grid.missing == len(grid.palette) - 1
+    image = grid_image(grid, pixels_per_point=0.5)
+    assert image.indices.shape[0] < n
+    assert set(np.unique(image.indices).tolist()) == {0, grid.missing}
