@@ -266,7 +266,8 @@ def colorbar(
     if ticks is None:
         values = scale.ticks(style.colorbar_ticks)
         fractions = scale.normalize(values).tolist()
-        ticks = list(zip(format_numbers(values, 2), fractions, strict=True))
+        labels = format_numbers(values, 2, keep_apart=True)
+        ticks = list(zip(labels, fractions, strict=True))
     nodes: list[Node] = [bar]
     right = reach = x + width
     size = style.label_size

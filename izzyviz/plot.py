@@ -145,20 +145,25 @@ def heatmap(
     gamma
         Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``.
     cmap
-        Colormap name (any the `cmap` package knows; default ``"Blues"``).
+        Colormap name (any the `cmap` package knows; default ``"Blues"``). A categorical one
+        (``"tab10"``, ``"Set1"``, ...) colours cells with its own N colours, one per equal step
+        of the normalised value, as matplotlib's ``ListedColormap`` does.
     title, xlabel, ylabel
         Texts above the figure, above the column labels and left of the row labels.
     regions
         Inclusive cell ranges ``((row0, col0), (row1, col1))`` to box in red.
     vmin, vmax
-        Data values at the ends of the colour scale (default: the matrix min and max).
+        Data values at the ends of the colour scale: finite numbers (default: the matrix min
+        and max, masked cells left out).
     region_color
         Colour of the region boxes.
     special_tokens
         Labels drawn in bold; default :data:`izzyviz.text.DEFAULT_SPECIAL_TOKENS` (plus any
         ``<|...|>`` token).
     show_values
-        Write the value inside each top cell.
+        Write the value inside each top cell (``True`` or ``False``). Values are written with
+        three decimals, or in scientific notation where that cannot show them
+        (see :func:`izzyviz.numbers.format_numbers`).
     cells
         ``"vector"`` (a rectangle per cell), ``"image"`` (one embedded image: small files for
         long sequences) or ``"auto"`` (vector up to 128 x 128 cells).

@@ -80,15 +80,27 @@ def test_listed_colormap_saves_in_every_format(tmp_path: Path, cells: str) -> No
 
 
 def test_attention_values_keep_fixed_decimals() -> None:
-    assert format_numbers([0.0, 0.5, 1.0], 2) == ["0.00", "0.50", "1.00"]
-    assert format_numbers([0.1234, 0.0567], 3) == ["0.123", "0.057"]
+    assert format_numbers([0.0, 0.5, 1.0], 2, keep_apart=True) == ["0.00", "0.50", "1.00"]
+    assert format_numbers([0.1234, 0.0567, 0.008], 3) == ["0.123", "0.057", "0.008"]
     assert format_numbers([0.5, 0.5], 3) == ["0.500", "0.500"]  # ties stay ties
+    # Cell values round as always; the ticks of a scale keep apart with more decimals.
+    assert format_numbers([1.0, 0.9995, 0.998], 3) == ["1.000", "1.000", "0.998"]
+    assert format_numbers(np.linspace(0, 0.05, 7), 2, keep_apart=True) == [
+        "0.000",
+        "0.008",
+        "0.017",
+        "0.025",
+        "0.033",
+        "0.042",
+        "0.050",
+    ]
     # float32 noise does not count as a difference worth showing
-    assert format_numbers([1 / 3, float(np.float32(1 / 3))], 3) == ["0.333", "0.333"]
+    third = [1 / 3, float(np.float32(1 / 3))]
+    assert format_numbers(third, 3, keep_apart=True) == ["0.333", "0.333"]
 
 
 def test_tiny_and_huge_numbers_switch_to_scientific_notation() -> None:
-    assert format_numbers(np.linspace(0, 6e-7, 7), 2) == [
+    assert format_numbers(np.linspace(0, 6e-7, 7), 2, keep_apart=True) == [
         "0",
         "1.0e-7",
         "2.0e-7",
@@ -97,7 +109,10 @@ def test_tiny_and_huge_numbers_switch_to_scientific_notation() -> None:
         "5.0e-7",
         "6.0e-7",
     ]
-    assert format_numbers([1.23451e12, 1.23461e12], 3) == ["1.2345e12", "1.2346e12"]
+    assert format_numbers([9.97e-8, 9.81e-8], 3) == ["9.97e-8", "9.81e-8"]
+    huge = [1.23451e12, 1.23461e12]
+    assert format_numbers(huge, 3) == ["1.23e12", "1.23e12"]
+    assert format_numbers(huge, 3, keep_apart=True) == ["1.2345e12", "1.2346e12"]
     assert format_numbers([-1.797e308, 1.797e308], 2) == ["-1.8e308", "1.8e308"]
     # ordinary numbers among them keep an ordinary look, with the same significant digits
     assert format_numbers([1.797e308, 8.99e307, 2.0, 0.0125], 3) == [
