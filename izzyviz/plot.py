@@ -15,6 +15,7 @@ from izzyviz._validate import (
     check_choice,
     check_labels,
     check_nonnegative_int,
+    check_optional_text,
     check_positive,
     describe,
 )
@@ -229,8 +230,7 @@ def heatmap_spec(
     enlarged_size = check_positive(enlarged_size, "enlarged_size")
     check_choice(cells, CELL_MODES, "cells")
     for name in ("title", "xlabel", "ylabel"):
-        if not isinstance(options.get(name), (str, type(None))):
-            raise TypeError(f"{name}: expected a string or None, got {describe(options[name])}")
+        check_optional_text(options.get(name), name)
     if "show_values" in options:
         options["show_values"] = check_bool(options["show_values"], "show_values")
     if options.get("special_tokens") is not None:
