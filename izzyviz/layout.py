@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz.colors import ColorScale, relative_luminance
+from izzyviz.numbers import format_numbers
 from izzyviz.scene import (
     RGBA,
     CellGrid,
@@ -154,7 +155,8 @@ class HeatmapSpec:
     Parameters
     ----------
     matrix
-        ``(rows, columns)`` finite scores; rows attend, columns are attended to.
+        ``(rows, columns)`` scores; rows attend, columns are attended to. NaN marks a masked
+        cell, drawn in the "no data" colour and never a top cell.
     x_labels, y_labels
         Column and row labels, already in display form.
     scale
@@ -210,10 +212,12 @@ class Panel:
 
 def top_cells(matrix: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     """Row and column indices (row-major order) of the cells whose value is at least the
-    ``top_n``-th largest, ties included."""
+    ``top_n``-th largest, ties included. NaN cells (masked) are never top cells."""
     if top_n <= 0:
         return np.empty(0, np.intp), np.empty(0, np.intp)
     flat = matrix.ravel()
+    if np.isnan(flat).any():
+        flat = flat[~np.isnan(flat)]
     threshold = (
         np.partition(flat, flat.size - top_n)[flat.size - top_n] if top_n < flat.size else -np.inf
     )
@@ -268,17 +272,19 @@ def colorbar(
     positions (or the given ``(label, fraction from the bottom)`` ticks). Returns the group and
     the x where its labels end."""
     width = style.colorbar_width
+    steps = len(scale.palette)
     bar = CellGrid(
         np.array([x, x + width]),
-        np.linspace(top, top + height, 257),
-        np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
+        np.linspace(top, top + height, steps + 1),
+        np.arange(steps - 1, -1, -1, dtype=np.uint8).reshape(steps, 1),
         scale.palette,
         mode="image",
     )
     if ticks is None:
         values = scale.ticks(style.colorbar_ticks)
         fractions = scale.normalize(values).tolist()
-        ticks = [(f"{v:.2f}", f) for v, f in zip(values.tolist(), fractions, strict=True)]
+        labels = format_numbers(values, 2, keep_apart=True)
+        ticks = list(zip(labels, fractions, strict=True))
     nodes: list[Node] = [bar]
     right = reach = x + width
     size = style.label_size
@@ -471,7 +477,8 @@ class _Builder:
         if not self.spec.show_values or len(rows) == 0:
             return Group(role="values")
         widths, heights = cells.sizes
-        sample = fm.width("0.000", 1.0)
+        labels = format_numbers(cells.matrix[rows, cols], 3)
+        sample = max(fm.width(label, 1.0) for label in ["0.000", *labels])
         size = min(
             style.value_size,
             float(heights[rows].min()) * 0.45,
@@ -483,8 +490,9 @@ class _Builder:
         colors = grid.palette[grid.indices[rows, cols]]
         luminance = relative_luminance(colors.astype(np.float64) / 255.0)
         nodes: list[Node] = []
-        for r, c, lum in zip(rows.tolist(), cols.tolist(), luminance.tolist(), strict=True):
-            value = f"{cells.matrix[r, c]:.3f}"
+        for r, c, lum, value in zip(
+            rows.tolist(), cols.tolist(), luminance.tolist(), labels, strict=True
+        ):
             fill = DARK_TEXT if lum > 0.408 else WHITE
             nodes.append(
                 Text(
@@ -509,11 +517,11 @@ class _Builder:
         rows, cols = cells.top_rows, cells.top_cols
         values = cells.matrix[rows, cols]
         order = np.argsort(-values, kind="stable")[: style.max_callouts]
+        labels = format_numbers(values[order], 3)
         size, ring = style.min_label_size, style.callout_ring
         nodes: list[Node] = []
-        for k in order.tolist():
+        for k, value in zip(order.tolist(), labels, strict=True):
             x, y = float(xc[cols[k]]), float(yc[rows[k]])
-            value = f"{values[k]:.3f}"
             width = fm.width(value, size)
             left = x + ring + 1.5
             nodes.append(Circle(x, y, ring, stroke=CALLOUT, stroke_width=0.8))
@@ -599,9 +607,9 @@ def heatmap_panel(
     gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
     if spec.gap is not None:
         gap = min(spec.gap, smallest / 4)
-    indices = spec.scale.indices(matrix)
+    indices, palette, missing = spec.scale.cell_indices(matrix)
     grid = CellGrid(
-        x_edges, y_edges, indices, spec.scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
+        x_edges, y_edges, indices, palette, gap, spec.gap_color, mode=mode, missing=missing
     )
     b.bounds.add(0.0, 0.0, width, height)
 

@@ -11,6 +11,7 @@ from numpy.typing import NDArray
 
 from izzyviz._validate import (
     as_matrix,
+    check_bool,
     check_choice,
     check_labels,
     check_nonnegative_int,
@@ -130,9 +131,12 @@ def heatmap(
     ----------
     matrix
         2-D scores, rows attending to columns: a numpy array, a torch tensor (any device and
-        dtype), or anything with ``__array__``. Must be finite.
+        dtype; sparse tensors are densified), or anything with ``__array__``. Must be finite,
+        except where a numpy masked array masks cells: those are drawn light grey ("no
+        data"), are never top cells and do not count towards the colour range.
     x_labels, y_labels
-        Column labels (tokens attended to) and row labels (tokens attending).
+        Column labels (tokens attended to) and row labels (tokens attending): strings, or
+        bytes (decoded as UTF-8). None is refused; pass ``""`` for an empty label.
     top_n
         Mark the cells whose value is at least the ``top_n``-th largest (ties included): their
         rows and columns are enlarged, their values written inside, their labels highlighted.
@@ -142,20 +146,25 @@ def heatmap(
     gamma
         Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``.
     cmap
-        Colormap name (any the `cmap` package knows; default ``"Blues"``).
+        Colormap name (any the `cmap` package knows; default ``"Blues"``). A categorical one
+        (``"tab10"``, ``"Set1"``, ...) colours cells with its own N colours, one per equal step
+        of the normalised value, as matplotlib's ``ListedColormap`` does.
     title, xlabel, ylabel
         Texts above the figure, above the column labels and left of the row labels.
     regions
         Inclusive cell ranges ``((row0, col0), (row1, col1))`` to box in red.
     vmin, vmax
-        Data values at the ends of the colour scale (default: the matrix min and max).
+        Data values at the ends of the colour scale: finite numbers (default: the matrix min
+        and max, masked cells left out).
     region_color
         Colour of the region boxes.
     special_tokens
         Labels drawn in bold; default :data:`izzyviz.text.DEFAULT_SPECIAL_TOKENS` (plus any
         ``<|...|>`` token).
     show_values
-        Write the value inside each top cell.
+        Write the value inside each top cell (``True`` or ``False``). Values are written with
+        three decimals, or in scientific notation where that cannot show them
+        (see :func:`izzyviz.numbers.format_numbers`).
     cells
         ``"vector"`` (a rectangle per cell), ``"image"`` (one embedded image: small files for
         long sequences) or ``"auto"`` (vector up to 128 x 128 cells).
@@ -172,7 +181,7 @@ def heatmap(
     >>> fig.size[0] > 0
     True
     """
-    data = as_matrix(matrix, "matrix")
+    data = as_matrix(matrix, "matrix", masked=True)
     spec, scale = heatmap_spec(
         data,
         x_labels,
@@ -222,6 +231,8 @@ def heatmap_spec(
     check_choice(cells, CELL_MODES, "cells")
     for name in ("title", "xlabel", "ylabel"):
         check_optional_text(options.get(name), name)
+    if "show_values" in options:
+        options["show_values"] = check_bool(options["show_values"], "show_values")
     if options.get("special_tokens") is not None:
         options["special_tokens"] = check_special_tokens(options["special_tokens"])
     if scale is None:

@@ -66,17 +66,31 @@ def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: in
     return np.diff(at, axis=-1) / np.float32(pixels[1] - pixels[0])
 
 
+def _device_pixels(
+    values: NDArray[Any], x: NDArray[np.float64], y: NDArray[np.float64], width: int, height: int
+) -> Any:
+    """Cell values (rows x columns) averaged onto ``height`` x ``width`` pixels; in row blocks
+    so the float copy of a 4096 x 4096 grid is never made whole."""
+    across = np.concatenate([
+        _resample(values[start : start + 512].astype(np.float32), x, width)
+        for start in range(0, values.shape[0], 512)
+    ])  # fmt: skip
+    return _resample(np.ascontiguousarray(across.T), y, height).T
+
+
 def _device_indices(grid: CellGrid, width: int, height: int) -> NDArray[np.uint8]:
     """The grid's palette indices resampled to ``width`` x ``height`` equal pixels."""
-    x, y = grid.x_edges, grid.y_edges
+    x, y, indices = grid.x_edges, grid.y_edges, grid.indices
     # Palette positions are averaged: for the sequential colormaps of heatmaps that is close to
-    # averaging colours, and the result stays a palette image. In row blocks so the float copy
-    # of a 4096 x 4096 grid is never made whole.
-    across = np.concatenate([
-        _resample(grid.indices[start : start + 512].astype(np.float32), x, width)
-        for start in range(0, grid.shape[0], 512)
-    ])  # fmt: skip
-    down = _resample(np.ascontiguousarray(across.T), y, height).T
+    # averaging colours, and the result stays a palette image.
+    down = _device_pixels(indices, x, y, width, height)
+    if grid.missing is not None:
+        # "No data" is no colour between others: a pixel mostly over missing cells is missing,
+        # the others average only the cells that have data.
+        absent = indices == grid.missing
+        share = _device_pixels(absent, x, y, width, height)
+        known = _device_pixels(np.where(absent, 0, indices), x, y, width, height)
+        down = np.where(share >= 0.5, grid.missing, known / np.maximum(1 - share, 0.5))
     return np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
 
 
