@@ -17,6 +17,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from izzyviz.blocks import Matrix, MatrixSummary, Pool, block_bounds, color_indices, summarize
+from izzyviz.blocks import top_cells as top_cells
 from izzyviz.colors import ColorScale, relative_luminance
 from izzyviz.scene import (
     RGBA,
@@ -49,6 +51,7 @@ __all__ = [
     "Panel",
     "Style",
     "colorbar",
+    "display_bounds",
     "heatmap_panel",
     "page",
     "text_node",
@@ -62,6 +65,7 @@ DARK_TEXT: RGBA = (0.15, 0.15, 0.15, 1.0)
 HIGHLIGHT: RGBA = (0.802, 0.902, 0.598, 1.0)
 REGION_RED: RGBA = (1.0, 0.0, 0.0, 1.0)
 CALLOUT: RGBA = (0.85, 0.33, 0.0, 1.0)
+FAINT: RGBA = (0.45, 0.45, 0.45, 1.0)
 SIN45 = math.sqrt(0.5)
 
 Region = tuple[int, int, int, int]
@@ -99,6 +103,9 @@ class Style:
     margin: float = 12.0
     panel_spacing: float = 28.0
     vector_cell_limit: int = 128 * 128
+    display_dpi: float = 150.0
+    position_size: float = 6.0
+    position_ticks: int = 8
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -107,10 +114,11 @@ class CellLayout:
 
     x_edges: NDArray[np.float64]
     y_edges: NDArray[np.float64]
-    matrix: NDArray[np.float64]
+    matrix: Matrix
     scale: ColorScale
     top_rows: NDArray[np.intp]
     top_cols: NDArray[np.intp]
+    top_values: NDArray[np.float64]
 
     @property
     def top_mask(self) -> NDArray[np.bool_]:
@@ -142,7 +150,9 @@ class HeatmapSpec:
     Parameters
     ----------
     matrix
-        ``(rows, columns)`` finite scores; rows attend, columns are attended to.
+        ``(rows, columns)`` finite scores; rows attend, columns are attended to. Any array
+        :func:`izzyviz.blocks.as_source` accepts (float16 to float64, memmaps, tensors): it is
+        read in row blocks, never copied whole.
     x_labels, y_labels
         Column and row labels, already in display form.
     scale
@@ -160,9 +170,18 @@ class HeatmapSpec:
     gap, gap_color
         Width and colour of the lines between cells; by default thin white lines that fade
         out as cells shrink.
+    pool
+        When the matrix has more cells than the page shows pixels at ``Style.display_dpi``,
+        blocks of cells become one pixel showing their ``"max"`` (thin peaks stay visible) or
+        ``"mean"``; the figure says so in small print.
+    full_resolution
+        Keep one image pixel per cell however many there are.
+    summary
+        The matrix already summarised for the default :class:`Style` (see
+        :func:`izzyviz.blocks.summarize`); summarised by :func:`heatmap_panel` when None.
     """
 
-    matrix: NDArray[np.float64]
+    matrix: Matrix
     x_labels: Sequence[str]
     y_labels: Sequence[str]
     scale: ColorScale
@@ -182,6 +201,9 @@ class HeatmapSpec:
     gap: float | None = None
     gap_color: RGBA = WHITE
     role: str = "panel"
+    pool: Pool = "max"
+    full_resolution: bool = False
+    summary: MatrixSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,19 +213,6 @@ class Panel:
     group: Group
     bounds: tuple[float, float, float, float]
     cells: CellLayout = field(repr=False)
-
-
-def top_cells(matrix: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Row and column indices (row-major order) of the cells whose value is at least the
-    ``top_n``-th largest, ties included."""
-    if top_n <= 0:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
-    flat = matrix.ravel()
-    threshold = (
-        np.partition(flat, flat.size - top_n)[flat.size - top_n] if top_n < flat.size else -np.inf
-    )
-    rows, cols = np.nonzero(matrix >= threshold)
-    return rows, cols
 
 
 def text_node(
@@ -314,6 +323,38 @@ def _cell_sizes(
     width = max(width, min(fit_w, style.min_extent / units_x))
     height = max(height, min(fit_h, style.min_extent / units_y))
     return width, height
+
+
+def display_bounds(
+    shape: tuple[int, int], style: Style
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Where display pixels start along rows and columns (see :func:`block_bounds`): as many
+    pixels as the heatmap covers at ``style.display_dpi``, the resolution a reader sees a PDF or
+    SVG page at (and the PNG default)."""
+    rows, cols = shape
+    unit_w, unit_h = _cell_sizes(
+        rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style
+    )
+    per_point = style.display_dpi / 72
+    return (
+        block_bounds(rows, int(rows * unit_h * per_point)),
+        block_bounds(cols, int(cols * unit_w * per_point)),
+    )
+
+
+def position_step(count: int, ticks: int) -> int:
+    """A round step (1, 2 or 5 times a power of ten) giving at most ``ticks`` intervals."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if count <= ticks * step * factor:
+                return step * factor
+        step *= 10
+
+
+def position_label(index: int) -> str:
+    """``0``, ``500``, ``1k``, ``2.5k``, ..."""
+    return f"{index / 1000:g}k" if index >= 1000 else str(index)
 
 
 def _edges(sizes: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -447,7 +488,7 @@ class _Builder:
             nodes.append(self.label(text, transform, bool(marked[i]), f"{axis}-label"))
         return Group(tuple(nodes), role=f"{axis}-labels"), reach
 
-    def values(self, cells: CellLayout, grid: CellGrid) -> Group:
+    def values(self, cells: CellLayout) -> Group:
         """The value of each top cell, written inside it in a colour that reads on the cell."""
         style, fm = self.style, self.fm
         rows, cols = cells.top_rows, cells.top_cols
@@ -463,11 +504,12 @@ class _Builder:
         xc, yc = cells.centers
         if size < style.min_value_size:
             return self.value_callouts(cells, xc, yc)
-        colors = grid.palette[grid.indices[rows, cols]]
-        luminance = relative_luminance(colors.astype(np.float64) / 255.0)
+        luminance = relative_luminance(cells.scale.rgba(cells.top_values))
         nodes: list[Node] = []
-        for r, c, lum in zip(rows.tolist(), cols.tolist(), luminance.tolist(), strict=True):
-            value = f"{cells.matrix[r, c]:.3f}"
+        for r, c, v, lum in zip(
+            rows.tolist(), cols.tolist(), cells.top_values.tolist(), luminance.tolist(), strict=True
+        ):
+            value = f"{v:.3f}"
             fill = DARK_TEXT if lum > 0.408 else WHITE
             nodes.append(
                 Text(
@@ -490,7 +532,7 @@ class _Builder:
         ``max_callouts`` largest get one when many cells tie."""
         style, fm = self.style, self.fm
         rows, cols = cells.top_rows, cells.top_cols
-        values = cells.matrix[rows, cols]
+        values = cells.top_values
         order = np.argsort(-values, kind="stable")[: style.max_callouts]
         size, ring = style.min_label_size, style.callout_ring
         nodes: list[Node] = []
@@ -515,6 +557,44 @@ class _Builder:
             nodes.append(Text(left, self.centred_baseline(y, size), value, size, width, CALLOUT))
         return Group(tuple(nodes), role="values")
 
+    def positions(
+        self, count: int, pitch: float, extent: float, axis: Literal["x", "y"]
+    ) -> tuple[Group, float]:
+        """Light position ticks (0, 1k, 2k, ...) below the heatmap (columns) or right of it
+        (rows), so a cell of a long map can be located when most labels are thinned out.
+        Returns the group and how far it reaches beyond the heatmap's edge at ``extent``."""
+        style, fm = self.style, self.fm
+        size, tick = style.position_size, style.tick_length * 0.6
+        nodes: list[Node] = []
+        reach = tick + size * 1.25
+        for index in range(0, count + 1, position_step(count, style.position_ticks)):
+            at = index * pitch
+            label = position_label(index)
+            nodes.append(
+                Line(at, extent, at, extent + tick, FAINT, 0.4)
+                if axis == "x"
+                else Line(extent, at, extent + tick, at, FAINT, 0.4)
+            )
+            if axis == "x":
+                node = text_node(
+                    fm, at, extent + tick + size, label, size, anchor="middle", fill=FAINT
+                )
+                self.bounds.add(at - node.width / 2, extent, at + node.width / 2, extent + reach)
+            else:
+                x = extent + tick + 1.5
+                node = text_node(fm, x, self.centred_baseline(at, size), label, size, fill=FAINT)
+                reach = max(reach, x + node.width - extent)
+                self.bounds.add(extent, at - size, x + node.width, at + size)
+            nodes.append(node)
+        return Group(tuple(nodes), role=f"{axis}-positions"), reach
+
+    def note(self, text: str, y: float) -> Group:
+        """Small print under the heatmap, e.g. how pixels were pooled."""
+        size = self.style.position_size
+        node = text_node(self.fm, 0.0, y + size, text, size, fill=FAINT)
+        self.bounds.add(0.0, y, node.width, y + size * 1.25)
+        return Group((node,), role="note")
+
     def colorbar(self, x: float, height: float) -> Group:
         """A colour bar as tall as the heatmap: the colormap drawn linearly along the bar, ticks
         at evenly spaced data values placed at their gamma-normalised positions."""
@@ -535,35 +615,34 @@ def heatmap_panel(
     b = _Builder(spec, style, fm or metrics())
     matrix = spec.matrix
     rows, cols = matrix.shape
-    top_rows, top_cols = top_cells(matrix, spec.top_n)
-    big_rows = np.zeros(rows, dtype=bool)
-    big_rows[top_rows] = True
-    big_cols = np.zeros(cols, dtype=bool)
-    big_cols[top_cols] = True
+    summary = spec.summary or summarize(
+        matrix, spec.top_n, *display_bounds((rows, cols), style), spec.pool
+    )
+    top_rows, top_cols = summary.top_rows, summary.top_cols
+    marked_rows = np.zeros(rows, dtype=bool)
+    marked_rows[top_rows] = True
+    marked_cols = np.zeros(cols, dtype=bool)
+    marked_cols[top_cols] = True
+    # Cells smaller than a pixel are not enlarged: nobody could see it.
+    big_rows, big_cols = (
+        (np.zeros(rows, bool), np.zeros(cols, bool))
+        if summary.pooled
+        else (marked_rows, marked_cols)
+    )
     unit_w, unit_h = _cell_sizes(rows, cols, big_rows, big_cols, spec.enlarged_size, style)
     x_edges = _edges(np.where(big_cols, unit_w * spec.enlarged_size, unit_w))
     y_edges = _edges(np.where(big_rows, unit_h * spec.enlarged_size, unit_h))
     width, height = float(x_edges[-1]), float(y_edges[-1])
-    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top_rows, top_cols)
-
-    mode = spec.cells
-    if mode == "auto":
-        mode = "vector" if matrix.size <= style.vector_cell_limit else "image"
-    # Grid lines fade out as cells shrink, and vanish where they would wash the colours out.
-    smallest = min(unit_w, unit_h)
-    gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
-    if spec.gap is not None:
-        gap = min(spec.gap, smallest / 4)
-    indices = spec.scale.indices(matrix)
-    grid = CellGrid(
-        x_edges, y_edges, indices, spec.scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
+    cells = CellLayout(
+        x_edges, y_edges, matrix, spec.scale, top_rows, top_cols, summary.top_values
     )
+    grid = _cell_grid(spec, summary, x_edges, y_edges, style, min(unit_w, unit_h))
     b.bounds.add(0.0, 0.0, width, height)
 
     heat_nodes: list[Node] = [grid]
     if spec.overlay is not None:
         heat_nodes.extend(spec.overlay(cells))
-    heat_nodes.append(b.values(cells, grid))
+    heat_nodes.append(b.values(cells))
     heat_nodes.extend(
         Rect(
             float(x_edges[c0]),
@@ -578,11 +657,19 @@ def heatmap_panel(
     children: list[Node] = [Group(tuple(heat_nodes), role="heatmap")]
 
     xc, yc = cells.centers
-    y_group, y_reach = b.axis_labels(spec.y_labels, yc, unit_h, big_rows, "y")
-    x_group, x_reach = b.axis_labels(spec.x_labels, xc, unit_w, big_cols, "x")
+    y_group, y_reach = b.axis_labels(spec.y_labels, yc, unit_h, marked_rows, "y")
+    x_group, x_reach = b.axis_labels(spec.x_labels, xc, unit_w, marked_cols, "x")
     children += [y_group, x_group]
+    colorbar_x = width + style.colorbar_gap
+    if summary.pooled:
+        x_positions, below = b.positions(cols, unit_w, height, "x")
+        y_positions, beside = b.positions(rows, unit_h, width, "y")
+        children += [x_positions, y_positions]
+        colorbar_x += beside
+        if not spec.full_resolution:
+            children.append(b.note(summary.note, height + below + 2.0))
     if spec.colorbar:
-        children.append(b.colorbar(width + style.colorbar_gap, height))
+        children.append(b.colorbar(colorbar_x, height))
 
     # Titles stack upwards from the column labels; the y-axis label sits left of the row labels.
     baseline = -x_reach - 6.0
@@ -609,6 +696,39 @@ def heatmap_panel(
         b.bounds.add_points(apply(transform, [(-node.width / 2, -size), (node.width / 2, 0.25)]))
         children.append(Group((node,), transform=transform, role="ylabel"))
     return Panel(Group(tuple(children), role=spec.role), b.bounds.freeze(), cells)
+
+
+def _cell_grid(
+    spec: HeatmapSpec,
+    summary: MatrixSummary,
+    x_edges: NDArray[np.float64],
+    y_edges: NDArray[np.float64],
+    style: Style,
+    smallest: float,
+) -> CellGrid:
+    """The cells as drawn: one per matrix cell, or one per display pixel when pooled (each
+    over exactly its cells; a short last row or column of pixels is drawn full size, less
+    than a pixel past the edge, so the image stays one pixel per block)."""
+    scale = spec.scale
+    if not summary.pooled:
+        indices = scale.indices(summary.display)
+    elif spec.full_resolution:
+        indices = color_indices(spec.matrix, scale)
+    else:
+        indices = scale.indices(summary.display)
+        per_row, per_col = summary.cells_per_pixel
+        x_edges = np.arange(indices.shape[1] + 1) * (per_col * float(x_edges[1]))
+        y_edges = np.arange(indices.shape[0] + 1) * (per_row * float(y_edges[1]))
+    mode = spec.cells
+    if mode == "auto":
+        mode = "vector" if indices.size <= style.vector_cell_limit else "image"
+    # Grid lines fade out as cells shrink, and vanish where they would wash the colours out.
+    gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
+    if spec.gap is not None:
+        gap = min(spec.gap, smallest / 4)
+    return CellGrid(
+        x_edges, y_edges, indices, scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
+    )
 
 
 def page(panels: Sequence[Panel], style: Style | None = None, title: str | None = None) -> Scene:

@@ -10,16 +10,24 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._validate import (
-    as_matrix,
     check_choice,
     check_labels,
     check_nonnegative_int,
     check_positive,
     describe,
 )
+from izzyviz.blocks import POOL_RULES, Matrix, as_source, summarize
 from izzyviz.colors import ColorScale, lut, parse_color
 from izzyviz.figure import Figure
-from izzyviz.layout import HeatmapSpec, Panel, Region, heatmap_panel, page
+from izzyviz.layout import (
+    HeatmapSpec,
+    Panel,
+    Region,
+    Style,
+    display_bounds,
+    heatmap_panel,
+    page,
+)
 from izzyviz.render import resolve_backend
 
 __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
@@ -90,14 +98,11 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
     }
     for panel in panels:
         cells = panel.cells
-        rows, cols = cells.top_rows, cells.top_cols
+        top = zip(cells.top_rows.tolist(), cells.top_cols.tolist(), cells.top_values.tolist())
         out["panels"].append(
             {
-                "shape": list(cells.matrix.shape),
-                "top_cells": [
-                    [int(r), int(c), float(cells.matrix[r, c])]
-                    for r, c in zip(rows, cols, strict=True)
-                ],
+                "shape": [int(n) for n in cells.matrix.shape],
+                "top_cells": [[r, c, v] for r, c, v in top],
             }
         )
     return out
@@ -122,14 +127,18 @@ def heatmap(
     special_tokens: Iterable[str] | None = None,
     show_values: bool = True,
     cells: Literal["auto", "vector", "image"] = "auto",
+    pool: Literal["max", "mean"] = "max",
+    full_resolution: bool = False,
 ) -> Figure:
     """Draw an attention matrix as a heatmap figure.
 
     Parameters
     ----------
     matrix
-        2-D scores, rows attending to columns: a numpy array, a torch tensor (any device and
-        dtype), or anything with ``__array__``. Must be finite.
+        2-D scores, rows attending to columns: a numpy array (float16 to float64, or a
+        ``numpy.memmap`` / ``np.load(path, mmap_mode="r")`` file), a torch tensor (any device
+        and dtype, bfloat16 included), or anything with ``__array__``. Must be finite. Large
+        inputs are read in row blocks, never copied whole.
     x_labels, y_labels
         Column labels (tokens attended to) and row labels (tokens attending).
     top_n
@@ -158,6 +167,14 @@ def heatmap(
     cells
         ``"vector"`` (a rectangle per cell), ``"image"`` (one embedded image: small files for
         long sequences) or ``"auto"`` (vector up to 128 x 128 cells).
+    pool
+        When the matrix has more cells than the heatmap has pixels at 150 dpi (a page as a
+        reader sees it, and the PNG default), each pixel shows a block of cells: their
+        ``"max"`` (default: a thin diagonal or a single bright cell stays visible) or their
+        ``"mean"``. The figure says so in small print ("each pixel: max of 4 × 4 cells") and
+        gains position ticks (0, 1k, 2k, ...). Top cells are still found on the full matrix.
+    full_resolution
+        Keep one image pixel per cell however long the sequence (large files).
 
     Returns
     -------
@@ -171,7 +188,7 @@ def heatmap(
     >>> fig.size[0] > 0
     True
     """
-    data = as_matrix(matrix, "matrix")
+    data = as_source(matrix, "matrix")
     spec, scale = heatmap_spec(
         data,
         x_labels,
@@ -190,13 +207,15 @@ def heatmap(
         special_tokens=special_tokens,
         show_values=show_values,
         cells=cells,
+        pool=pool,
+        full_resolution=full_resolution,
     )
     panel = heatmap_panel(spec)
     return Figure(page([panel], title=title), figure_data([panel], scale))
 
 
 def heatmap_spec(
-    data: NDArray[np.float64],
+    data: Matrix,
     x_labels: Sequence[str],
     y_labels: Sequence[str],
     *,
@@ -210,15 +229,22 @@ def heatmap_spec(
     regions: Any = None,
     region_color: Any = "red",
     cells: str = "auto",
+    pool: str = "max",
+    full_resolution: bool = False,
     **options: Any,
 ) -> tuple[HeatmapSpec, ColorScale]:
-    """Validate the options shared by every heatmap-drawing function and build the spec."""
+    """Validate the options shared by every heatmap-drawing function, read the matrix once
+    (range, finiteness, top cells, display pixels: :func:`izzyviz.blocks.summarize`) and build
+    the spec."""
     rows, cols = data.shape
     xs = check_labels(x_labels, "x_labels", cols, "columns")
     ys = check_labels(y_labels, "y_labels", rows, "rows")
     top_n = check_nonnegative_int(top_n, "top_n")
     enlarged_size = check_positive(enlarged_size, "enlarged_size")
     check_choice(cells, CELL_MODES, "cells")
+    check_choice(pool, POOL_RULES, "pool")
+    if not isinstance(full_resolution, bool):
+        raise TypeError(f"full_resolution: expected True or False, got {describe(full_resolution)}")
     for name in ("title", "xlabel", "ylabel"):
         if not isinstance(options.get(name), (str, type(None))):
             raise TypeError(f"{name}: expected a string or None, got {describe(options[name])}")
@@ -227,7 +253,14 @@ def heatmap_spec(
     if scale is None:
         check_positive(gamma, "gamma")
         lut(cmap)
-        scale = ColorScale.from_data(data, gamma, cmap, vmin, vmax)
+    summary = summarize(data, top_n, *display_bounds((rows, cols), Style()), pool)  # type: ignore[arg-type]
+    if scale is None:
+        scale = ColorScale(
+            summary.vmin if vmin is None else float(vmin),
+            summary.vmax if vmax is None else float(vmax),
+            gamma,
+            cmap,
+        )
     spec = HeatmapSpec(
         data,
         xs,
@@ -238,6 +271,9 @@ def heatmap_spec(
         regions=check_regions(regions, (rows, cols)),
         region_color=parse_color(region_color, "region_color"),
         cells=cells,  # type: ignore[arg-type]
+        pool=pool,  # type: ignore[arg-type]
+        full_resolution=full_resolution,
+        summary=summary,
         **options,
     )
     return spec, scale
