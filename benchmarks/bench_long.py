@@ -29,16 +29,22 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import MB, check, emit, fmt_bytes, fmt_time, max_rss, print_table, run_worker
-
 import numpy as np
+from harness import MB, check, emit, fmt_bytes, fmt_time, max_rss, print_table, run_worker
 from numpy.typing import NDArray
 
-ALL_SIZES = (1024, 4096, 8192, 16384, 32768)
+ALL_SIZES = (12, 64, 256, 1024, 4096, 8192, 16384, 32768)
+#: Features are looked for from this size on (smaller maps enlarge the top cells' rows).
+LOOK_FROM = 2048
 ALL_FORMATS = ("pdf", "svg", "png")
 ALL_INPUTS = ("random", "structured")
 #: (time s, peak RSS MB, file MB) per size, from issue 15.
-GOALS = {4096: (0.3, 250, 12), 8192: (1.0, 600, 20), 16384: (3.0, 1536, 20), 32768: (10.0, 2560, 20)}
+GOALS = {
+    4096: (0.3, 250, 12),
+    8192: (1.0, 600, 20),
+    16384: (3.0, 1536, 20),
+    32768: (10.0, 2560, 20),
+}
 MEMMAP_FROM = 32768
 BASELINE_MAX = 8192
 CASE_TIMEOUT = 900.0
@@ -270,21 +276,28 @@ def main(argv: list[str] | None = None) -> int:
             for fmt in formats:
                 for version, env in versions:
                     if version == "main" and n > BASELINE_MAX:
-                        rows.append([str(n), kind, fmt, version, "skipped: needs > 3 GB"] + [""] * 4)
+                        rows.append(
+                            [str(n), kind, fmt, version, "skipped: needs > 3 GB"] + [""] * 4
+                        )
                         continue
                     print(f"  ... {n} {kind} {fmt} ({version})", file=sys.stderr, flush=True)
                     runs = args.runs or (1 if n >= MEMMAP_FROM else 3)
                     sub = os.path.join(outdir, version)
                     os.makedirs(sub, exist_ok=True)
                     r = run_worker(
-                        __file__, ["case", n, fmt, kind, runs, sub, source], CASE_TIMEOUT, env or here
+                        __file__,
+                        ["case", n, fmt, kind, runs, sub, source],
+                        CASE_TIMEOUT,
+                        env or here,
                     )
                     if "error" in r:
                         rows.append([str(n), kind, fmt, version, "ERROR " + r["error"]] + [""] * 4)
                         continue
                     r["time"] = statistics.median(r["times"])
-                    if kind == "structured":
-                        look = run_worker(__file__, ["look", r["path"], fmt, n, *r["box"]], CASE_TIMEOUT)
+                    if kind == "structured" and n >= LOOK_FROM:
+                        look = run_worker(
+                            __file__, ["look", r["path"], fmt, n, *r["box"]], CASE_TIMEOUT
+                        )
                         r["contrast"] = look.get("contrast")
                     tgt = verdicts(n, r) if version == "this" else []
                     misses += [f"{n} {kind} {fmt}: {t}" for t in tgt if t.endswith("MISS")]
@@ -312,7 +325,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "\ntime: median wall time of heatmap() + save(), warm; peak RSS: ru_maxrss of the case's "
         "own process, input included; seen: how much darker than the background (0-255) the "
-        f"sink (s), diagonal (d) and bright cell (b) are at {DPI} dpi, '+' when >= {MIN_CONTRAST:g}."
+        f"sink (s), diagonal (d) and bright cell (b) are at {DPI} dpi, '+' when >= "
+        f"{MIN_CONTRAST:g}."
     )
     print("\nAll goals met." if not misses else f"\nMISSED ({len(misses)}): " + "; ".join(misses))
     tmp.cleanup()

@@ -70,7 +70,11 @@ def run_worker(
     cmd = [sys.executable, os.path.abspath(script), "--worker", *map(str, args)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env={**worker_env(), **(env or {})}
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**worker_env(), **(env or {})},
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}

@@ -188,7 +188,9 @@ def _not_finite(block: NDArray[Any], row0: int, name: str) -> ValueError:
     values = np.asarray(block, dtype=np.float32)
     bad = np.argwhere(~np.isfinite(values))
     r, c = (int(i) for i in bad[0])
-    more = f" and {len(bad) - 1} more in rows {row0}-{row0 + len(values) - 1}" if len(bad) > 1 else ""
+    more = (
+        f" and {len(bad) - 1} more in rows {row0}-{row0 + len(values) - 1}" if len(bad) > 1 else ""
+    )
     return ValueError(
         f"{name}: expected finite scores, found {values[r, c]} at index ({row0 + r}, {c}){more}"
     )
@@ -288,7 +290,7 @@ def row_blocks(
     source: Matrix, bounds: NDArray[np.intp], itemsize: int | None = None
 ) -> Iterator[tuple[int, int]]:
     """``(first, end)`` indices into ``bounds`` covering about ``BLOCK_BYTES`` of rows each."""
-    size = itemsize or getattr(getattr(source, "dtype", None), "itemsize", 4)
+    size: int = itemsize or int(getattr(source.dtype, "itemsize", 4))
     per_row = max(1, source.shape[1] * size)
     rows_per_block = max(1, BLOCK_BYTES // per_row)
     first = 0
@@ -316,12 +318,13 @@ def _pooled_top_cells(
     for pixel in np.flatnonzero(flat >= floor)[:MAX_TOP_CELLS].tolist():
         i, j = divmod(pixel, maxima.shape[1])
         r0, c0 = int(row_bounds[i]), int(col_bounds[j])
-        values = np.asarray(source[r0 : row_bounds[i + 1], c0 : col_bounds[j + 1]], np.float64)
-        rr, cc = np.nonzero(values >= floor)
+        block = np.asarray(source[r0 : row_bounds[i + 1], c0 : col_bounds[j + 1]], np.float64)
+        rr, cc = np.nonzero(block >= floor)
         found_r.append(rr + r0)
         found_c.append(cc + c0)
-        found_v.append(values[rr, cc])
-    rows, cols, values = (np.concatenate(a) for a in (found_r, found_c, found_v))
+        found_v.append(block[rr, cc])
+    rows, cols = np.concatenate(found_r), np.concatenate(found_c)
+    values: NDArray[np.float64] = np.concatenate(found_v)
     k = min(top_n, len(values))
     threshold = np.partition(values, len(values) - k)[len(values) - k]
     keep = np.flatnonzero(values >= threshold)

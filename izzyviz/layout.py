@@ -332,9 +332,7 @@ def display_bounds(
     pixels as the heatmap covers at ``style.display_dpi``, the resolution a reader sees a PDF or
     SVG page at (and the PNG default)."""
     rows, cols = shape
-    unit_w, unit_h = _cell_sizes(
-        rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style
-    )
+    unit_w, unit_h = _cell_sizes(rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style)
     per_point = style.display_dpi / 72
     return (
         block_bounds(rows, int(rows * unit_h * per_point)),
@@ -633,9 +631,7 @@ def heatmap_panel(
     x_edges = _edges(np.where(big_cols, unit_w * spec.enlarged_size, unit_w))
     y_edges = _edges(np.where(big_rows, unit_h * spec.enlarged_size, unit_h))
     width, height = float(x_edges[-1]), float(y_edges[-1])
-    cells = CellLayout(
-        x_edges, y_edges, matrix, spec.scale, top_rows, top_cols, summary.top_values
-    )
+    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top_rows, top_cols, summary.top_values)
     grid = _cell_grid(spec, summary, x_edges, y_edges, style, min(unit_w, unit_h))
     b.bounds.add(0.0, 0.0, width, height)
 
@@ -726,8 +722,16 @@ def _cell_grid(
     gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
     if spec.gap is not None:
         gap = min(spec.gap, smallest / 4)
+    peaks = summary.pooled and summary.pool == "max"
     return CellGrid(
-        x_edges, y_edges, indices, scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
+        x_edges,
+        y_edges,
+        indices,
+        scale.palette,
+        gap=gap,
+        gap_color=spec.gap_color,
+        mode=mode,
+        peaks=peaks,
     )
 
 

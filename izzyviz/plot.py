@@ -7,7 +7,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
 from izzyviz._validate import (
     check_choice,
@@ -98,7 +97,9 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
     }
     for panel in panels:
         cells = panel.cells
-        top = zip(cells.top_rows.tolist(), cells.top_cols.tolist(), cells.top_values.tolist())
+        top = zip(
+            cells.top_rows.tolist(), cells.top_cols.tolist(), cells.top_values.tolist(), strict=True
+        )
         out["panels"].append(
             {
                 "shape": [int(n) for n in cells.matrix.shape],

@@ -34,12 +34,15 @@ def _pixel_counts(edges: NDArray[np.float64], per_cell: int) -> NDArray[np.intp]
     return np.diff(pixel_edges)
 
 
-def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: int) -> Any:
+def _resample(
+    values: NDArray[np.float32], edges: NDArray[np.float64], count: int, peaks: bool = False
+) -> Any:
     """``values`` (cells along the last axis, spanning ``edges``) at ``count`` equal pixels.
 
     Where pixels are larger than cells, each pixel is the area-weighted mean of the cells it
     covers, so thin features (a diagonal) stay visible as a lighter line instead of vanishing
-    between samples. Where pixels are smaller, each shows the cell under its centre.
+    between samples; with ``peaks``, the largest of the cells starting in it (a grid already
+    pooled by max stays so). Where pixels are smaller, each shows the cell under its centre.
     """
     cells = values.shape[-1]
     pixels = np.linspace(edges[0], edges[-1], count + 1)
@@ -47,6 +50,9 @@ def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: in
         centres = (pixels[:-1] + pixels[1:]) / 2
         which = np.clip(np.searchsorted(edges, centres, side="right") - 1, 0, cells - 1)
         return values[..., which]
+    if peaks:
+        starts = np.clip(np.searchsorted(edges, pixels[:-1], side="right") - 1, 0, cells - 1)
+        return np.maximum.reduceat(values, starts, axis=-1)
     # The integral of the piecewise-constant row, at cell edges and then at pixel edges.
     integral = np.zeros((*values.shape[:-1], cells + 1), dtype=np.float32)
     np.cumsum(values * np.diff(edges).astype(np.float32), axis=-1, out=integral[..., 1:])
@@ -75,10 +81,10 @@ def grid_image(
         # close to averaging colours, and the result stays a palette image. In row blocks so
         # the float copy of a 4096 x 4096 grid is never made whole.
         across = np.concatenate([
-            _resample(indices[start : start + 512].astype(np.float32), x, width)
+            _resample(indices[start : start + 512].astype(np.float32), x, width, grid.peaks)
             for start in range(0, rows, 512)
         ])  # fmt: skip
-        down = _resample(np.ascontiguousarray(across.T), y, height).T
+        down = _resample(np.ascontiguousarray(across.T), y, height, grid.peaks).T
         indices = np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
     else:
         per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))

@@ -159,7 +159,9 @@ class CellGrid:
     Cell ``(i, j)`` spans ``x_edges[j]..x_edges[j+1]`` and ``y_edges[i]..y_edges[i+1]`` and is
     filled with ``palette[indices[i, j]]``. ``gap`` is the width of the lines of ``gap_color``
     drawn between cells (0 for none). ``mode`` says how backends should draw it: ``"vector"``
-    (one rectangle per cell) or ``"image"`` (one embedded image, for large grids).
+    (one rectangle per cell) or ``"image"`` (one embedded image, for large grids). ``peaks``:
+    a raster backend drawing the grid at fewer pixels than cells keeps each pixel's largest
+    palette index instead of averaging (the grid's cells are already maxima of pooled blocks).
     """
 
     x_edges: NDArray[np.float64]
@@ -169,6 +171,7 @@ class CellGrid:
     gap: float = 0.0
     gap_color: RGBA = (1.0, 1.0, 1.0, 1.0)
     mode: Literal["vector", "image"] = "vector"
+    peaks: bool = False
 
     @property
     def shape(self) -> tuple[int, int]:

@@ -17,7 +17,7 @@ import izzyviz
 from izzyviz.blocks import MAX_TOP_CELLS, as_source, block_bounds, summarize
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
-import bench_long  # noqa: E402
+import bench_long
 
 
 def labels(n: int) -> list[str]:
@@ -164,7 +164,9 @@ def test_non_finite_value_in_a_late_block_names_the_cell_and_writes_nothing(
     np.save(tmp_path / "a.npy", matrix)
     mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
     out = tmp_path / "out.pdf"
-    with pytest.raises(ValueError, match=r"matrix: expected finite scores, found nan at index \(2990, 7\)"):
+    with pytest.raises(
+        ValueError, match=r"matrix: expected finite scores, found nan at index \(2990, 7\)"
+    ):
         izzyviz.heatmap(mapped, labels(n), labels(n)).save(out)
     assert not out.exists()
     matrix32 = softmax_rows(n, 9)
@@ -206,9 +208,26 @@ def test_sink_diagonal_and_bright_cell_stay_visible(fmt: str, tmp_path: Path) ->
     n = 4096
     matrix = bench_long.make_input(n, "structured")
     fig = izzyviz.heatmap(matrix, labels(n), labels(n))
-    box = [v * bench_long.DPI / 72 for v in bench_long.heatmap_box(fig)]
-    contrast = bench_long.feature_contrast(rendered(fig, fmt, tmp_path), tuple(box), n)
+    x0, y0, x1, y1 = (v * bench_long.DPI / 72 for v in bench_long.heatmap_box(fig))
+    contrast = bench_long.feature_contrast(rendered(fig, fmt, tmp_path), (x0, y0, x1, y1), n)
     assert min(contrast.values()) >= bench_long.MIN_CONTRAST, contrast
+
+
+def test_a_low_dpi_png_keeps_the_peaks(tmp_path: Path) -> None:
+    """A PNG drawn at fewer pixels than the pooled grid pools on by max, not by averaging."""
+    n = 4096
+    fig = izzyviz.heatmap(bench_long.make_input(n, "structured"), labels(n), labels(n))
+    from PIL import Image
+
+    def contrast(dpi: float) -> dict[str, float]:
+        rgb = np.asarray(Image.open(io.BytesIO(fig.to_png(dpi=dpi))).convert("RGB"))
+        box = [v * dpi / 72 for v in bench_long.heatmap_box(fig)]
+        return bench_long.feature_contrast(rgb, (box[0], box[1], box[2], box[3]), n)
+
+    low, default = contrast(72), contrast(150)
+    # Averaging 7.6 x 7.6 cells per pixel would leave the diagonal about a third lighter.
+    for feature in ("sink", "diagonal", "bright"):
+        assert low[feature] >= default[feature] - 3, (low, default)
 
 
 def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
