@@ -657,13 +657,17 @@ def heatmap_panel(
     x_group, x_reach = b.axis_labels(spec.x_labels, xc, unit_w, marked_cols, "x")
     children += [y_group, x_group]
     colorbar_x = width + style.colorbar_gap
-    if summary.pooled:
+    per_row, per_col = summary.cells_per_pixel
+    below = 0.0
+    if per_col > 1:
         x_positions, below = b.positions(cols, unit_w, height, "x")
+        children.append(x_positions)
+    if per_row > 1:
         y_positions, beside = b.positions(rows, unit_h, width, "y")
-        children += [x_positions, y_positions]
+        children.append(y_positions)
         colorbar_x += beside
-        if not spec.full_resolution:
-            children.append(b.note(summary.note, height + below + 2.0))
+    if summary.pooled and not spec.full_resolution:
+        children.append(b.note(summary.note, height + below + 2.0))
     if spec.colorbar:
         children.append(b.colorbar(colorbar_x, height))
 
