@@ -185,7 +185,7 @@ def top_cells(matrix: NDArray[Any], top_n: int) -> tuple[NDArray[np.intp], NDArr
 
 def _not_finite(block: NDArray[Any], row0: int, name: str) -> ValueError:
     """The error for a block holding NaN or infinity, naming the first such cell."""
-    values = np.asarray(block, dtype=np.float32)
+    values = np.asarray(block)
     bad = np.argwhere(~np.isfinite(values))
     r, c = (int(i) for i in bad[0])
     more = (
@@ -315,7 +315,10 @@ def _pooled_top_cells(
     flat = maxima.ravel()
     floor = np.partition(flat, max(flat.size - top_n, 0))[max(flat.size - top_n, 0)]
     found_r, found_c, found_v = [], [], []
-    for pixel in np.flatnonzero(flat >= floor)[:MAX_TOP_CELLS].tolist():
+    candidates = np.flatnonzero(flat >= floor)
+    if len(candidates) > MAX_TOP_CELLS:  # many ties: keep the pixels above the floor first
+        candidates = candidates[np.argsort(-flat[candidates], kind="stable")[:MAX_TOP_CELLS]]
+    for pixel in np.sort(candidates).tolist():
         i, j = divmod(pixel, maxima.shape[1])
         r0, c0 = int(row_bounds[i]), int(col_bounds[j])
         block = np.asarray(source[r0 : row_bounds[i + 1], c0 : col_bounds[j + 1]], np.float64)
@@ -328,7 +331,9 @@ def _pooled_top_cells(
     k = min(top_n, len(values))
     threshold = np.partition(values, len(values) - k)[len(values) - k]
     keep = np.flatnonzero(values >= threshold)
-    keep = keep[np.lexsort((cols[keep], rows[keep]))][:MAX_TOP_CELLS]
+    if len(keep) > MAX_TOP_CELLS:  # the largest first, then ties
+        keep = keep[np.argsort(-values[keep], kind="stable")[:MAX_TOP_CELLS]]
+    keep = keep[np.lexsort((cols[keep], rows[keep]))]
     return rows[keep].astype(np.intp), cols[keep].astype(np.intp), values[keep]
 
 

@@ -146,6 +146,15 @@ def test_top_cell_labels_are_kept_among_thinned_labels() -> None:
     assert top_of(fig) == [(1234, 2345)]
 
 
+def test_a_peak_late_in_a_mostly_zero_map_is_found() -> None:
+    n = 2048
+    matrix = np.zeros((n, n), np.float32)
+    matrix[2000, 2040] = 0.5
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=3)
+    assert top_of(fig)[0] == (0, 0) and (2000, 2040) in top_of(fig)
+    assert fig.data["panels"][0]["top_cells"][-1] == [2000, 2040, 0.5]
+
+
 def test_ties_on_a_constant_long_map_are_capped() -> None:
     n = 2048
     fig = izzyviz.heatmap(np.ones((n, n), np.float32), labels(n), labels(n))
