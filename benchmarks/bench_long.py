@@ -251,6 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         kind, *rest = args.worker
         if kind == "case":
             worker_case(int(rest[0]), rest[1], rest[2], int(rest[3]), rest[4], rest[5])
+        elif kind == "write":
+            write_memmap(int(rest[0]), rest[1], rest[2])
+            emit({})
         elif kind == "look":
             worker_look(rest[0], rest[1], int(rest[2]), [float(v) for v in rest[3:7]])
         return 0
@@ -272,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
             if n >= MEMMAP_FROM:
                 source = os.path.join(tmp.name, f"{kind}_{n}.npy")
                 print(f"  ... writing {source}", file=sys.stderr, flush=True)
-                write_memmap(n, kind, source)
+                # In a process of its own: a child's ru_maxrss starts at its parent's peak
+                # (Linux carries it across fork and exec), and writing maps the whole file.
+                run_worker(__file__, ["write", n, kind, source], CASE_TIMEOUT)
             for fmt in formats:
                 for version, env in versions:
                     if version == "main" and n > BASELINE_MAX:
