@@ -9,14 +9,16 @@ per colour), image grids one Indexed-colour image XObject compressed by us.
 from __future__ import annotations
 
 import io
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from izzyviz._validate import check_optional_text
 from izzyviz.raster import cells_by_color
 from izzyviz.render import Renderer
 from izzyviz.scene import (
@@ -32,11 +34,11 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import font_path, metrics
+from izzyviz.text import metrics
 
 __all__ = ["PDFRenderer"]
 
-FONT_NAMES = {False: "IzzyViz-DejaVuSans", True: "IzzyViz-DejaVuSans-Bold"}
+FONT_NAMES = {"regular": "IzzyViz-DejaVuSans", "bold": "IzzyViz-DejaVuSans-Bold"}
 
 
 def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
@@ -57,42 +59,73 @@ def _to_unicode_cmap(fontname: str, subset: Sequence[int]) -> str:
     ])  # fmt: skip
 
 
-@lru_cache(maxsize=1)
-def _register_fonts() -> None:
-    from reportlab.pdfbase import pdfmetrics, ttfonts
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    ttfonts.makeToUnicodeCMap = _to_unicode_cmap
-
-    for bold, name in FONT_NAMES.items():
-        pdfmetrics.registerFont(TTFont(name, str(font_path(bold))))
+_font_lock = threading.Lock()
+_font_names: dict[str, str] = {}
 
 
-@lru_cache(maxsize=64)
 def _font_name(font_id: str) -> str:
-    """The ReportLab name of a text run's font, registering fallback fonts on first use."""
-    if font_id in ("regular", "bold"):
-        return FONT_NAMES[font_id == "bold"]
+    """The ReportLab name of a text run's font (``"regular"``, ``"bold"`` or a fallback font's
+    id), registering the font with ReportLab on first use.
+
+    Registering fonts is the only process-wide ReportLab state this backend touches: once per
+    font, under a lock, with a name made from the font file rather than from the order of first
+    use, so a PDF's bytes do not depend on what was drawn before or in another thread."""
+    name = _font_names.get(font_id)
+    if name is not None:
+        return name
+    with _font_lock:
+        if font_id not in _font_names:
+            face = metrics().face(font_id)
+            name = FONT_NAMES.get(font_id, f"IzzyViz-Fallback-{face.path.stem}-{face.index}")
+            while name in _font_names.values():  # two fallback files with the same name
+                name += "x"
+            _register(name, face.path, face.index)
+            _font_names[font_id] = name
+    return _font_names[font_id]
+
+
+def _register(name: str, path: Path, index: int) -> None:
+    """Register a TrueType font whose ToUnicode CMaps are :func:`_to_unicode_cmap`'s. The fix
+    lives in this font class, not in a patch of ReportLab's module, so other users of ReportLab
+    in the process keep ReportLab's own behaviour."""
     from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfbase.ttfonts import SUBSETN, TTFont
 
-    face = metrics().face(font_id)
-    name = f"IzzyViz-Fallback{_font_name.cache_info().currsize}-{face.path.stem}"
-    pdfmetrics.registerFont(TTFont(name, str(face.path), subfontIndex=face.index))
-    return name
+    class _Font(TTFont):
+        def addObjects(self, doc: Any) -> None:
+            # ReportLab forgets the subsets once it has written them: keep them to rewrite the
+            # ToUnicode streams it registered under 'toUnicodeCMap:<subset font name>'.
+            state = self.state.get(doc)
+            subsets = [list(s) for s in state.subsets] if state is not None else []
+            super().addObjects(doc)
+            face = self.face
+            for n, subset in enumerate(subsets):
+                base = (SUBSETN(n) + b"+" + face.name + face.subfontNameX).decode("pdfdoc")
+                doc.idToObject["toUnicodeCMap:" + base].content = _to_unicode_cmap(base, subset)
+
+    pdfmetrics.registerFont(_Font(name, str(path), subfontIndex=index))
 
 
-@contextmanager
-def _reportlab_settings() -> Iterator[None]:
-    """Binary streams (no ASCII85: 25% smaller and faster) while we render."""
-    from reportlab import rl_config
+def _document_info(entries: dict[str, str | None]) -> Any:
+    """The document information dictionary: the non-empty ``entries`` (PDF keys such as
+    ``"Title"``) and the creating program, nothing else (ReportLab's own would add an
+    "anonymous" author, an "unspecified" subject and made-up dates)."""
+    from reportlab.pdfbase.pdfdoc import PDFDictionary, PDFObject, PDFString
 
-    saved = rl_config.useA85
-    rl_config.useA85 = 0
-    try:
-        yield
-    finally:
-        rl_config.useA85 = saved
+    given = {key: value for key, value in entries.items() if value}
+    given |= {"Creator": "IzzyViz", "Producer": "IzzyViz (ReportLab)"}
+
+    class _Info(PDFObject):
+        def digest(self, md5: Any) -> None:  # feeds the document ID, as ReportLab's does
+            for value in given.values():
+                md5.update(value.encode("utf-8", "surrogatepass"))
+
+        def format(self, document: Any) -> bytes:
+            info = PDFDictionary({key: PDFString(value) for key, value in given.items()})
+            result: bytes = info.format(document)
+            return result
+
+    return _Info()
 
 
 def _image_xobject(image: Image) -> Any:
@@ -190,7 +223,8 @@ class PDFRenderer(Renderer):
     Options
     -------
     title, author, subject
-        Document metadata (escaped by ReportLab).
+        Document information (strings). The title defaults to the first page's title; only
+        what is given is written, with IzzyViz as the creator.
 
     Pages with ``Scene.bookmarks`` get outline entries; a group with ``link="#page-N"`` becomes
     a link annotation to page ``N`` (counted from 1) over its shapes' area, other links become
@@ -204,7 +238,11 @@ class PDFRenderer(Renderer):
     def __init__(
         self, *, title: str | None = None, author: str | None = None, subject: str | None = None
     ) -> None:
-        self.meta = {"title": title, "author": author, "subject": subject}
+        self.meta = {
+            "Title": check_optional_text(title, "title"),
+            "Author": check_optional_text(author, "author"),
+            "Subject": check_optional_text(subject, "subject"),
+        }
         self._buffer = io.BytesIO()
         self.canvas: Any = None
         self._images = 0
@@ -214,20 +252,19 @@ class PDFRenderer(Renderer):
     def begin_document(self, scenes: Sequence[Scene]) -> None:
         from reportlab.pdfgen.canvas import Canvas
 
-        _register_fonts()
         first = scenes[0]
         self._buffer = io.BytesIO()
+        # Our own font as the initial one: ReportLab's default (Helvetica) would be referenced
+        # by every page and never embedded, which publishers' preflight checks reject.
         self.canvas = Canvas(
-            self._buffer, pagesize=(first.width, first.height), invariant=1, pageCompression=1
+            self._buffer,
+            pagesize=(first.width, first.height),
+            invariant=1,
+            pageCompression=1,
+            initialFontName=_font_name("regular"),
         )
-        title = self.meta["title"] or first.title
-        self.canvas.setTitle(title or "IzzyViz figure")
-        self.canvas.setCreator("IzzyViz")
-        self.canvas.setProducer("IzzyViz (ReportLab)")
-        if self.meta["author"]:
-            self.canvas.setAuthor(self.meta["author"])
-        if self.meta["subject"]:
-            self.canvas.setSubject(self.meta["subject"])
+        meta = {"Title": first.title} | {k: v for k, v in self.meta.items() if v}
+        self.canvas._doc.info = _document_info(meta)
         self._pages = len(scenes)
         self._targets = _link_targets(scenes)
         if any(scene.bookmarks for scene in scenes):
@@ -250,11 +287,16 @@ class PDFRenderer(Renderer):
             c.addOutlineEntry(title, key, level=0)
 
     def end_page(self, scene: Scene) -> None:
+        from reportlab.pdfbase.pdfdoc import PDFStream, PDFZCompress
+
         self.canvas.showPage()
+        # Give the page its compressed content stream now: left to ReportLab, the filters are
+        # chosen at save time from the process-wide rl_config.useA85.
+        page = self.canvas._doc.Pages.pages[-1]
+        page.Contents = PDFStream(content=page.stream, filters=[PDFZCompress])
 
     def end_document(self) -> bytes:
-        with _reportlab_settings():
-            self.canvas.save()
+        self.canvas.save()
         return self._buffer.getvalue()
 
     def push_group(self, group: Group) -> None:

@@ -27,6 +27,7 @@ __all__ = [
     "check_nonnegative_int",
     "check_number",
     "check_optional_count",
+    "check_optional_text",
     "check_positive",
     "describe",
     "to_numpy",
@@ -135,6 +136,13 @@ def check_optional_count(value: Any, name: str) -> int | None:
     ):
         raise ValueError(f"{name}: expected a positive integer or None, got {describe(value)}")
     return None if value is None else int(value)
+
+
+def check_optional_text(value: Any, name: str) -> str | None:
+    """Return ``value`` (a string or None, e.g. a title) unchanged after checking its type."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name}: expected a string or None, got {describe(value)}")
+    return value
 
 
 def as_int(value: Any, name: str, expected: str = "an integer") -> int:

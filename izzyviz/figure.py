@@ -66,8 +66,10 @@ class Figure:
 
         The backend is chosen by ``backend`` (a name), else ``format``, else the extension of
         ``path`` (``.pdf``, ``.svg``, ``.png``). ``options`` go to the backend (``dpi`` for PNG,
-        ``title``/``author`` for PDF). The file is written atomically: if anything fails,
-        no file is left and an existing file is untouched.
+        ``title``/``author``/``subject`` for PDF). The file is written atomically: if anything
+        fails, no file is left and an existing file is untouched. A symbolic link is written
+        through to its target; an existing file keeps its permissions; a read-only file is
+        refused with ``PermissionError``.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__}")

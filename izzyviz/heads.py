@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._io import write_atomic
+from izzyviz._io import atomic_files, write_atomic
 from izzyviz._validate import (
     check_index,
     check_labels,
@@ -730,9 +730,11 @@ def report(
         else:
             target.mkdir(exist_ok=True)
             options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
-            for scene, name in zip(pages, ["overview", *names], strict=True):
-                files.append(Figure(scene).save(target / f"{name}.{folder_format}", **options))
-                bar.update(1)
+            with atomic_files() as write:  # every page or none
+                for scene, name in zip(pages, ["overview", *names], strict=True):
+                    page_bytes = Figure(scene).render(folder_format, **options)
+                    files.append(write(target / f"{name}.{folder_format}", page_bytes))
+                    bar.update(1)
     for record, file in zip(records, files[1:] if folder_format else [], strict=False):
         record["file"] = str(file)
     data: dict[str, Any] = {

@@ -48,6 +48,7 @@ from izzyviz.text import (
 __all__ = [
     "CellLayout",
     "HeatmapSpec",
+    "LegendEntry",
     "Panel",
     "Style",
     "colorbar",
@@ -66,6 +67,7 @@ HIGHLIGHT: RGBA = (0.802, 0.902, 0.598, 1.0)
 REGION_RED: RGBA = (1.0, 0.0, 0.0, 1.0)
 CALLOUT: RGBA = (0.85, 0.33, 0.0, 1.0)
 FAINT: RGBA = (0.45, 0.45, 0.45, 1.0)
+LEGEND_EDGE: RGBA = (0.8, 0.8, 0.8, 1.0)  # matplotlib's legend frame
 SIN45 = math.sqrt(0.5)
 
 Region = tuple[int, int, int, int]
@@ -143,6 +145,17 @@ class CellLayout:
 Overlay = Callable[[CellLayout], Sequence[Node]]
 
 
+@dataclass(frozen=True, slots=True)
+class LegendEntry:
+    """One legend row: a short sample of a line (colour, width in points) drawn over a swatch
+    of the background it appears on, and its label."""
+
+    label: str
+    line: RGBA
+    width: float = 1.0
+    swatch: RGBA = WHITE
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class HeatmapSpec:
     """Everything one heatmap panel shows. Modes of the public API differ only in this data.
@@ -179,6 +192,8 @@ class HeatmapSpec:
     summary
         The matrix already summarised for the default :class:`Style` (see
         :func:`izzyviz.blocks.summarize`); summarised by :func:`heatmap_panel` when None.
+    legend
+        Rows of a legend drawn below the colour bar.
     """
 
     matrix: Matrix
@@ -200,6 +215,7 @@ class HeatmapSpec:
     colorbar: bool = True
     gap: float | None = None
     gap_color: RGBA = WHITE
+    legend: Sequence[LegendEntry] = ()
     role: str = "panel"
     pool: Pool = "max"
     full_resolution: bool = False
@@ -601,6 +617,34 @@ class _Builder:
         self.bounds.add(x, -size, reach, height + size)
         return group
 
+    def legend(self, x: float, top: float) -> Group:
+        """The spec's legend in a light frame whose top-left corner is ``(x, top)``: per row a
+        line sample on its swatch, then the label (as matplotlib draws a legend)."""
+        size = self.style.label_size
+        pad, sample, row = size * 0.5, size * 2.0, size * 1.6
+        nodes: list[Node] = []
+        texts = []
+        for k, entry in enumerate(self.spec.legend):
+            middle = top + pad + row * (k + 0.5)
+            nodes.append(Rect(x + pad, middle - size * 0.6, sample, size * 1.2, fill=entry.swatch))
+            nodes.append(Line(x + pad, middle, x + pad + sample, middle, entry.line, entry.width))
+            label_x = x + 2 * pad + sample
+            texts.append(self.text(label_x, self.centred_baseline(middle, size), entry.label, size))
+        frame_width = 3 * pad + sample + max(text.width for text in texts)
+        frame_height = 2 * pad + row * len(texts)
+        frame = Rect(
+            x,
+            top,
+            frame_width,
+            frame_height,
+            fill=WHITE,
+            stroke=LEGEND_EDGE,
+            stroke_width=0.8,
+            radius=2.0,
+        )
+        self.bounds.add(x, top, x + frame_width, top + frame_height)
+        return Group((frame, *nodes, *texts), role="legend")
+
 
 def heatmap_panel(
     spec: HeatmapSpec, style: Style | None = None, fm: TextMetrics | None = None
@@ -670,6 +714,8 @@ def heatmap_panel(
         children.append(b.note(summary.note, height + below + 2.0))
     if spec.colorbar:
         children.append(b.colorbar(colorbar_x, height))
+    if spec.legend:
+        children.append(b.legend(colorbar_x, height + style.label_size))
 
     # Titles stack upwards from the column labels; the y-axis label sits left of the row labels.
     baseline = -x_reach - 6.0

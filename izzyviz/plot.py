@@ -12,6 +12,7 @@ from izzyviz._validate import (
     check_choice,
     check_labels,
     check_nonnegative_int,
+    check_optional_text,
     check_positive,
     describe,
 )
@@ -247,8 +248,7 @@ def heatmap_spec(
     if not isinstance(full_resolution, bool):
         raise TypeError(f"full_resolution: expected True or False, got {describe(full_resolution)}")
     for name in ("title", "xlabel", "ylabel"):
-        if not isinstance(options.get(name), (str, type(None))):
-            raise TypeError(f"{name}: expected a string or None, got {describe(options[name])}")
+        check_optional_text(options.get(name), name)
     if options.get("special_tokens") is not None:
         options["special_tokens"] = check_special_tokens(options["special_tokens"])
     if scale is None:

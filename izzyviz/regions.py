@@ -1,15 +1,27 @@
 """Automatic detection of rectangular high-attention regions.
 
-The main entry point is :func:`find_attention_regions_with_merging`, which finds up to
-``n_seeds`` rectangles of high attention by (1) picking well-separated seed cells, (2) growing
-each seed greedily while a contrast score stays high and (3) merging nearby rectangles whose
-union is still homogeneous, refilling the set from reserve seeds after each merge.
+The main entry point is :func:`find_attention_regions_with_merging`. It treats an attention map
+the way astronomical source extraction treats a sky image (Bertin & Arnouts 1996, SExtractor):
+estimate the background and its noise from the map itself, keep the cells that stand out from
+it by more than chance allows, grow them into connected regions (with hysteresis, as in
+Canny's edge detector) and report each region's bounding box.
 
-Rectangle statistics are read from 2-D prefix sums (summed-area tables) of the values and of
-their squares, so the mean and variance of any rectangle, and the mean of the one-cell ring
-around it, cost O(1) whatever the matrix size (the merge test reads the variance of boxes of up
-to 65 536 cells straight from the cells instead, for accuracy). There are no Python loops over
-matrix cells.
+Attention maps have structures of their own that a single global background would mistake for
+regions, so the background is modelled in ``log(value)``, additively as in Tukey's median
+polish: each **row**'s level (rows are softmaxes: they differ by a constant factor, and a row
+holding a wide block has a lower background than its neighbours), plus each **column**'s
+effect (an "attention sink" such as ``[CLS]``/``[SEP]``/BOS that every row attends to), plus
+each **diagonal**'s effect (positional heads attending to the same or the previous token).
+Levels are 25th percentiles and effects medians of up to 64 evenly spaced cells per line, so a
+block may fill most of a line without raising its background. The residual is standardised by
+its own median and upper quartile (a robust z-score), and cells above the larger of Donoho &
+Johnstone's universal threshold ``sqrt(2 ln N)`` and the 5% Bonferroni threshold for ``N``
+cells of Gaussian noise are *seeds*. Growth, splitting by level, merging and non-maximum
+suppression are described in the function's docstring.
+
+Cost: one comparison pass over the whole matrix and numpy work on sampled lines and on small
+windows around the seeds; only sampled and windowed cells are logged, and no Python loop runs
+over matrix cells.
 
 Rectangles are ``(top, left, bottom, right)`` tuples of inclusive row/column indices.
 """
@@ -18,8 +30,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,238 +46,410 @@ Rect = tuple[int, int, int, int]
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
 
-# Ring means below this (in units of the largest matrix value) count as zero when scoring.
-_RING_EPSILON = 1e-9
-# Merge checks on boxes of at most this many cells use an exact two-pass standard deviation;
-# larger boxes use the summed-area tables, whose rounding error per cell shrinks with the area.
-_EXACT_STD_MAX_CELLS = 1 << 16
-# Standard deviations closer than this (in units of the largest value) are treated as equal.
-_STD_TOLERANCE = 1e-12
-# Seed selection scans the ranked cells in chunks of this many.
-_SEED_SCAN_CHUNK = 1024
-# Growth candidates are tried in this order; ties in score go to the earliest.
-_DIRECTIONS: tuple[Rect, ...] = ((-1, 0, 0, 0), (0, 0, 1, 0), (0, -1, 0, 0), (0, 0, 0, 1))
+# Cells sampled (evenly spaced) from each row, column or diagonal to estimate its baseline.
+_LINE_SAMPLES = 64
+# Lines shorter than this have no baseline of their own (too few cells to estimate one).
+_MIN_LINE = 4
+# The baseline quantile: a block may fill up to 1 - this of a line without raising it.
+_BASELINE_QUANTILE = 0.25
+# Cells sampled along each axis to estimate the residual's median and spread.
+_NOISE_SAMPLES = 128
+# log(value + floor), value normalised to [0, 1]: exact zeros stay finite.
+_LOG_FLOOR = 1e-6
+# Smallest noise scale in log units: a constant background makes every brighter cell significant.
+_MIN_SCALE = 1e-6
+# The upper quartile of a standard Gaussian: (q75 - median) / this is its standard deviation.
+_UPPER_QUARTILE_Z = 0.6745
+# Chance that a small map of pure noise yields a seed anywhere (sets the seed threshold).
+_FALSE_ALARM = 0.05
+# Cells connected to seeds through z-scores above this fraction of the seed threshold belong to
+# the seeds' region (hysteresis; Canny recommends a low threshold of 1/3 to 1/2 of the high).
+_HYSTERESIS = 0.5
 
 
 # --------------------------------------------------------------------------------------------
-# Argument checks
+# Background and significance
 # --------------------------------------------------------------------------------------------
 
 
-def _check_positive_int(value: Any, name: str) -> int:
-    """Return ``value`` as an int after checking it is a whole number >= 1."""
-    return check_nonnegative_int(value, name, minimum=1)
+def _positions(length: IntArray | int, count: int) -> IntArray:
+    """``count`` evenly spaced indices into lines of ``length`` cells (one row per length)."""
+    steps = np.arange(count, dtype=np.int64)
+    span = np.asarray(length, dtype=np.int64)[..., None] - 1
+    return (steps * span) // max(count - 1, 1)
 
 
-# --------------------------------------------------------------------------------------------
-# Summed-area tables
-# --------------------------------------------------------------------------------------------
+def _low_quantile(samples: FloatArray, axis: int) -> FloatArray:
+    """The baseline quantile of ``samples`` along ``axis`` (lower order statistic)."""
+    k = int((samples.shape[axis] - 1) * _BASELINE_QUANTILE)
+    return np.asarray(np.partition(samples, k, axis=axis).take(k, axis=axis), dtype=np.float64)
 
 
-def _normalise(matrix: FloatArray) -> FloatArray:
-    """Map ``matrix`` to non-negative values whose maximum is 1 (all zeros stay zeros).
-
-    The contrast score is a ratio of means, so it only makes sense for non-negative values.
-    Attention weights already are; a matrix with negative entries is shifted up by its minimum.
-    Scaling by a positive constant changes no decision of the method (every score scales by
-    the same factor) and keeps sums of squares far from overflow.
-    """
-    largest = float(np.max(np.abs(matrix)))
-    if largest == 0.0:
-        return np.zeros_like(matrix)
-    values = matrix / largest
-    lowest = float(values.min())
-    if lowest < 0.0:
-        values = values - lowest
-    top = float(values.max())
-    return values / top if top > 0.0 else np.zeros_like(matrix)
-
-
-def _prefix_sums(values: FloatArray) -> FloatArray:
-    """Summed-area table ``S`` with ``S[i, j] == values[:i, :j].sum()`` (one row/column of 0s)."""
-    table = np.zeros((values.shape[0] + 1, values.shape[1] + 1), dtype=np.float64)
-    np.cumsum(values, axis=0, out=table[1:, 1:])
-    np.cumsum(table[1:, 1:], axis=1, out=table[1:, 1:])
-    return table
+def _diagonal_samples(shape: tuple[int, int]) -> tuple[IntArray, IntArray, IntArray]:
+    """Evenly spaced cells of every diagonal at least half the matrix's smaller side long
+    (shorter ones a block could fill): their diagonal indices ``column - row + rows - 1``, and
+    ``(diagonals, samples)`` arrays of their rows and columns."""
+    n_rows, n_cols = shape
+    offsets = np.arange(-(n_rows - 1), n_cols, dtype=np.int64)
+    first_row = np.maximum(-offsets, 0)
+    lengths = np.minimum(n_rows - first_row, n_cols - first_row - offsets)
+    used = np.flatnonzero(lengths >= max(_MIN_LINE, -(-min(n_rows, n_cols) // 2)))
+    count = min(int(lengths.max()), _LINE_SAMPLES)
+    rows = first_row[used, None] + _positions(lengths[used], count)
+    return used, rows, rows + offsets[used, None]
 
 
 @dataclass(frozen=True)
-class _Tables:
-    """The normalised matrix with summed-area tables of its values and squared values."""
+class _Background:
+    """Robust background model of a matrix, in log units.
 
-    values: FloatArray
-    sums: FloatArray
-    squares: FloatArray
+    Values are normalised as ``(matrix - low) * factor`` (to [0, 1]) and taken as
+    ``log(value + floor)``. The background of a cell is additive in log units (as in Tukey's
+    median polish): its row's level (25th percentile, the softmax normalisation), plus its
+    column's and its diagonal's effect (median of what the row levels leave, above the map's
+    median; never negative, so a structure can only raise the background: a sink column, a
+    diagonal band, and where the two cross, both). Lines too short for an estimate get no
+    effect; rows too short get the whole map's level. ``center`` and ``scale`` are the median
+    and the MAD-based standard deviation of ``log - baseline``. Only sampled cells are logged.
+    """
+
+    matrix: FloatArray
+    low: float
+    factor: float
+    rows: FloatArray
+    cols: FloatArray
+    diagonals: FloatArray
+    center: float = 0.0
+    scale: float = 1.0
 
     @classmethod
-    def build(cls, matrix: FloatArray) -> _Tables:
-        values = _normalise(matrix)
-        return cls(values, _prefix_sums(values), _prefix_sums(values * values))
+    def estimate(cls, matrix: FloatArray, low: float, factor: float) -> _Background:
+        n_rows, n_cols = matrix.shape
+        zero = np.zeros(n_rows + n_cols - 1)
+        model = cls(matrix, low, factor, zero[:n_rows], zero[:n_cols], zero)
+        r = np.unique(_positions(n_rows, min(n_rows, _NOISE_SAMPLES)))
+        c = np.unique(_positions(n_cols, min(n_cols, _NOISE_SAMPLES)))
+        grid = model.log(matrix[np.ix_(r, c)])
+        if n_cols >= _MIN_LINE:
+            samples = model.log(matrix[:, _positions(n_cols, min(n_cols, _LINE_SAMPLES))])
+            rows = _low_quantile(samples, axis=1)
+        else:
+            rows = np.full(n_rows, _low_quantile(grid.reshape(-1), axis=0))
+        level = float(np.median(grid - rows[r, None]))
+        cols = zero[:n_cols]
+        if n_rows >= _MIN_LINE:
+            picked = _positions(n_rows, min(n_rows, _LINE_SAMPLES))
+            samples = model.log(matrix[picked]) - rows[picked, None]
+            cols = np.maximum(np.median(samples, axis=0) - level, 0.0)
+        diagonals = zero.copy()
+        used, dr, dc = _diagonal_samples(matrix.shape)
+        if used.size:
+            samples = model.log(matrix[dr, dc]) - rows[dr] - cols[dc]
+            diagonals[used] = np.maximum(np.median(samples, axis=1) - level, 0.0)
+        model = cls(matrix, low, factor, rows, cols, diagonals)
+        residual = grid - model.baseline(r, c)
+        # The upper half only: seeds are tested against it, and a lower tail (values near
+        # zero, long in log units) says nothing about how high noise reaches.
+        center, upper = np.quantile(residual, [0.5, 0.75])
+        spread = (float(upper) - float(center)) / _UPPER_QUARTILE_Z
+        # Residuals from baselines fitted to the same cells understate the noise: scale up by
+        # the degrees of freedom the fitted levels and effects took (matters for small maps).
+        fitted = n_rows + (n_cols if n_rows >= _MIN_LINE else 0) + used.size
+        spread /= math.sqrt(max(1.0 - fitted / matrix.size, 0.25))
+        return cls(
+            matrix, low, factor, rows, cols, diagonals, float(center), max(spread, _MIN_SCALE)
+        )
 
-    @property
-    def shape(self) -> tuple[int, int]:
-        rows, cols = self.values.shape
-        return rows, cols
+    def normalised(self, raw: FloatArray) -> FloatArray:
+        """``raw`` matrix values in [0, 1] (factor first, so extreme values cannot overflow)."""
+        return np.asarray(raw * self.factor - self.low * self.factor, dtype=np.float64)
+
+    def log(self, raw: FloatArray) -> FloatArray:
+        """``log(normalised value + floor)`` of ``raw`` matrix values (``-inf`` stays)."""
+        with np.errstate(invalid="ignore"):
+            return np.log(np.maximum(self.normalised(raw), 0.0) + _LOG_FLOOR)
+
+    def values(self, rows: IntArray, cols: IntArray) -> FloatArray:
+        """Normalised values of the cells ``rows × cols`` (two index vectors)."""
+        return self.normalised(self.matrix[np.ix_(rows, cols)])
+
+    def baseline(self, rows: IntArray, cols: IntArray) -> FloatArray:
+        """Baseline (log units) of the cells ``rows × cols``."""
+        diagonal = self._diagonal_view(self.diagonals)[np.ix_(rows, cols)]
+        return self.rows[rows, None] + self.cols[None, cols] + diagonal
+
+    def z(self, rows: IntArray, cols: IntArray) -> FloatArray:
+        """Robust z-score of the cells ``rows × cols``: how far they stand above background."""
+        logs = np.log(self.values(rows, cols) + _LOG_FLOOR)
+        return (logs - self.baseline(rows, cols) - self.center) / self.scale
+
+    def excess(self, rows: IntArray, cols: IntArray) -> FloatArray:
+        """Value above the typical background value, in normalised units, of ``rows × cols``."""
+        background = np.exp(self.baseline(rows, cols) + self.center) - _LOG_FLOOR
+        return self.values(rows, cols) - background
+
+    def _diagonal_view(self, diagonals: FloatArray) -> FloatArray:
+        """Per-diagonal values laid out as the matrix (a read-only view, no copy)."""
+        n_rows, n_cols = self.matrix.shape
+        step = diagonals.strides[0]
+        return np.lib.stride_tricks.as_strided(
+            diagonals[n_rows - 1 :], (n_rows, n_cols), (-step, step), writeable=False
+        )
+
+    def seed_cells(self, threshold: float) -> tuple[IntArray, IntArray]:
+        """Rows and columns of the cells whose z-score exceeds ``threshold``.
+
+        Column and diagonal effects are never negative, so a seed must exceed its row's
+        threshold alone: one comparison of the raw matrix with a per-row value finds the
+        candidates, and only those are logged and tested in full.
+        """
+        limit = self.center + threshold * self.scale
+        with np.errstate(over="ignore"):
+            by_row = (np.exp(self.rows + limit) - _LOG_FLOOR) / self.factor + self.low
+        rows, cols = np.nonzero(self.matrix > by_row[:, None])
+        diagonal = self.diagonals[cols - rows + (self.matrix.shape[0] - 1)]
+        baseline = self.rows[rows] + self.cols[cols] + diagonal
+        keep = self.log(self.matrix[rows, cols]) - baseline > limit
+        return rows[keep].astype(np.int64), cols[keep].astype(np.int64)
 
 
-def _box_total(
-    table: FloatArray, top: IntArray, left: IntArray, bottom: IntArray, right: IntArray
-) -> FloatArray:
-    """Sum of the cells of each inclusive box, read from a summed-area table in O(1)."""
-    return (
-        table[bottom + 1, right + 1]
-        - table[top, right + 1]
-        - table[bottom + 1, left]
-        + table[top, left]
+def _normalisation(matrix: FloatArray) -> tuple[float, float] | None:
+    """``(low, factor)`` mapping ``matrix`` to [0, 1] by ``(matrix - low) * factor`` (shifted
+    only if it has negative entries); None if it is constant."""
+    low = min(float(matrix.min()), 0.0)
+    # Halved first, so the span of values near the float64 limit cannot overflow.
+    span = float(matrix.max()) / 2 - low / 2
+    if not span > 0.0:
+        return None
+    return low, 0.5 / span
+
+
+def _seed_threshold(cells: int) -> float:
+    """The larger of two thresholds on the z-score of pure Gaussian noise over ``cells``
+    cells: Donoho and Johnstone's universal threshold ``sqrt(2 ln N)`` (which noise rarely
+    exceeds in large maps), and the Bonferroni threshold that noise exceeds anywhere with
+    probability ``_FALSE_ALARM`` (stricter in small maps), found by Newton's method on
+    ``P(Z > z) = _FALSE_ALARM / N``."""
+    tail = _FALSE_ALARM / max(cells, 1)
+    z = math.sqrt(2.0 * math.log(1.0 / tail))
+    for _ in range(8):
+        density = math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+        z += (0.5 * math.erfc(z / math.sqrt(2.0)) - tail) / density
+    return max(z, math.sqrt(2.0 * math.log(max(cells, 1))))
+
+
+# --------------------------------------------------------------------------------------------
+# Connected components (4-connectivity), from runs of True cells in each row
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Runs:
+    """Horizontal runs of a mask's True cells, with the component each belongs to."""
+
+    rows: IntArray
+    starts: IntArray
+    stops: IntArray  # exclusive
+    labels: IntArray
+
+    def bounding_boxes(self) -> list[Rect]:
+        """Inclusive bounding box of each component, in label order."""
+        count = int(self.labels.max()) + 1 if self.labels.size else 0
+        top = np.full(count, np.iinfo(np.int64).max)
+        left = top.copy()
+        bottom = np.full(count, -1)
+        right = bottom.copy()
+        np.minimum.at(top, self.labels, self.rows)
+        np.minimum.at(left, self.labels, self.starts)
+        np.maximum.at(bottom, self.labels, self.rows)
+        np.maximum.at(right, self.labels, self.stops - 1)
+        return list(zip(top.tolist(), left.tolist(), bottom.tolist(), right.tolist(), strict=True))
+
+    def image(self, shape: tuple[int, int]) -> NDArray[np.int64]:
+        """The label of every cell of a mask of ``shape`` (-1 outside the components)."""
+        image = np.full(shape, -1, dtype=np.int64)
+        lengths = self.stops - self.starts
+        first = np.cumsum(lengths) - lengths
+        cols = np.arange(int(lengths.sum())) - np.repeat(first - self.starts, lengths)
+        image[np.repeat(self.rows, lengths), cols] = np.repeat(self.labels, lengths)
+        return image
+
+
+def _find(parent: list[int], item: int) -> int:
+    while parent[item] != item:
+        parent[item] = parent[parent[item]]
+        item = parent[item]
+    return item
+
+
+def _components(mask: BoolArray) -> _Runs:
+    """4-connected components of ``mask``: runs in consecutive rows that share a column are
+    joined with a union-find over runs (there are far fewer runs than cells)."""
+    padded = np.zeros((mask.shape[0], mask.shape[1] + 2), dtype=np.int8)
+    padded[:, 1:-1] = mask
+    edges = np.diff(padded, axis=1)
+    rows, starts = np.nonzero(edges == 1)
+    _, stops = np.nonzero(edges == -1)
+    parent = list(range(rows.size))
+    first = np.searchsorted(rows, np.arange(mask.shape[0] + 1)).tolist()
+    start_list, stop_list = starts.tolist(), stops.tolist()
+    for row in np.unique(rows).tolist():
+        i, i_end = first[row], first[row + 1]
+        j, j_end = i_end, first[min(row + 2, mask.shape[0])]
+        while i < i_end and j < j_end:
+            if start_list[i] < stop_list[j] and start_list[j] < stop_list[i]:
+                root_i, root_j = _find(parent, i), _find(parent, j)
+                parent[max(root_i, root_j)] = min(root_i, root_j)
+            if stop_list[i] < stop_list[j]:
+                i += 1
+            else:
+                j += 1
+    roots = np.array([_find(parent, k) for k in range(rows.size)], dtype=np.int64)
+    _, labels = np.unique(roots, return_inverse=True)
+    return _Runs(
+        rows.astype(np.int64),
+        starts.astype(np.int64),
+        stops.astype(np.int64),
+        labels.reshape(-1).astype(np.int64),
     )
 
 
-def _area(top: IntArray, left: IntArray, bottom: IntArray, right: IntArray) -> IntArray:
-    return (bottom - top + 1) * (right - left + 1)
-
-
-def _scores(tables: _Tables, boxes: IntArray) -> FloatArray:
-    """Expansion score of each row ``(top, left, bottom, right)`` of ``boxes``.
-
-    ``score = mean_inside * (mean_inside / mean_ring) * (1 + ln(1 + area) / 10)`` where the ring
-    is the one-cell border around the box, clipped to the matrix. An empty ring (the box fills
-    the matrix) uses the inside mean; ring means are floored at a tiny epsilon.
-    """
-    rows, cols = tables.shape
-    top, left, bottom, right = boxes.T
-    area = _area(top, left, bottom, right)
-    inside = _box_total(tables.sums, top, left, bottom, right)
-    mean_inside = np.maximum(inside, 0.0) / area
-
-    outer = (
-        np.maximum(top - 1, 0),
-        np.maximum(left - 1, 0),
-        np.minimum(bottom + 1, rows - 1),
-        np.minimum(right + 1, cols - 1),
-    )
-    ring_area = _area(*outer) - area
-    ring_sum = _box_total(tables.sums, *outer) - inside
-    ring_mean = np.where(
-        ring_area > 0, np.maximum(ring_sum, 0.0) / np.maximum(ring_area, 1), mean_inside
-    )
-    contrast = mean_inside / np.maximum(ring_mean, _RING_EPSILON)
-    return mean_inside * contrast * (1.0 + np.log1p(area) / 10.0)
-
-
-def _score(tables: _Tables, rect: Rect) -> float:
-    return float(_scores(tables, np.array([rect], dtype=np.int64))[0])
-
-
-def _std(tables: _Tables, rect: Rect) -> float:
-    """Population standard deviation of the cells of ``rect`` (normalised units)."""
-    top, left, bottom, right = rect
-    cells = (bottom - top + 1) * (right - left + 1)
-    if cells <= _EXACT_STD_MAX_CELLS:
-        # Small box: exact two-pass formula. The summed-area variance E[x²] - E[x]² carries an
-        # absolute error set by the size of the whole table, which swamps small boxes.
-        return float(np.std(tables.values[top : bottom + 1, left : right + 1]))
-    box = np.array([rect], dtype=np.int64).T
-    total = float(_box_total(tables.sums, *box)[0])
-    squares = float(_box_total(tables.squares, *box)[0])
-    mean = total / cells
-    return math.sqrt(max(squares / cells - mean * mean, 0.0))
-
-
-def _mean(tables: _Tables, rect: Rect) -> float:
-    """Mean of the cells of ``rect`` in normalised units, computed exactly from the cells."""
-    top, left, bottom, right = rect
-    return float(np.mean(tables.values[top : bottom + 1, left : right + 1]))
-
-
-# --------------------------------------------------------------------------------------------
-# Step 1: seeds
-# --------------------------------------------------------------------------------------------
-
-
-def _ranked_cells(flat: FloatArray, count: int) -> IntArray:
-    """Flat indices of at least the ``count`` highest cells, highest first, ties row-major.
-
-    The result is always a prefix of the full ranking, so asking again with a larger ``count``
-    extends it.
-    """
-    size = flat.size
-    if count >= size:
-        return np.argsort(-flat, kind="stable").astype(np.int64)
-    threshold = np.partition(flat, size - count)[size - count]
-    candidates = np.flatnonzero(flat >= threshold)
-    return candidates[np.argsort(-flat[candidates], kind="stable")].astype(np.int64)
-
-
-def _select_seeds(matrix: FloatArray, wanted: int, min_distance: int) -> list[tuple[int, int]]:
-    """Up to ``wanted`` cells in descending value order (ties row-major), skipping any cell
-    within ``min_distance`` rows *and* columns of an already accepted seed."""
-    cols = matrix.shape[1]
-    flat = matrix.reshape(-1)
-    blocked = np.zeros(matrix.shape, dtype=bool)
-    blocked_flat = blocked.reshape(-1)
-    window = 2 * min_distance + 1
-    budget = min(wanted * window * window, flat.size)
-    order = _ranked_cells(flat, budget)
-    seeds: list[tuple[int, int]] = []
-    position = 0
-    while len(seeds) < wanted:
-        if position >= order.size:
-            if order.size >= flat.size:
-                break  # every cell has been considered
-            budget = min(2 * max(budget, order.size), flat.size)
-            order = _ranked_cells(flat, budget)
-            continue
-        chunk = order[position : position + _SEED_SCAN_CHUNK]
-        free = np.flatnonzero(~blocked_flat[chunk])
-        if free.size == 0:
-            position += chunk.size
-            continue
-        row, col = divmod(int(chunk[free[0]]), cols)
-        position += int(free[0]) + 1
-        seeds.append((row, col))
-        blocked[
-            max(row - min_distance, 0) : row + min_distance + 1,
-            max(col - min_distance, 0) : col + min_distance + 1,
-        ] = True
-    return seeds
-
-
-# --------------------------------------------------------------------------------------------
-# Step 2: growth
-# --------------------------------------------------------------------------------------------
-
-
-def _neighbours(rect: Rect, rows: int, cols: int) -> list[Rect]:
-    """``rect`` extended by one row or column up, down, left or right, within the matrix."""
-    top, left, bottom, right = rect
-    grown = []
-    for d_top, d_left, d_bottom, d_right in _DIRECTIONS:
-        candidate = (top + d_top, left + d_left, bottom + d_bottom, right + d_right)
-        if candidate[0] >= 0 and candidate[1] >= 0 and candidate[2] < rows and candidate[3] < cols:
-            grown.append(candidate)
+def _dilate(mask: BoolArray, steps: int) -> BoolArray:
+    """``mask`` grown by ``steps`` cells in every direction (diagonals included)."""
+    grown = mask.copy()
+    for _ in range(min(steps, max(mask.shape))):
+        step = grown.copy()
+        step[1:] |= grown[:-1]
+        step[:-1] |= grown[1:]
+        wide = step.copy()
+        wide[:, 1:] |= step[:, :-1]
+        wide[:, :-1] |= step[:, 1:]
+        if np.array_equal(wide, grown):
+            break
+        grown = wide
     return grown
 
 
-def _grow(tables: _Tables, seed: tuple[int, int], threshold: float, max_steps: int) -> Rect:
-    """Grow a 1×1 rectangle at ``seed`` greedily, one row/column per step."""
-    rows, cols = tables.shape
-    rect: Rect = (seed[0], seed[1], seed[0], seed[1])
-    current = _score(tables, rect)
-    for _ in range(max_steps):
-        candidates = _neighbours(rect, rows, cols)
-        if not candidates:
-            break
-        scores = _scores(tables, np.array(candidates, dtype=np.int64))
-        best = int(np.argmax(scores))
-        if not scores[best] >= threshold * current:
-            break
-        rect, current = candidates[best], float(scores[best])
-    return rect
+# --------------------------------------------------------------------------------------------
+# Regions: growth from the seeds, split by level
+# --------------------------------------------------------------------------------------------
+
+
+def _grow_regions(
+    background: _Background,
+    thresholds: tuple[float, float],
+    level_fraction: float,
+    max_steps: int,
+) -> list[Rect]:
+    """Bounding boxes of the regions grown from each connected group of seeds.
+
+    A group is handled in a window around it, strongest group first. Its **extent** is the
+    set of cells connected to its seeds through cells with a z-score above the low threshold
+    (``thresholds[0]``, hysteresis as in Canny's edge detector) within ``max_steps`` cells of
+    the seeds. While a seed in the extent is free, the next region is the connected set,
+    holding the strongest free seed, of free extent cells whose excess over background is at
+    least ``level_fraction`` times the median excess of the free extent, and the extent cells
+    in one-cell gaps between them. Seeds of a weaker level left out start the next region.
+    """
+    low, high = thresholds
+    taken = np.zeros(background.matrix.shape, dtype=bool)
+    boxes: list[Rect] = []
+    windows = []
+    for box in _seed_groups(background.seed_cells(high), background.matrix.shape, max_steps):
+        rows, cols = _window(box, 0, background.matrix.shape)
+        z = background.z(rows, cols)
+        windows.append((float(z.max()), rows, cols, z))
+    # Strongest group first, so it claims contested cells.
+    windows.sort(key=lambda window: -window[0])
+    for _, rows, cols, z in windows:
+        local = np.ix_(rows, cols)
+        free = (z > high) & ~taken[local]
+        if not free.any():
+            continue
+        reach = _dilate(free, max_steps)
+        excess = background.excess(rows, cols)
+        extent = _extent(free | ((z > low) & reach & ~taken[local]), free)
+        free = extent & (z > high)
+        while free.any():
+            level = float(np.median(excess[extent]))
+            flat_peak = int(np.argmax(np.where(free, excess, -np.inf)))
+            peak = (flat_peak // free.shape[1], flat_peak % free.shape[1])
+            allowed = extent & _fill_gaps(extent & (excess >= level_fraction * level))
+            allowed[peak] = True
+            labels = _components(allowed).image(allowed.shape)
+            region = labels == labels[peak]
+            taken[local] |= region
+            free &= ~region
+            extent &= ~region
+            hit_rows, hit_cols = np.nonzero(region)
+            boxes.append(
+                (
+                    int(rows[hit_rows.min()]),
+                    int(cols[hit_cols.min()]),
+                    int(rows[hit_rows.max()]),
+                    int(cols[hit_cols.max()]),
+                )
+            )
+    return boxes
+
+
+def _extent(candidates: BoolArray, seeds: BoolArray) -> BoolArray:
+    """The connected components of ``candidates`` that hold at least one of ``seeds``."""
+    labels = _components(candidates).image(candidates.shape)
+    held = np.zeros(int(labels.max()) + 2, dtype=bool)
+    held[labels[seeds] + 1] = True
+    held[0] = False
+    return np.asarray(held[labels + 1])
+
+
+def _fill_gaps(mask: BoolArray) -> BoolArray:
+    """``mask`` plus every cell whose two horizontal or two vertical neighbours are both in
+    it: fills the one-cell holes and seams that noise leaves in a faint block, leaves a
+    rectangle unchanged and joins nothing that is two or more cells apart."""
+    filled = mask.copy()
+    filled[:, 1:-1] |= mask[:, :-2] & mask[:, 2:]
+    filled[1:-1, :] |= mask[:-2, :] & mask[2:, :]
+    return filled
+
+
+def _seed_groups(
+    seeds: tuple[IntArray, IntArray], shape: tuple[int, int], max_steps: int
+) -> list[Rect]:
+    """Windows holding groups of seeds that lie within reach of each other.
+
+    Seeds are marked on a coarse grid of ``(max_steps + 1)``-cell squares; 8-connected marked
+    squares form a group, and its window is their bounding box widened by one square (so it
+    holds every cell within ``max_steps`` of the group's seeds). Grouping costs time in the
+    number of seeds, not of cells.
+    """
+    side = max_steps + 1
+    coarse = np.zeros((shape[0] // side + 1, shape[1] // side + 1), dtype=bool)
+    coarse[seeds[0] // side, seeds[1] // side] = True
+    windows = []
+    for top, left, bottom, right in _components(_dilate(coarse, 1)).bounding_boxes():
+        windows.append(
+            (
+                top * side,
+                left * side,
+                min((bottom + 1) * side, shape[0]) - 1,
+                min((right + 1) * side, shape[1]) - 1,
+            )
+        )
+    return windows
+
+
+def _window(box: Rect, margin: int, shape: tuple[int, int]) -> tuple[IntArray, IntArray]:
+    """Row and column indices of ``box`` widened by ``margin`` cells, within ``shape``."""
+    top, left, bottom, right = box
+    rows = np.arange(max(top - margin, 0), min(bottom + margin, shape[0] - 1) + 1)
+    cols = np.arange(max(left - margin, 0), min(right + margin, shape[1] - 1) + 1)
+    return rows, cols
 
 
 # --------------------------------------------------------------------------------------------
-# Step 3: merging
+# Merging and suppression
 # --------------------------------------------------------------------------------------------
 
 
@@ -275,9 +458,9 @@ def _gap(low_a: int, high_a: int, low_b: int, high_b: int) -> int:
     return max(low_a - high_b - 1, low_b - high_a - 1, 0)
 
 
-def _close(a: Rect, b: Rect, proximity: int) -> bool:
-    """True if ``a`` and ``b`` overlap or are at most ``proximity`` cells apart on both axes."""
-    return _gap(a[0], a[2], b[0], b[2]) <= proximity and _gap(a[1], a[3], b[1], b[3]) <= proximity
+def _close(a: Rect, b: Rect, distance: int) -> bool:
+    """True if ``a`` and ``b`` overlap or are at most ``distance`` cells apart on both axes."""
+    return _gap(a[0], a[2], b[0], b[2]) <= distance and _gap(a[1], a[3], b[1], b[3]) <= distance
 
 
 def _contains(outer: Rect, inner: Rect) -> bool:
@@ -289,59 +472,84 @@ def _contains(outer: Rect, inner: Rect) -> bool:
     )
 
 
-def _inside_any(cell: tuple[int, int], rects: Iterable[Rect]) -> bool:
-    return any(r[0] <= cell[0] <= r[2] and r[1] <= cell[1] <= r[3] for r in rects)
-
-
 def _bounding_box(a: Rect, b: Rect) -> Rect:
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _cells(rect: Rect) -> int:
-    return (rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1)
+def _cells(background: _Background, rect: Rect) -> FloatArray:
+    """Normalised values of the cells of ``rect``."""
+    top, left, bottom, right = rect
+    return background.normalised(background.matrix[top : bottom + 1, left : right + 1])
 
 
-def _homogeneous_union(tables: _Tables, a: Rect, b: Rect, std_threshold: float) -> bool:
+# Standard deviations closer than this (normalised units) are treated as equal.
+_STD_TOLERANCE = 1e-12
+
+
+def _homogeneous_union(background: _Background, a: Rect, b: Rect, std_threshold: float) -> bool:
     """The merge test: is the bounding box of ``a`` and ``b`` about as uniform as they are?
 
-    Merge when ``std(box) <= weighted_std / std_threshold`` where ``weighted_std`` is the
-    cell-count-weighted mean of the two standard deviations. A tiny absolute tolerance makes
-    the degenerate case well defined: if both rectangles are constant (``weighted_std == 0``)
-    they merge only if the box is constant too, i.e. they hold the same value and so does any
-    gap between them.
+    Merge when ``std(box) <= weighted_std / std_threshold``, ``weighted_std`` being the
+    cell-count-weighted mean of the two standard deviations; two constant rectangles merge
+    only if the box is constant too.
     """
-    size_a, size_b = _cells(a), _cells(b)
-    weighted = (size_a * _std(tables, a) + size_b * _std(tables, b)) / (size_a + size_b)
-    return _std(tables, _bounding_box(a, b)) <= weighted / std_threshold + _STD_TOLERANCE
+    cells_a, cells_b = _cells(background, a), _cells(background, b)
+    weighted = (cells_a.size * float(cells_a.std()) + cells_b.size * float(cells_b.std())) / (
+        cells_a.size + cells_b.size
+    )
+    union = float(_cells(background, _bounding_box(a, b)).std())
+    return union <= weighted / std_threshold + _STD_TOLERANCE
 
 
-def _merge_pass(
-    tables: _Tables,
+def _merge(
+    background: _Background, rects: list[Rect], proximity: int, std_threshold: float
+) -> None:
+    """Merge, in place, pairs of rectangles that nest, or lie within ``proximity`` cells of
+    each other and pass the merge test, until no pair does."""
+    rejected: set[tuple[Rect, Rect]] = set()
+    while pair := _mergeable_pair(background, rects, proximity, std_threshold, rejected):
+        i, j = pair
+        rects[i] = _bounding_box(rects[i], rects[j])
+        del rects[j]
+
+
+def _mergeable_pair(
+    background: _Background,
     rects: list[Rect],
     proximity: int,
     std_threshold: float,
     rejected: set[tuple[Rect, Rect]],
-) -> bool:
-    """Merge the first mergeable pair of ``rects`` in place; return whether one was merged.
-
-    Pairs are tried in list order (stronger seeds first). A rectangle inside another is always
-    absorbed. ``rejected`` caches pairs already found not to merge.
-    """
+) -> tuple[int, int] | None:
+    """The first pair (in list order) to merge, or None; pairs found not to merge are added
+    to ``rejected``, so that they are tested once."""
     for i, a in enumerate(rects):
         for j in range(i + 1, len(rects)):
             b = rects[j]
+            if _contains(a, b) or _contains(b, a):
+                return i, j
             if (a, b) in rejected or not _close(a, b, proximity):
                 continue
-            if (
-                _contains(a, b)
-                or _contains(b, a)
-                or _homogeneous_union(tables, a, b, std_threshold)
-            ):
-                rects[i] = _bounding_box(a, b)
-                del rects[j]
-                return True
+            if _homogeneous_union(background, a, b, std_threshold):
+                return i, j
             rejected.add((a, b))
-    return False
+    return None
+
+
+def _suppress(ranked: list[Rect], distance: int) -> list[Rect]:
+    """Non-maximum suppression: drop each rectangle that overlaps a rectangle ranked before it,
+    or is separated from one by fewer than ``distance`` rows and fewer than ``distance``
+    columns (the original's rule for seeds: more than ``distance`` cells apart)."""
+    kept: list[Rect] = []
+    for rect in ranked:
+        if not any(_too_near(rect, other, distance) for other in kept):
+            kept.append(rect)
+    return kept
+
+
+def _too_near(a: Rect, b: Rect, distance: int) -> bool:
+    overlap = a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+    gaps = _gap(a[0], a[2], b[0], b[2]), _gap(a[1], a[3], b[1], b[3])
+    return overlap or max(gaps) < distance
 
 
 # --------------------------------------------------------------------------------------------
@@ -360,56 +568,60 @@ def find_attention_regions_with_merging(
 ) -> list[tuple[int, int, int, int]]:
     """Find up to ``n_seeds`` rectangular regions of high attention.
 
-    1. **Seeds.** Cells are ranked by value (highest first, ties in row-major order). A cell is
-       accepted as a seed unless it lies within ``min_distance`` rows *and* ``min_distance``
-       columns of an accepted seed. ``3 * n_seeds`` seeds are collected: the first ``n_seeds``
-       start, the rest are kept in reserve.
-    2. **Growth.** Each seed starts as a 1×1 rectangle and grows for at most
-       ``max_expansion_steps`` steps. Each step scores the rectangle extended by one row or
-       column in each direction (up, down, left, right; ties go to that order) and takes the
-       best extension if its score is at least ``expansion_threshold`` times the current one.
-       The score is ``m * (m / ring) * (1 + ln(1 + area) / 10)``, with ``m`` the mean inside and
-       ``ring`` the mean of the one-cell border around the rectangle (clipped to the matrix;
-       the inside mean if the border is empty; floored at a tiny epsilon).
-    3. **Merging.** Two rectangles that overlap, or whose gap (whole rows/columns strictly
-       between them) is at most ``proximity_threshold`` on both axes, are replaced by their
-       bounding box if its standard deviation is at most ``1 / merge_std_threshold`` times the
-       cell-weighted mean of their standard deviations. Two constant rectangles (weighted
-       standard deviation 0) therefore merge only when the box is constant too. A rectangle
-       contained in another is always absorbed. After merging, the set is refilled from the
-       reserve seeds (in order, skipping seeds already inside a rectangle), the new seeds are
-       grown, and merging repeats until nothing changes or the reserve is exhausted.
+    1. **Significance.** Each cell's robust z-score says how far ``log(value)`` stands above
+       its background: its row's level plus its column's and its diagonal's effects (see the
+       module docstring), so softmax row levels, attention-sink columns and diagonal bands are
+       background, not regions. Cells whose z-score exceeds what pure noise reaches over the
+       whole map (about ``sqrt(2 ln N)`` for ``N`` cells) are **seeds**.
+    2. **Growth and levels.** Seeds within reach of each other form a group. Its extent is
+       the cells connected to its seeds through z-scores above half the seed threshold
+       (hysteresis) and at most ``max_expansion_steps`` cells from a seed: growth takes in
+       cells that belong to a region without being significant alone (the noisy edge of a
+       faint block). Within the extent, a region is the connected set, around the strongest
+       free seed, of cells whose excess over background is at least ``expansion_threshold``
+       times the extent's median excess (one-cell gaps between them filled); seeds of a
+       weaker level left out start the next region.
+    3. **Merging.** A rectangle nested in another is absorbed. Two rectangles whose gap
+       (whole rows/columns strictly between them) is at most ``proximity_threshold`` on both
+       axes are replaced by their bounding box if its standard deviation is at most
+       ``1 / merge_std_threshold`` times the cell-weighted mean of theirs.
+    4. **Suppression.** Rectangles are ranked by their mean value; one that overlaps a
+       higher-ranked one, or is separated from it by fewer than ``min_distance`` rows and
+       fewer than ``min_distance`` columns, is dropped (one region per neighbourhood, as the
+       original spaced its seeds). The first ``n_seeds`` are returned.
 
-    Rectangle statistics come from summed-area tables, so each is O(1); a 1024 × 1024 matrix
-    takes a few tens of milliseconds. The result is deterministic.
+    An isolated uniform block on a noisy background is returned exactly; a map in which
+    nothing stands out above its background (a constant matrix, pure noise) gives no regions.
+    The cost is O(N) numpy work plus work on small windows around the seeds: a 1024 × 1024
+    map takes a few tens of milliseconds. The result is deterministic.
 
     Parameters
     ----------
     attention_matrix : array_like
         2-D numpy array, torch tensor or nested sequence of finite scores. Negative values are
-        allowed (the matrix is shifted to be non-negative for scoring).
+        allowed (the matrix is shifted to be non-negative).
     n_seeds : int, default 3
-        Number of regions wanted (>= 1); also the number of seeds grown at first.
+        Largest number of regions returned (>= 1).
     min_distance : int, default 2
-        Seeds must be more than this many rows or columns apart (>= 0).
+        A region with fewer than this many rows and columns between it and a stronger one is
+        dropped (>= 0; 0 drops only overlapping regions).
     expansion_threshold : float, default 0.7
-        A growth step is taken while the new score is at least this fraction of the current
-        score (> 0; values above 1 only allow steps that raise the score).
+        A cell joins a region if its excess over background is at least this fraction of the
+        region's level (> 0; lower grows into weaker cells, above 1 keeps only the strongest).
     merge_std_threshold : float, default 0.6
-        Lower is stricter: merging may raise the standard deviation by a factor of at most
-        ``1 / merge_std_threshold`` (> 0).
+        Lower is more permissive: merging may raise the standard deviation by a factor of at
+        most ``1 / merge_std_threshold`` (> 0).
     proximity_threshold : int, default 2
         Largest gap, in cells, between two rectangles considered for merging (>= 0; 0 means
         touching or overlapping).
     max_expansion_steps : int, default 3
-        Growth steps per seed (>= 0; 0 keeps every seed a single cell).
+        How many cells a region may extend beyond its significant seeds (>= 0).
 
     Returns
     -------
     list of tuple of int
-        At most ``n_seeds`` inclusive ``(top, left, bottom, right)`` rectangles, sorted by mean
-        value inside, highest first (ties by position). Rectangles that failed the merge test
-        may overlap.
+        At most ``n_seeds`` inclusive ``(top, left, bottom, right)`` rectangles, highest mean
+        value first (ties by position); empty if nothing stands out.
 
     Raises
     ------
@@ -422,42 +634,32 @@ def find_attention_regions_with_merging(
     Examples
     --------
     >>> import numpy as np
-    >>> matrix = np.full((8, 8), 0.01)
-    >>> matrix[1:3, 1:4] = 0.9
-    >>> find_attention_regions_with_merging(matrix, n_seeds=1)
-    [(1, 1, 2, 3)]
+    >>> matrix = np.random.default_rng(0).random((40, 40)) * 0.01
+    >>> matrix[5:9, 10:14] = 0.9
+    >>> matrix[25:28, 30:33] = 0.8
+    >>> matrix[30, 2] = 0.7
+    >>> find_attention_regions_with_merging(matrix)
+    [(5, 10, 8, 13), (25, 30, 27, 32), (30, 2, 30, 2)]
     """
     matrix = as_matrix(attention_matrix, "attention_matrix")
-    n_seeds = _check_positive_int(n_seeds, "n_seeds")
+    n_seeds = check_nonnegative_int(n_seeds, "n_seeds", minimum=1)
     min_distance = check_nonnegative_int(min_distance, "min_distance")
     expansion_threshold = check_positive(expansion_threshold, "expansion_threshold")
     merge_std_threshold = check_positive(merge_std_threshold, "merge_std_threshold")
     proximity_threshold = check_nonnegative_int(proximity_threshold, "proximity_threshold")
     max_expansion_steps = check_nonnegative_int(max_expansion_steps, "max_expansion_steps")
 
-    tables = _Tables.build(matrix)
-    seeds = _select_seeds(matrix, 3 * n_seeds, min_distance)
-    reserve = deque(seeds[n_seeds:])
-    rects = [_grow(tables, s, expansion_threshold, max_expansion_steps) for s in seeds[:n_seeds]]
-    rejected: set[tuple[Rect, Rect]] = set()
-
-    # Every round either consumes reserve seeds or stops, and every merge removes a rectangle,
-    # so this terminates; the explicit bound is a safety net.
-    for _ in range(len(seeds) + 1):
-        while _merge_pass(tables, rects, proximity_threshold, merge_std_threshold, rejected):
-            pass
-        refilled = False
-        while len(rects) < n_seeds and reserve:
-            seed = reserve.popleft()
-            if _inside_any(seed, rects):
-                continue
-            rects.append(_grow(tables, seed, expansion_threshold, max_expansion_steps))
-            refilled = True
-        if not refilled:
-            break
-
-    ranked = sorted(rects, key=lambda rect: (-_mean(tables, rect), rect))
-    return [(int(a), int(b), int(c), int(d)) for a, b, c, d in ranked[:n_seeds]]
+    normalisation = _normalisation(matrix)
+    if normalisation is None:
+        return []
+    background = _Background.estimate(matrix, *normalisation)
+    high = _seed_threshold(matrix.size)
+    rects = _grow_regions(
+        background, (high * _HYSTERESIS, high), expansion_threshold, max_expansion_steps
+    )
+    _merge(background, rects, proximity_threshold, merge_std_threshold)
+    ranked = sorted(rects, key=lambda rect: (-float(_cells(background, rect).mean()), rect))
+    return _suppress(ranked, min_distance)[:n_seeds]
 
 
 def _four_ints(region: Any, name: str) -> tuple[int, int, int, int]:

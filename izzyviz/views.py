@@ -9,8 +9,8 @@ copied drawing code.
   size shows how much they differ.
 - :func:`check_stability_heatmap_with_gradient_color`: the mean of several runs as the cells,
   their spread as circles with a radial gradient from mean - spread to mean + spread.
-- :func:`visualize_attention_evolution_sparklines`: the last step as the cells, each cell's
-  history as a sparkline.
+- :func:`visualize_attention_evolution_sparklines`: the mean over the steps as the cells (or the
+  last step), each cell's history as a sparkline, and a legend for the two sparkline colours.
 - :func:`visualize_attention_with_detected_regions`: boxes around automatically found regions.
 """
 
@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from izzyviz._validate import (
     as_float_array,
     as_matrix,
+    check_choice,
     check_fraction,
     check_index,
     check_labels,
@@ -36,7 +37,7 @@ from izzyviz._validate import (
 )
 from izzyviz.colors import ColorScale, lut, parse_color, relative_luminance
 from izzyviz.figure import Figure
-from izzyviz.layout import CellLayout, Overlay, heatmap_panel, page
+from izzyviz.layout import CellLayout, LegendEntry, Overlay, heatmap_panel, page
 from izzyviz.plot import figure_data, heatmap_spec, save_figure
 from izzyviz.scene import (
     RGBA,
@@ -401,9 +402,12 @@ def visualize_attention_evolution_sparklines(
     gamma: float = 1.5,
     normalize_sparklines: bool = False,
     save_path: PathLike | None = "attention_evolution_sparklines.pdf",
+    cell_values: str = "mean",
 ) -> Figure:
-    """Show how attention changed over time: the last step as cells, each cell's history as a
-    sparkline inside it.
+    """Show how attention changed over time: each cell coloured by its mean over the steps
+    (as the original IzzyViz does) or by the last step, with its history as a sparkline
+    inside it, dark on light cells and light on dark ones, as a legend below the colour bar
+    says ("Trend (low attention)" / "Trend (high attention)").
 
     Parameters
     ----------
@@ -428,12 +432,16 @@ def visualize_attention_evolution_sparklines(
         Stretch each sparkline over its own range instead of the range shared by all cells.
     save_path
         Where to save (``.pdf``, ``.svg`` or ``.png``).
+    cell_values
+        What colours the cells (and the colour bar): ``"mean"``, the mean over the steps, or
+        ``"last"``, the last step.
 
     Returns
     -------
     Figure
-        The saved figure.
+        The saved figure; ``fig.data["cell_values"]`` says which values colour the cells.
     """
+    check_choice(cell_values, ("mean", "last"), "cell_values")
     series = _stacked(attentions_over_time, "attentions_over_time", (3, 5))
     if series.ndim == 5:
         if layer is None or head is None:
@@ -461,9 +469,9 @@ def visualize_attention_evolution_sparklines(
     x_labels = _labels(tokens, "tokens", cols, "columns")
     y_labels = _labels(tokens, "tokens", rows, "rows")
 
-    last = series[-1]
-    scale = ColorScale.from_data(last, gamma, "Blues")
-    light_cells = relative_luminance(scale.rgba(last)) > LIGHT_CELL
+    shown = series.mean(axis=0) if cell_values == "mean" else series[-1]
+    scale = ColorScale.from_data(shown, gamma, "Blues")
+    light_cells = relative_luminance(scale.rgba(shown)) > LIGHT_CELL
     heights = _sparkline_heights(series, normalize_sparklines)
     if steps == 1:  # one value: a level line across the cell
         heights = np.concatenate([heights, heights])
@@ -486,18 +494,27 @@ def visualize_attention_evolution_sparklines(
                 nodes.append(Polyline(points, color, line_width))
         return [Group(tuple(nodes), role="sparklines")]
 
+    legend = (
+        LegendEntry(
+            "Trend (low attention)", dark, line_width, _rgba(scale.rgba(np.array(scale.vmin)))
+        ),
+        LegendEntry(
+            "Trend (high attention)", light, line_width, _rgba(scale.rgba(np.array(scale.vmax)))
+        ),
+    )
     return _draw(
-        last,
+        shown,
         x_labels,
         y_labels,
         title=title,
         save_path=save_path,
         default="attention_evolution_sparklines.pdf",
-        data={"steps": steps},
+        data={"steps": steps, "cell_values": cell_values},
         scale=scale,
         xlabel=xlabel,
         ylabel=ylabel,
         overlay=sparklines,
+        legend=legend,
     )
 
 

@@ -11,24 +11,24 @@ from pathlib import Path
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_heatmap.py"
 
 
-def test_benchmark_quick_runs_and_prints_table(tmp_path: Path) -> None:
-    env = dict(os.environ, MPLBACKEND="Agg")
+def run_benchmark(script: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run a benchmark script in ``cwd`` with this checkout's package; it must succeed."""
+    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=str(script.parents[1]))
     proc = subprocess.run(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--quick",
-            "--no-baseline",
-            "--json",
-            str(tmp_path / "r.json"),
-        ],
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=600,
         env=env,
-        cwd=tmp_path,
+        cwd=cwd,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+def test_benchmark_quick_runs_and_prints_table(tmp_path: Path) -> None:
+    args = ["--quick", "--no-baseline", "--json", str(tmp_path / "r.json")]
+    proc = run_benchmark(SCRIPT, args, tmp_path)
     out = proc.stdout
 
     header = next((line for line in out.splitlines() if line.lstrip().startswith("tokens")), None)
@@ -66,3 +66,13 @@ def test_benchmark_quick_runs_and_prints_table(tmp_path: Path) -> None:
     assert (tmp_path / "r.json").is_file()
     # --no-baseline: no matplotlib runs.
     assert "baseline: matplotlib" not in out
+
+
+def test_region_benchmark_quick_runs_and_prints_goals(tmp_path: Path) -> None:
+    proc = run_benchmark(SCRIPT.parent / "bench_regions.py", ["--quick"], tmp_path)
+    lines = proc.stdout.splitlines()
+    assert lines[0].split()[:3] == ["tokens", "method", "blocks"]
+    rows = [line.split() for line in lines[2:4]]
+    assert [row[1] for row in rows] == ["ours", "baseline"]
+    assert all(("PASS" in row) or ("MISS" in row) for row in rows)
+    assert "exact boxes for the 40x40 planted blocks: PASS" in proc.stdout

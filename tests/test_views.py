@@ -12,7 +12,7 @@ import pytest
 
 from izzyviz.colors import ColorScale, parse_color, relative_luminance
 from izzyviz.figure import Figure
-from izzyviz.scene import CellGrid, Circle, Group, Polyline, RadialGradient, Rect, Text
+from izzyviz.scene import CellGrid, Circle, Group, Line, Polyline, RadialGradient, Rect, Text
 from izzyviz.views import (
     CIRCLE_ALPHA,
     DOT_RATIO,
@@ -265,8 +265,46 @@ def test_sparkline_colour_flips_on_dark_cells() -> None:
             <= line.points[:, 1].max()
             < grid.y_edges[r + 1]
         )
+    scale = ColorScale.from_data(history.mean(axis=0), 1.5, "Blues")
+    np.testing.assert_array_equal(grid.indices, scale.indices(history.mean(axis=0)))
+
+
+def test_evolution_cells_show_the_mean_over_the_steps_by_default() -> None:
+    # As the original: cells and colour bar show each cell's mean over the steps, not the last
+    # step (whose range is wider); cell_values="last" keeps the last step.
+    history = _history()
+    mean = visualize_attention_evolution_sparklines(history, TOKENS, save_path="e.svg")
+    assert (mean.data["vmin"], mean.data["vmax"]) == pytest.approx(
+        (history.mean(axis=0).min(), history.mean(axis=0).max())
+    )
+    assert mean.data["cell_values"] == "mean"
+    last = visualize_attention_evolution_sparklines(
+        history, TOKENS, save_path="e.svg", cell_values="last"
+    )
+    assert (last.data["vmin"], last.data["vmax"]) == pytest.approx(
+        (history[-1].min(), history[-1].max())
+    )
     scale = ColorScale.from_data(history[-1], 1.5, "Blues")
-    np.testing.assert_array_equal(grid.indices, scale.indices(history[-1]))
+    np.testing.assert_array_equal(_grid(last).indices, scale.indices(history[-1]))
+
+
+def test_evolution_legend_names_the_two_sparkline_colours() -> None:
+    fig = visualize_attention_evolution_sparklines(
+        _history(), TOKENS, save_path="e.svg", sparkline_color_dark="red", sparkline_linewidth=2
+    )
+    (legend,) = fig.scene.find("legend")
+    texts = [node.text for node in legend.walk() if isinstance(node, Text)]
+    assert texts == ["Trend (low attention)", "Trend (high attention)"]
+    samples = [node for node in legend.walk() if isinstance(node, Line)]
+    assert [line.stroke for line in samples] == [(1.0, 0.0, 0.0, 0.8), (1.0, 1.0, 1.0, 0.8)]
+    assert all(line.width == 2 for line in samples)
+    # Below the colour bar, inside the page.
+    (bar,) = fig.scene.find("colorbar")
+    assert min(line.y0 for line in samples) > max(
+        node.y for node in bar.walk() if isinstance(node, Text)
+    )
+    svg = ET.fromstring(Path("e.svg").read_bytes())
+    assert "Trend (high attention)" in "".join(svg.itertext())
 
 
 def test_sparkline_ranges() -> None:
@@ -327,6 +365,7 @@ def test_single_step_draws_level_lines() -> None:
         ({"attentions_over_time": np.ones((3, 3))}, ValueError, "expected a 3-D or 5-D array"),
         ({"sparkline_alpha": 1.5}, ValueError, "sparkline_alpha: expected a number between"),
         ({"sparkline_linewidth": 0}, ValueError, "sparkline_linewidth"),
+        ({"cell_values": "first"}, ValueError, "cell_values: "),
         ({"sparkline_color_dark": 3}, TypeError, "sparkline_color_dark"),
         ({"tokens": ["a", "b"]}, ValueError, "tokens: got 2 labels"),
     ],
