@@ -277,7 +277,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  ... writing {source}", file=sys.stderr, flush=True)
                 # In a process of its own: a child's ru_maxrss starts at its parent's peak
                 # (Linux carries it across fork and exec), and writing maps the whole file.
-                run_worker(__file__, ["write", n, kind, source], CASE_TIMEOUT)
+                written = run_worker(__file__, ["write", n, kind, source], CASE_TIMEOUT)
+                if "error" in written:
+                    rows.append([str(n), kind, "-", "-", "ERROR " + written["error"]] + [""] * 4)
+                    continue
             for fmt in formats:
                 for version, env in versions:
                     if version == "main" and n > BASELINE_MAX:
