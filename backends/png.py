@@ -44,9 +44,13 @@ from izzyviz.scene import (
 )
 from izzyviz.text import FONT_FAMILY, metrics
 
-__all__ = ["PNGRenderer"]
+__all__ = ["MAX_PIXELS", "MAX_SIDE", "PNGRenderer"]
 
 ENGINES = ("cairo", "cairosvg")
+# The largest page we draw: about 1.2 GB peak at 100 megapixels, where cairo's own limit (and
+# memory) would otherwise fail half way. 10,000 x 10,000 pixels is a 10-inch figure at 1000 dpi.
+MAX_PIXELS = 100_000_000
+MAX_SIDE = 32_767  # cairo image surfaces are at most this wide and high
 _SURROGATES = re.compile("[\ud800-\udfff]")  # not encodable as UTF-8, which cairo takes
 
 
@@ -93,6 +97,42 @@ def _encode_surface(surface: Any, opaque: bool) -> bytes:
     return encode_rgb_png(np.concatenate([straight, alpha], axis=2).astype(np.uint8))
 
 
+def _page_pixels(scene: Scene, dpi: float) -> tuple[float, float]:
+    """Width and height of ``scene`` in pixels at ``dpi``, as :meth:`PNGRenderer.begin_page`
+    rounds them (floats, so an absurd ``dpi`` cannot overflow)."""
+    scale = dpi / 72
+    return max(1.0, float(round(scene.width * scale))), max(1.0, float(round(scene.height * scale)))
+
+
+def _fits(scene: Scene, dpi: float) -> bool:
+    width, height = _page_pixels(scene, dpi)
+    return width * height <= MAX_PIXELS and max(width, height) <= MAX_SIDE
+
+
+def check_page_size(scenes: Sequence[Scene], dpi: float) -> None:
+    """Refuse a ``dpi`` that makes a page larger than ``MAX_PIXELS`` pixels or ``MAX_SIDE`` on a
+    side, before anything is allocated; the error names the largest ``dpi`` that fits."""
+    for scene in scenes:
+        if _fits(scene, dpi):
+            continue
+        largest = math.floor(
+            72
+            * min(
+                math.sqrt(MAX_PIXELS / (scene.width * scene.height)),
+                MAX_SIDE / max(scene.width, scene.height),
+            )
+        )
+        while largest > 1 and not _fits(scene, largest):
+            largest -= 1
+        width, height = _page_pixels(scene, dpi)
+        raise ValueError(
+            f"dpi: {dpi:g} makes the {scene.width:g} x {scene.height:g} pt page "
+            f"{width:,.0f} x {height:,.0f} pixels; a PNG page may have at most {MAX_PIXELS:,} "
+            f"pixels and {MAX_SIDE:,} on a side: use at most dpi={largest} for this figure, "
+            "or save a PDF or SVG (vector, sharp at any size)"
+        )
+
+
 class _DeviceCells(Renderer):
     """Cell grids as one image at the output resolution plus grid lines: the result is pixels
     anyway. A 4096-token grid needs no 4096-pixel image to fill ~1100 pixels, and cairosvg
@@ -123,6 +163,8 @@ class PNGRenderer(_DeviceCells):
     -------
     dpi
         Resolution in pixels per inch (default 150): a 720 pt page is ``10 * dpi`` pixels wide.
+        A page may have at most ``MAX_PIXELS`` (100 million) pixels and ``MAX_SIDE`` (32,767)
+        on a side; a larger ``dpi`` raises ``ValueError`` before anything is drawn.
     engine
         ``"cairo"`` (default) draws the scene directly with cairo; ``"cairosvg"`` rasterises
         the SVG backend's output with cairosvg (slower; the same picture).
@@ -142,6 +184,7 @@ class PNGRenderer(_DeviceCells):
         self._font: tuple[str, bool] | None = None
 
     def render(self, scenes: Sequence[Scene]) -> bytes:
+        check_page_size(scenes, self.dpi)
         if self.engine == "cairosvg" and len(scenes) == 1:
             from cairosvg.parser import Tree
             from cairosvg.surface import PNGSurface

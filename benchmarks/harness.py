@@ -47,6 +47,24 @@ def timed(fn: Callable[[], Any], runs: int) -> tuple[float, list[float]]:
     return statistics.median(samples), samples
 
 
+def importtime_total(stderr: str, package: str) -> float:
+    """Seconds ``python -X importtime`` reports for importing ``package`` and its submodules:
+    the sum of the cumulative times of the top-level entries named ``package`` or
+    ``package.*`` (a submodule imported by another is inside that one's time). A sum of
+    positive times, so never negative, unlike the difference of two interpreters' wall times."""
+    total = 0
+    for line in stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2]
+        top_level = name.startswith(" ") and not name.startswith("  ")
+        module = name.strip()
+        if top_level and (module == package or module.startswith(package + ".")):
+            total += int(parts[1])
+    return total / 1e6
+
+
 def emit(result: dict[str, Any]) -> None:
     """Print a worker's result for :func:`run_worker` to read (adds ``rss_peak``)."""
     result.setdefault("rss_peak", max_rss())

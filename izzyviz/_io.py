@@ -16,6 +16,9 @@ destination, so readers see the old file or the new one, never part of one. Arou
 
 :func:`atomic_files` writes several files (a report's pages) all or nothing: every target is
 checked and every temporary written before the first rename.
+
+Every file IzzyViz writes goes through here, which is also the one place that announces it:
+one line ``IzzyViz: saved <path>`` on standard output per file, once it is in place.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ try:
 except ImportError:  # Windows: no flock, so no clean-up of abandoned temporaries
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["TEMP_NAME", "atomic_files", "write_atomic"]
+__all__ = ["SAVED_PREFIX", "TEMP_NAME", "atomic_files", "write_atomic"]
+
+SAVED_PREFIX = "IzzyViz: saved "
 
 TEMP_NAME = re.compile(r"\.izzyviz-[0-9a-f]{8}\.tmp")
 
@@ -42,7 +47,8 @@ Writer = Callable[[str | os.PathLike[str], bytes], Path]
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see the module's notes) and return ``path``.
+    """Write ``data`` to ``path`` atomically (see the module's notes), print
+    ``IzzyViz: saved <path>`` and return ``path``.
 
     Either the whole file appears (replacing any old one) or, on any error, nothing changes.
     """
@@ -55,11 +61,13 @@ def atomic_files() -> Iterator[Writer]:
     """Write several files all or nothing.
 
     Yields ``write(path, data) -> path``: each call checks ``path`` and writes ``data`` to a
-    temporary file; when the block ends without error the temporaries are renamed into place.
+    temporary file; when the block ends without error the temporaries are renamed into place,
+    each announced as ``IzzyViz: saved <path>``.
     On any error every temporary is removed and no destination has changed (unless a rename
     itself fails part way, which keeps the files renamed before it).
     """
     temps: list[tuple[Path, Path]] = []  # (temporary, destination), in the order written
+    announced: list[Path] = []  # the paths as given, printed once each is in place
     locks: dict[Path, int | None] = {}  # folder -> descriptor holding its shared lock
 
     def write(path: str | os.PathLike[str], data: bytes) -> Path:
@@ -71,6 +79,7 @@ def atomic_files() -> Iterator[Writer]:
             locks[folder] = _share(folder)
         temp = _create_temp(destination, given)
         temps.append((temp, destination))
+        announced.append(given)
         with os.fdopen(os.open(temp, os.O_WRONLY | _BINARY), "wb") as handle:
             handle.write(data)
         if mode is not None:
@@ -82,6 +91,7 @@ def atomic_files() -> Iterator[Writer]:
         while temps:
             os.replace(*temps[0])
             temps.pop(0)
+            print(f"{SAVED_PREFIX}{announced.pop(0)}")
     finally:
         for temp, _ in temps:
             with suppress(FileNotFoundError):

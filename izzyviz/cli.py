@@ -8,8 +8,10 @@
     izzyviz model ./all-MiniLM-L6-v2 --text "The quick brown fox." --layer 0 --head 2
     izzyviz demo --out figures
 
-Expected errors (a missing file, a bad flag, tokens that do not match the matrix) print one line
-``izzyviz: error: ...`` on standard error and exit with status 2 (usage) or 1 (failure).
+Expected errors print one line ``izzyviz: error: ...`` on standard error; the exit status says
+whose move it is (see ``EXIT_STATUSES``): 2 when an argument is wrong (including a value that does
+not fit the input, such as ``--layer 99`` for a 6-layer model), 1 when a file, the model or the
+output cannot be used. An unexpected error (a bug) prints its traceback and exits with 3.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -26,10 +30,44 @@ __all__ = ["main"]
 
 PROG = "izzyviz"
 OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
+EXIT_STATUSES = """\
+exit status:
+  0    success: every file was written
+  1    a file, the model or the output folder cannot be used (missing, unreadable, invalid
+       data, tokens that do not match the attention, a dependency not installed)
+  2    an argument is wrong: an unknown or malformed option, options that conflict, or a
+       value that does not fit the input (e.g. --layer 99 for a 6-layer model, --dpi too high)
+  3    an unexpected error (a bug in izzyviz): the traceback is printed; please report it
+  130  interrupted (Ctrl-C)
+A failed command leaves no half-written file."""
+SHORT_EXIT_STATUSES = (
+    "Exit status: 0 success, 1 a file, the model or the output cannot be used, 2 a wrong "
+    "argument, 3 a bug, 130 interrupted (details: 'izzyviz --help')."
+)
+# Library arguments named in error messages, and the flags that set them: an error about one
+# of them is the command line's (exit status 2) and names the flag the user typed.
+FLAGS = {
+    "layer": "--layer",
+    "head": "--head",
+    "batch_index": "--batch-index",
+    "regions": "--region",
+    "dpi": "--dpi",
+    "cmap": "--cmap",
+    "gamma": "--gamma",
+    "vmin": "--vmin",
+    "vmax": "--vmax",
+    "top_n": "--top-n",
+    "top": "--top",
+    "enlarged_size": "--enlarged-size",
+    "order_by": "--order-by",
+    "title": "--title",
+    "xlabel": "--xlabel",
+    "ylabel": "--ylabel",
+}
 
 
-class UsageError(Exception):
-    """A command line that cannot work (exit status 2)."""
+class UsageError(ValueError):
+    """A wrong argument (exit status 2)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -67,8 +105,16 @@ def _positive(text: str) -> float:
 def _add_figure_options(parser: argparse.ArgumentParser) -> None:
     """Flags shared by ``render`` and ``model``: which head, how to draw it, where to write."""
     pick = parser.add_argument_group("which attention")
-    pick.add_argument("--layer", type=int, help="layer index (negative counts from the end)")
-    pick.add_argument("--head", type=int, help="head index (negative counts from the end)")
+    pick.add_argument(
+        "--layer",
+        type=int,
+        help="layer index, negative counts from the end (model: default -1, the last layer)",
+    )
+    pick.add_argument(
+        "--head",
+        type=int,
+        help="head index, negative counts from the end (model: default 0)",
+    )
     pick.add_argument(
         "--batch-index", type=int, default=0, help="sequence of the batch to draw (default 0)"
     )
@@ -146,7 +192,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
         description="Publication-grade heatmaps of transformer attention (PDF, SVG, PNG).",
-        epilog="Run 'izzyviz COMMAND --help' for the options of a command.",
+        epilog="Run 'izzyviz COMMAND --help' for the options of a command.\n\n" + EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"izzyviz {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -155,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     render = commands.add_parser(
         "render",
         help="draw saved attention weights",
+        epilog=SHORT_EXIT_STATUSES,
         description="Draw attention saved as .npy, .npz, .pt or .safetensors. A 2-D array is "
         "one matrix; a 3-D (heads, q, k), 4-D (layers, heads, q, k) or 5-D "
         "(layers, batch, heads, q, k) array, or a saved list of per-layer tensors, needs "
@@ -180,6 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     model = commands.add_parser(
         "model",
         help="run a local transformers model and draw its attention",
+        epilog=SHORT_EXIT_STATUSES,
         description="Run a transformers model from a local folder (offline, eager attention) on "
         "TEXT and draw one head (--layer/--head, default the last layer's head 0) or every head "
         "(--report). Needs torch and transformers.",
@@ -192,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser(
         "demo",
         help="write the demo figures",
+        epilog=SHORT_EXIT_STATUSES,
         description="Write every demo figure (bundled sample attention, no torch needed).",
     )
     demo.add_argument(
@@ -237,7 +287,7 @@ def _pick(items: dict[str, Any], key: str | None, path: Path) -> Any:
     if key is None:
         return next(iter(items.values()))
     if key not in items:
-        raise ValueError(
+        raise UsageError(
             f"--key: {str(path)!r} has no array {key!r}; it holds {', '.join(map(repr, items))}"
         )
     return items[key]
@@ -293,14 +343,14 @@ def load_attention(path: str | os.PathLike[str], key: str | None = None) -> Any:
             with safe_open(str(path), framework=framework) as handle:
                 names = sorted(handle.keys())
                 if key is not None and key not in names:
-                    raise ValueError(
+                    raise UsageError(
                         f"--key: {str(path)!r} has no tensor {key!r}; it holds "
                         f"{', '.join(map(repr, names))}"
                     )
                 if not names:
                     raise ValueError(f"FILE: {str(path)!r} holds no tensors")
                 return handle.get_tensor(key if key is not None else names[0])
-        except ValueError:
+        except (ValueError, UsageError):
             raise
         except Exception as exc:  # SafetensorError is not a ValueError
             raise ValueError(f"FILE: cannot read {str(path)!r} as safetensors ({exc})") from None
@@ -369,6 +419,7 @@ def _json_default(value: Any) -> Any:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> Path:
+    """Write ``data`` as UTF-8 JSON to ``path``, atomically."""
     from izzyviz._io import write_atomic
 
     text = json.dumps(data, indent=2, ensure_ascii=False, default=_json_default)
@@ -387,7 +438,7 @@ def _draw(
     import numpy as np
 
     from izzyviz._validate import describe
-    from izzyviz.inputs import display_tokens, select_attention
+    from izzyviz.inputs import display_tokens
 
     _check_flags(args, output)
     options = _heatmap_options(args)
@@ -396,7 +447,7 @@ def _draw(
         from izzyviz.heads import report
 
         if _ndim(attentions) < 4:
-            raise ValueError(
+            raise UsageError(
                 "--report: needs the attention of every layer (4-D or 5-D, or a list of "
                 f"per-layer arrays), got a {_ndim(attentions)}-D array"
             )
@@ -439,14 +490,7 @@ def _draw(
                 attentions = attentions[None]  # one layer's (heads, q, k)
                 if args.layer is None:
                     args.layer = 0
-            if args.layer is None or args.head is None:
-                raise UsageError(
-                    f"the attention is {ndim}-D: choose a head with --layer and --head "
-                    "(or draw every head with --report)"
-                )
-            matrix = select_attention(
-                attentions, args.layer, args.head, batch_index=args.batch_index
-            )
+            matrix = _select_head(attentions, args)
             picked = {"layer": args.layer, "head": args.head, "batch_index": args.batch_index}
         q, k = np.shape(matrix)
         if len(tokens) != k:
@@ -474,13 +518,40 @@ def _draw(
         json_path = output.with_suffix(".json")
     data["regions"] = [[r0, c0, r1, c1] for (r0, c0), (r1, c1) in args.region or []]
     data["tokens"] = tokens
-    for path in written:
-        print(f"izzyviz: wrote {path}")
-    if args.json:
+    if args.json:  # every file written is announced by the library: "IzzyViz: saved <path>"
         data["file"] = str(output)
         data["source"] = source
-        print(f"izzyviz: wrote {_write_json(json_path, data)}")
+        _write_json(json_path, data)
     return 0
+
+
+def _select_head(attentions: Any, args: argparse.Namespace) -> Any:
+    """The matrix ``--layer``/``--head``/``--batch-index`` pick. The flags given are checked
+    first (``--layer 99`` is out of range whether or not ``--head`` is there), then a missing
+    one is asked for with the choices the attention offers."""
+    from izzyviz.inputs import layer_head_counts, select_attention
+
+    matrix = select_attention(
+        attentions,
+        0 if args.layer is None else args.layer,
+        0 if args.head is None else args.head,
+        batch_index=args.batch_index,
+    )
+    layers, heads = layer_head_counts(attentions)
+    choices = {
+        "--layer": f"{layers} layers (0 to {layers - 1})",
+        "--head": f"{heads} heads in each layer (0 to {heads - 1})",
+    }
+    missing = [flag for flag, value in (("--layer", args.layer), ("--head", args.head))
+               if value is None]  # fmt: skip
+    if missing:
+        raise UsageError(
+            f"{' and '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing: the "
+            f"attention has {' and '.join(choices[flag] for flag in missing)}; choose with "
+            f"{' and '.join(missing)} (negative counts from the end), or draw every head with "
+            "--report"
+        )
+    return matrix
 
 
 def _default_output(args: argparse.Namespace, stem: str, folder: Path) -> Path:
@@ -504,10 +575,46 @@ def _render(args: argparse.Namespace) -> int:
     )
 
 
-def _model(args: argparse.Namespace) -> int:
-    folder = Path(args.model_dir)
+# What a transformers model folder holds (as save_pretrained writes it): any one file of each.
+MODEL_FILES = {
+    "config.json": ("config.json",),
+    "model weights (model.safetensors or pytorch_model.bin)": (
+        "model.safetensors",
+        "model.safetensors.index.json",
+        "pytorch_model.bin",
+        "pytorch_model.bin.index.json",
+    ),
+    "tokenizer files (tokenizer.json, vocab.txt, vocab.json, spiece.model or tokenizer.model)": (
+        "tokenizer.json",
+        "vocab.txt",
+        "vocab.json",
+        "spiece.model",
+        "sentencepiece.bpe.model",
+        "tokenizer.model",
+    ),
+}
+
+
+def check_model_folder(folder: Path) -> None:
+    """Refuse a ``MODEL_DIR`` that is not a folder or lacks a config, weights or a tokenizer,
+    naming what is missing (before torch and transformers are imported)."""
     if not folder.is_dir():
         raise FileNotFoundError(f"MODEL_DIR: {str(folder)!r} is not a folder")
+    missing = [
+        what
+        for what, names in MODEL_FILES.items()
+        if not any((folder / name).is_file() for name in names)
+    ]
+    if missing:
+        raise FileNotFoundError(
+            f"MODEL_DIR: {str(folder)!r} is not a transformers model folder: it lacks "
+            f"{'; '.join(missing)}. Give a folder written by save_pretrained (model and tokenizer)"
+        )
+
+
+def _model(args: argparse.Namespace) -> int:
+    folder = Path(args.model_dir)
+    check_model_folder(folder)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -528,14 +635,15 @@ def _model(args: argparse.Namespace) -> int:
             folder, local_files_only=True, attn_implementation="eager"
         ).eval()
     except (OSError, ValueError, KeyError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {first}") from None
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {reason}") from None
     inputs = tokenizer(args.text, args.text_pair, return_tensors="pt")
     with torch.no_grad():
         outputs = model(**inputs, output_attentions=True)
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())]
-    if not args.report and args.layer is None and args.head is None:
-        args.layer, args.head = -1, 0
+    if not args.report:  # the documented defaults, each on its own
+        args.layer = -1 if args.layer is None else args.layer
+        args.head = 0 if args.head is None else args.head
     output = _default_output(args, "attention", Path.cwd())
     source = {"model": str(folder), "text": args.text, "text_pair": args.text_pair}
     return _draw(args, outputs.attentions, tokens, output, source)
@@ -560,9 +668,19 @@ def _fail(message: str, status: int) -> int:
     return status
 
 
+def _flag_error(exc: Exception) -> str | None:
+    """A library error about an argument a flag sets (``"layer: ..."``, ``"regions[0]: ..."``),
+    reworded to name the flag; None for any other error."""
+    match = re.match(r"(\w+)(\[\d+\])?: ", str(exc))
+    if match is None or match[1] not in FLAGS:
+        return None
+    return f"{FLAGS[match[1]]}: {str(exc)[match.end() :]}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``izzyviz`` command with ``argv`` (default ``sys.argv[1:]``); returns the exit
-    status: 0 on success, 2 for a wrong command line, 1 when the job fails."""
+    status (see ``EXIT_STATUSES``): 0 on success, 1 when a file, the model or the output cannot
+    be used, 2 when an argument is wrong, 3 on an unexpected error, 130 when interrupted."""
     try:
         args = _parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -570,10 +688,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.code if isinstance(exc.code, int) else 0
     except UsageError as exc:
         return _fail(str(exc), 2)
-    except (ValueError, TypeError, IndexError, OSError) as exc:
+    except (ValueError, TypeError, IndexError) as exc:
+        flagged = _flag_error(exc)
+        return _fail(flagged, 2) if flagged is not None else _fail(str(exc), 1)
+    except OSError as exc:
         return _fail(str(exc), 1)
+    except MemoryError:
+        return _fail("out of memory", 1)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
+    except Exception as exc:
+        traceback.print_exc()
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} (a bug in izzyviz: please "
+            "report it with the traceback above)",
+            file=sys.stderr,
+        )
+        return 3
 
 
 if __name__ == "__main__":

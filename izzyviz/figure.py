@@ -69,7 +69,7 @@ class Figure:
         ``title``/``author``/``subject`` for PDF). The file is written atomically: if anything
         fails, no file is left and an existing file is untouched. A symbolic link is written
         through to its target; an existing file keeps its permissions; a read-only file is
-        refused with ``PermissionError``.
+        refused with ``PermissionError``. Prints ``IzzyViz: saved <path>``.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__}")

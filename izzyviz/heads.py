@@ -623,7 +623,7 @@ def report(
     Figure
         Every page (overview first). ``fig.data`` holds the overview's scale, and per head page
         its layer, head, page number, score and the numbers drawn (as :func:`izzyviz.heatmap`),
-        and the files written.
+        and the files written. Each file written prints ``IzzyViz: saved <path>``.
     """
     from izzyviz.plot import heatmap
 
@@ -728,8 +728,12 @@ def report(
             renderer = _Ticking(title=title or "IzzyViz attention report")
             files.append(write_atomic(target, renderer.render(pages)))
         else:
-            target.mkdir(exist_ok=True)
             options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
+            if folder_format == "png":  # refuse a dpi too high for any page before drawing one
+                from izzyviz.backends.png import PNGRenderer, check_page_size
+
+                check_page_size(pages, PNGRenderer(**options).dpi)
+            target.mkdir(exist_ok=True)
             with atomic_files() as write:  # every page or none
                 for scene, name in zip(pages, ["overview", *names], strict=True):
                     page_bytes = Figure(scene).render(folder_format, **options)

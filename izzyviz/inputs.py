@@ -161,6 +161,21 @@ def _select(
     return as_float_array(item[hi], f"{name} (layer {li}, head {hi}, batch_index {bi})", 2)
 
 
+def layer_head_counts(attentions: Any) -> tuple[int, int]:
+    """``(layers, heads)`` of ``attentions`` in any form :func:`select_attention` accepts (a
+    single 2-D map counts as one layer with one head), without converting the weights."""
+    if hasattr(attentions, "shape") and len(_shape(attentions)) == 2:
+        return 1, 1
+    container, n_layers, stacked = _layers(attentions, "attentions")
+    shape = _shape(container)[1:] if stacked else _shape(container[0])
+    if len(shape) not in (3, 4):
+        raise ValueError(
+            "attentions: expected a 4-D (batch, heads, q, k) or 3-D (heads, q, k) array per "
+            f"layer, got shape {shape}"
+        )
+    return n_layers, shape[-3]
+
+
 def stack_attentions(attentions: Any, *, batch_index: int = 0) -> NDArray[np.float64]:
     """Return all layers and heads of one batch item as a float64 ``(layers, heads, q, k)`` array.
 

@@ -281,8 +281,8 @@ def heatmap_spec(
 
 
 def save_figure(fig: Figure, save_path: str | os.PathLike[str] | None, default: str) -> Figure:
-    """Save ``fig`` to ``save_path`` (or ``default`` when None), print where it went, as the
-    original IzzyViz does, and return the figure."""
+    """Save ``fig`` to ``save_path`` (or ``default`` when None) and return the figure; saving
+    prints ``IzzyViz: saved <path>``, as the original IzzyViz does."""
     target = default if save_path is None else save_path
     try:
         resolve_backend(os.fspath(target))
@@ -290,6 +290,5 @@ def save_figure(fig: Figure, save_path: str | os.PathLike[str] | None, default: 
         raise ValueError(str(exc).replace("path:", "save_path:", 1)) from None
     except TypeError:
         raise TypeError(f"save_path: expected a file path, got {describe(save_path)}") from None
-    path = fig.save(target)
-    print(f"IzzyViz: saved {path}")
+    fig.save(target)
     return fig

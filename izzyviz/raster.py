@@ -8,6 +8,7 @@ renderer, unlike abutting rectangles or image tiles.
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
 from collections.abc import Iterator
@@ -32,6 +33,16 @@ def _pixel_counts(edges: NDArray[np.float64], per_cell: int) -> NDArray[np.intp]
     # floor(x + 0.5) (not banker's rounding) keeps every cell at least one pixel wide.
     pixel_edges = np.floor((edges - edges[0]) / unit * per_cell + 0.5).astype(np.intp)
     return np.diff(pixel_edges)
+
+
+def _whole_pixel_length(edges: NDArray[np.float64], per_cell: int) -> float:
+    """How many pixels :func:`_pixel_counts` would give the axis, computed without allocating
+    (infinite when the smallest cell has no size at all)."""
+    sizes = np.diff(edges)
+    unit = float(sizes.min())
+    if np.allclose(sizes, unit):
+        return float(len(sizes))
+    return (float(edges[-1] - edges[0]) / unit) * per_cell if unit > 0 else math.inf
 
 
 def _resample(
@@ -61,37 +72,55 @@ def _resample(
     return np.diff(at, axis=-1) / np.float32(pixels[1] - pixels[0])
 
 
+def _device_indices(grid: CellGrid, width: int, height: int) -> NDArray[np.uint8]:
+    """The grid's palette indices resampled to ``width`` x ``height`` equal pixels."""
+    x, y = grid.x_edges, grid.y_edges
+    # Palette positions are averaged: for the sequential colormaps of heatmaps that is close to
+    # averaging colours, and the result stays a palette image. In row blocks so the float copy
+    # of a 4096 x 4096 grid is never made whole.
+    across = np.concatenate([
+        _resample(grid.indices[start : start + 512].astype(np.float32), x, width, grid.peaks)
+        for start in range(0, grid.shape[0], 512)
+    ])  # fmt: skip
+    down = _resample(np.ascontiguousarray(across.T), y, height, grid.peaks).T
+    return np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
+
+
 def grid_image(
     grid: CellGrid, budget: int = PIXEL_BUDGET, pixels_per_point: float | None = None
 ) -> Image:
     """The grid as one palette :class:`Image`.
 
     By default cells become whole pixels (one each for uniform grids, a few for grids with
-    enlarged rows or columns, at most ``budget`` pixels). With ``pixels_per_point`` (a raster
-    backend's resolution) the image has exactly one pixel per device pixel (see
-    :func:`_resample`): no larger than what will be drawn.
+    enlarged rows or columns), at most ``budget`` pixels (or twice the cells, for grids larger
+    than that): when whole pixels per cell would need more (cells of very different sizes, as
+    with a tiny ``enlarged_size``), the grid is resampled to fit instead. With
+    ``pixels_per_point`` (a raster backend's resolution) the image has exactly one pixel per
+    device pixel (see :func:`_resample`): no larger than what will be drawn.
     """
     rows, cols = grid.shape
     x, y = grid.x_edges, grid.y_edges
     indices = grid.indices
+    span_x, span_y = float(x[-1] - x[0]), float(y[-1] - y[0])
     if pixels_per_point is not None:
-        width = max(1, round((x[-1] - x[0]) * pixels_per_point))
-        height = max(1, round((y[-1] - y[0]) * pixels_per_point))
-        # Palette positions are averaged: for the sequential colormaps of heatmaps that is
-        # close to averaging colours, and the result stays a palette image. In row blocks so
-        # the float copy of a 4096 x 4096 grid is never made whole.
-        across = np.concatenate([
-            _resample(indices[start : start + 512].astype(np.float32), x, width, grid.peaks)
-            for start in range(0, rows, 512)
-        ])  # fmt: skip
-        down = _resample(np.ascontiguousarray(across.T), y, height, grid.peaks).T
-        indices = np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
+        width = max(1, round(span_x * pixels_per_point))
+        height = max(1, round(span_y * pixels_per_point))
+        indices = _device_indices(grid, width, height)
     else:
         per_cell = int(np.clip(np.sqrt(budget / max(rows * cols, 1)), 1, MAX_PIXELS_PER_CELL))
-        row_map = np.repeat(np.arange(rows), _pixel_counts(y, per_cell))
-        col_map = np.repeat(np.arange(cols), _pixel_counts(x, per_cell))
-        if len(row_map) != rows or len(col_map) != cols:
-            indices = indices[np.ix_(row_map, col_map)]  # one gather, not a repeat per axis
+        limit = max(budget, 2 * rows * cols)  # a grid larger than the budget keeps its cells
+        if _whole_pixel_length(x, per_cell) * _whole_pixel_length(y, per_cell) <= limit:
+            row_map = np.repeat(np.arange(rows), _pixel_counts(y, per_cell))
+            col_map = np.repeat(np.arange(cols), _pixel_counts(x, per_cell))
+            if len(row_map) != rows or len(col_map) != cols:
+                indices = indices[np.ix_(row_map, col_map)]  # one gather, not a repeat per axis
+        else:
+            # Whole pixels per cell would exceed the budget (cells of very different sizes, e.g.
+            # a tiny enlarged_size): resample at the resolution the budget allows instead.
+            scale = math.sqrt(limit / (span_x * span_y))
+            width = int(np.clip(span_x * scale, 1, limit))
+            height = int(np.clip(span_y * scale, 1, max(1, limit // width)))
+            indices = _device_indices(grid, width, height)
     x0, y0 = float(x[0]), float(y[0])
     return Image(
         x0,

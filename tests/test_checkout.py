@@ -35,6 +35,8 @@ def test_save_from_a_checkout_without_install(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    assert Path(proc.stdout.strip()).parent == tmp_path / "izzyviz"
+    *saved, location = proc.stdout.strip().splitlines()
+    assert saved == [f"IzzyViz: saved out.{ext}" for ext in ("pdf", "svg", "png")]
+    assert Path(location).parent == tmp_path / "izzyviz"
     for ext in ("pdf", "svg", "png"):
         assert (tmp_path / f"out.{ext}").stat().st_size > 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -91,7 +92,10 @@ def test_render_matrix_to_png_with_json(files: Path, tmp_path: Path) -> None:
         "--gamma", "1", "--cmap", "viridis", "--dpi", "60", "--title", "Head 5.3",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert f"izzyviz: wrote {out}" in result.stdout
+    assert result.stdout.splitlines() == [
+        f"IzzyViz: saved {out}",
+        f"IzzyViz: saved {out.with_suffix('.json')}",
+    ]
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     matrix = SAMPLE.attentions[5, 3].astype(np.float64)
@@ -188,8 +192,8 @@ def test_render_report_into_a_folder(files: Path, tmp_path: Path) -> None:
                 "--head",
                 "0",
             ],
-            1,
-            ["layer", "out of range"],
+            2,
+            ["--layer", "out of range"],
         ),
         (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--bogus"], 2, ["--bogus"]),
         (["render", "{f}/matrix.npy"], 2, ["--tokens"]),
@@ -200,15 +204,15 @@ def test_render_report_into_a_folder(files: Path, tmp_path: Path) -> None:
         ),
         (
             ["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--region", "0,0,20,20"],
-            1,
-            ["outside"],
+            2,
+            ["--region", "outside"],
         ),
         (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--gamma", "-1"], 2, ["gamma"]),
-        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--cmap", "no"], 1, ["cmap"]),
+        (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--cmap", "no"], 2, ["--cmap"]),
         (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "-o", "x.jpg"], 2, ["x.jpg"]),
         (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--dpi", "90"], 2, ["--dpi"]),
         (["render", "{f}/tokens.txt", "--tokens", "{f}/tokens.txt"], 2, ["format"]),
-        (["render", "{f}/arrays.npz", "--key", "x", "--tokens", "{f}/tokens.txt"], 1, ["'x'"]),
+        (["render", "{f}/arrays.npz", "--key", "x", "--tokens", "{f}/tokens.txt"], 2, ["'x'"]),
         (["model", "{f}/no-model", "--text", "hi"], 1, ["MODEL_DIR"]),
         ([], 2, ["COMMAND"]),
         (["paint"], 2, ["paint"]),
@@ -220,6 +224,63 @@ def test_errors_are_one_line_with_a_status(
     result = run(*(a.replace("{f}", str(files)) for a in args), cwd=tmp_path)
     one_line_error(result, status, *words)
     assert list(tmp_path.iterdir()) == []  # nothing half-written
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"),
+    [
+        (["--layer", "99"], ["--layer", "99", "out of range", "6 layers"]),
+        (["--layer", "99", "--head", "0"], ["--layer", "out of range"]),
+        (["--layer", "0", "--head", "12"], ["--head", "12", "out of range", "12 heads"]),
+        (["--head", "40"], ["--head", "out of range"]),
+        (["--layer", "1"], ["--head", "missing", "0 to 11"]),
+        (["--head", "1"], ["--layer", "missing", "0 to 5"]),
+        (["--layer", "0", "--head", "0", "--batch-index", "3"], ["--batch-index", "out of range"]),
+    ],
+)
+def test_render_names_the_flag_out_of_range_or_missing(
+    files: Path, tmp_path: Path, flags: list[str], words: list[str]
+) -> None:
+    result = run("render", files / "stack.npy", "--tokens", files / "tokens.txt", *flags,
+                 cwd=tmp_path)  # fmt: skip
+    one_line_error(result, 2, *words)
+    assert "5-D" not in result.stderr and "4-D" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_dpi_beyond_the_pixel_budget_is_a_usage_error(files: Path, tmp_path: Path) -> None:
+    out = tmp_path / "big.png"
+    for dpi in ("1e6", "5000"):
+        result = run("render", files / "matrix.npy", "--tokens", files / "tokens.txt",
+                     "-o", out, "--dpi", dpi, cwd=tmp_path)  # fmt: skip
+        one_line_error(result, 2, "--dpi", "pixels")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unexpected_errors_exit_3_with_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from izzyviz import cli
+
+    def broken(args: object) -> int:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setitem(cli.COMMANDS, "demo", broken)
+    assert main(["demo"]) == 3
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "RuntimeError: a bug" in err
+    assert err.strip().splitlines()[-1].startswith("izzyviz: internal error: RuntimeError: a bug")
+
+
+def test_exit_statuses_are_documented() -> None:
+    from tests.test_readme import README
+
+    help_text = run("--help").stdout
+    readme = README.read_text(encoding="utf-8")
+    for text in (help_text, readme):
+        assert "exit status" in text.lower()
+        for status in ("0", "1", "2", "3", "130"):
+            assert re.search(rf"^\s*(- )?`?{status}`?(:|\s)", text, re.M), (status, text)
 
 
 def test_main_in_process_returns_the_status(
@@ -277,6 +338,33 @@ def test_model_command_runs_minilm_offline(tmp_path: Path) -> None:
     result = run("model", minilm_path(), "--text", "A short one.", "--report", "-o", report)
     assert result.returncode == 0, result.stderr
     assert len(PdfReader(report).outline) == 72
+
+
+@pytest.mark.parametrize(
+    ("flags", "layer", "head"), [(["--layer", "-1"], -1, 0), (["--head", "3"], -1, 3)]
+)
+def test_model_layer_or_head_alone_uses_the_default(
+    tmp_path: Path, flags: list[str], layer: int, head: int
+) -> None:
+    pytest.importorskip("transformers")
+    from tests.models import minilm_path
+
+    out = tmp_path / "one.svg"
+    result = run("model", minilm_path(), "--text", "hi", *flags, "-o", out, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert (data["layer"], data["head"]) == (layer, head)
+
+
+def test_model_folder_says_which_files_are_missing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = run("model", empty, "--text", "hi", cwd=tmp_path)
+    one_line_error(result, 1, "MODEL_DIR", str(empty), "config.json", "weights", "tokenizer")
+    (empty / "config.json").write_text("{}", encoding="utf-8")
+    result = run("model", empty, "--text", "hi", cwd=tmp_path)
+    one_line_error(result, 1, "weights", "tokenizer")
+    assert "config.json" not in result.stderr.split("lacks", 1)[-1]
 
 
 def test_demo_command_writes_into_the_folder(tmp_path: Path) -> None:

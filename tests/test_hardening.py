@@ -667,7 +667,7 @@ CLI_BAD = {
     "missing-file": (["render", "missing.npy", "--tokens", "t.txt", "-o", "x.pdf"], 1),
     "layer": (
         ["render", "a.npy", "--tokens", "t.txt", "--layer", "9", "--head", "0", "-o", "x.pdf"],
-        1,
+        2,
     ),
     "gamma": (
         [

@@ -355,7 +355,7 @@ def test_progress_bar_shows_on_stderr_and_can_be_switched_off(
     stack = synthetic(2, 2, 5)
     report(stack, list("abcde"), tmp_path / "quiet.pdf", progress=False)
     captured = capsys.readouterr()
-    assert captured.err == "" and captured.out == ""
+    assert captured.err == "" and captured.out == f"IzzyViz: saved {tmp_path / 'quiet.pdf'}\n"
     report(stack, list("abcde"), tmp_path / "loud.pdf", progress=True)
     assert "izzyviz report" in capsys.readouterr().err
 

