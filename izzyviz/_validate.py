@@ -57,7 +57,7 @@ def to_numpy(value: Any, name: str) -> NDArray[Any]:
         return value
     # torch tensors: detach from autograd, move to CPU, and widen dtypes numpy lacks (bfloat16).
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        tensor = _strided(value.detach(), name)
+        tensor = strided(value.detach(), name)
         if str(getattr(tensor, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
             tensor = tensor.float()
         return np.asarray(tensor.cpu().numpy())
@@ -70,7 +70,7 @@ def to_numpy(value: Any, name: str) -> NDArray[Any]:
         ) from exc
 
 
-def _strided(tensor: Any, name: str) -> Any:
+def strided(tensor: Any, name: str) -> Any:
     """A torch tensor that holds its values densely: meta tensors (a shape, no values) are
     refused, sparse ones densified when small enough."""
     if getattr(tensor, "is_meta", False):

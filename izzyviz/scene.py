@@ -183,7 +183,9 @@ class CellGrid:
     drawn between cells (0 for none). ``mode`` says how backends should draw it: ``"vector"``
     (one rectangle per cell) or ``"image"`` (one embedded image, for large grids). ``missing``
     is the palette position of "no data" cells (masked), which a raster drawn coarser than the
-    cells never blends with the others.
+    cells never blends with the others. ``peaks``: a raster backend drawing the grid at fewer
+    pixels than cells keeps each pixel's largest palette index instead of averaging (the
+    grid's cells are already maxima of pooled blocks).
     """
 
     x_edges: NDArray[np.float64]
@@ -194,6 +196,7 @@ class CellGrid:
     gap_color: RGBA = (1.0, 1.0, 1.0, 1.0)
     mode: Literal["vector", "image"] = "vector"
     missing: int | None = None
+    peaks: bool = False
 
     @property
     def shape(self) -> tuple[int, int]:
