@@ -181,6 +181,22 @@ def test_masked_cells_are_no_data(cells: str) -> None:
     np.testing.assert_array_equal(colors[~missing], reference[~missing])
 
 
+@pytest.mark.parametrize("pool", ["max", "mean"])
+def test_masked_cells_stay_no_data_when_cells_are_pooled(pool: str) -> None:
+    n = 3000  # more cells than a page shows: pixels pool blocks of cells
+    matrix = np.full((n, n), 0.1)
+    matrix[2000, 7] = 0.9
+    matrix[0, n - 1] = 50.0  # masked: neither a top cell nor part of the colour range
+    data = np.ma.masked_array(matrix, np.triu(np.ones((n, n), dtype=bool), 1))
+    fig = izzyviz.heatmap(data, _labels(n), _labels(n), top_n=1, pool=pool)
+    assert [(r, c) for r, c, _ in fig.data["panels"][0]["top_cells"]] == [(2000, 7)]
+    assert fig.data["vmax"] == pytest.approx(0.9)
+    grid = _grid(fig)
+    assert grid.indices.shape[0] < n  # pooled
+    missing = np.all(grid.colors() == MISSING_COLOR, axis=-1)
+    assert missing[0, -1] and not missing[-1, 0] and not missing.diagonal().any()
+
+
 def test_masked_invalid_values_and_a_full_palette() -> None:
     rng = np.random.default_rng(3)
     matrix = rng.random((40, 40))
