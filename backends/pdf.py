@@ -34,7 +34,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import metrics
+from izzyviz.text import metrics, visual_order
 
 __all__ = ["PDFRenderer"]
 
@@ -104,6 +104,25 @@ def _register(name: str, path: Path, index: int) -> None:
                 doc.idToObject["toUnicodeCMap:" + base].content = _to_unicode_cmap(base, subset)
 
     pdfmetrics.registerFont(_Font(name, str(path), subfontIndex=index))
+
+
+def _encode_missing(name: str, text: str) -> None:
+    """Give characters that the font ``name`` lacks a code of their own, drawn as the font's
+    missing-glyph box: ReportLab would write them all as code 0, which the text layer reads as
+    NUL, so a label with a character no font has could not be found or copied."""
+    from reportlab.pdfbase import pdfmetrics
+
+    face = pdfmetrics.getFont(name).face
+    for code in map(ord, text):
+        if code not in face.charToGlyph and code != 0xA0:
+            face.charWidths[code] = face.defaultWidth
+            face.charToGlyph[code] = 0
+
+
+def _string_width(name: str, text: str, size: float) -> float:
+    from reportlab.pdfbase import pdfmetrics
+
+    return float(pdfmetrics.stringWidth(text, name, size))
 
 
 def _document_info(entries: dict[str, str | None]) -> Any:
@@ -410,15 +429,48 @@ class PDFRenderer(Renderer):
         return Color(color[0], color[1], color[2], alpha=color[3])
 
     def draw_text(self, text: Text) -> None:
+        if text.glyphs is not None:
+            self._draw_glyphs(text)
+            return
         c = self.canvas
-        x = text.x - {"start": 0.0, "middle": text.width / 2, "end": text.width}[text.anchor]
+        x = text.left
         obj = c.beginText()
         obj.setTextTransform(1, 0, 0, -1, x, text.y)
         obj.setFillColorRGB(*_rgb(text.fill))
         default = "bold" if text.bold else "regular"
         for part, font_id in text.runs or ((text.text, default),):
-            obj.setFont(_font_name(font_id), text.size)
+            name = _font_name(font_id)
+            _encode_missing(name, part)
+            obj.setFont(name, text.size)
             obj.textOut(part)
+        c.drawText(obj)
+
+    def _draw_glyphs(self, text: Text) -> None:
+        """Shaped text: its glyph outlines filled as one path, under the same text in
+        invisible type (render mode 3) so that the PDF stays searchable and copyable. The
+        invisible text is in visual order, as PDF producers write right-to-left text, and
+        stretched to the glyphs' width so a selection covers them."""
+        c = self.canvas
+        with self._state(text.fill):
+            self._fill(text.fill)
+            path = c.beginPath()
+            for op in metrics().text_path(text):
+                {"M": path.moveTo, "L": path.lineTo, "C": path.curveTo, "Z": path.close}[op[0]](
+                    *op[1:]
+                )
+            c.drawPath(path, stroke=0, fill=1)
+        name = _font_name("bold" if text.bold else "regular")
+        shown = visual_order(text.text)
+        _encode_missing(name, shown)
+        natural = _string_width(name, shown, text.size)
+        x = text.left
+        obj = c.beginText()
+        obj.setTextTransform(1, 0, 0, -1, x, text.y)
+        obj.setTextRenderMode(3)
+        obj.setFont(name, text.size)
+        if natural > 0:
+            obj.setHorizScale(100 * text.width / natural)
+        obj.textOut(shown)
         c.drawText(obj)
 
     def draw_image(self, image: Image) -> None:

@@ -18,7 +18,6 @@ import ctypes
 import ctypes.util
 import functools
 import math
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -51,7 +50,6 @@ ENGINES = ("cairo", "cairosvg")
 # memory) would otherwise fail half way. 10,000 x 10,000 pixels is a 10-inch figure at 1000 dpi.
 MAX_PIXELS = 100_000_000
 MAX_SIDE = 32_767  # cairo image surfaces are at most this wide and high
-_SURROGATES = re.compile("[\ud800-\udfff]")  # not encodable as UTF-8, which cairo takes
 
 
 @functools.cache
@@ -325,12 +323,16 @@ class PNGRenderer(_DeviceCells):
         import cairocffi as cairo
 
         ctx = self._ctx
-        shift = {"start": 0.0, "middle": text.width / 2, "end": text.width}[text.anchor]
         ctx.set_source_rgba(*text.fill)
+        if text.glyphs is not None:  # shaped text: the glyph outlines, as every backend
+            draw = {"M": ctx.move_to, "L": ctx.line_to, "C": ctx.curve_to, "Z": ctx.close_path}
+            for op in metrics().text_path(text):
+                draw[op[0]](*op[1:])
+            ctx.fill()
+            return
         ctx.set_font_size(text.size)
-        ctx.move_to(text.x - shift, text.y)
-        # Text arrives in visual order (right-to-left runs already reversed); each run is drawn
-        # where the previous one ended.
+        ctx.move_to(text.left, text.y)
+        # Each run is drawn where the previous one ended.
         runs, fonts = text.runs or ((text.text, "regular"),), metrics()
         for part, font_id in runs:
             family = FONT_FAMILY if font_id in ("regular", "bold") else fonts.face(font_id).family
@@ -338,7 +340,7 @@ class PNGRenderer(_DeviceCells):
                 weight = cairo.FONT_WEIGHT_BOLD if text.bold else cairo.FONT_WEIGHT_NORMAL
                 ctx.select_font_face(family, cairo.FONT_SLANT_NORMAL, weight)
                 self._font = (family, text.bold)
-            ctx.show_text(_SURROGATES.sub("\ufffd", part))
+            ctx.show_text(part)
         ctx.new_path()
 
     def draw_image(self, image: Image) -> None:

@@ -30,7 +30,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import FONT_FAMILY, has_rtl, metrics
+from izzyviz.text import FONT_FAMILY, metrics
 
 __all__ = ["SVGRenderer", "fmt"]
 
@@ -168,27 +168,52 @@ class SVGRenderer(Renderer):
         )
 
     def draw_text(self, text: Text) -> None:
-        anchor = f' text-anchor="{text.anchor}"' if text.anchor != "start" else ""
         weight = ' font-weight="bold"' if text.bold else ""
-        # Text arrives in visual order (right-to-left runs already reversed): viewers must not
-        # reorder it again.
-        bidi = ' unicode-bidi="bidi-override"' if has_rtl(text.text) else ""
-        content = _text(text.text)
-        if text.runs is not None:
-            content = "".join(
-                _text(part)
-                if font_id in ("regular", "bold")
-                else f"<tspan font-family={_attr(metrics().face(font_id).family)}>"
-                f"{_text(part)}</tspan>"
-                for part, font_id in text.runs
+        if text.glyphs is not None:
+            element = self._glyphs(text, weight)
+        elif text.runs is not None:
+            element = self._runs(text, weight)
+        else:
+            anchor = f' text-anchor="{text.anchor}"' if text.anchor != "start" else ""
+            element = (
+                f'<text x="{fmt(text.x)}" y="{fmt(text.y)}" font-size="{fmt(text.size)}"'
+                f"{weight}{anchor}{_paint(text.fill, 'fill')}>{_text(text.text)}</text>"
             )
-        element = (
-            f'<text x="{fmt(text.x)}" y="{fmt(text.y)}" font-size="{fmt(text.size)}"'
-            f"{weight}{anchor}{bidi}{_paint(text.fill, 'fill')}>{content}</text>"
-        )
         if text.full_text is not None:
             element = f"<g><title>{_text(text.full_text)}</title>{element}</g>"
         self._out.append(element + "\n")
+
+    @staticmethod
+    def _runs(text: Text, weight: str) -> str:
+        """Text with fallback-font runs: each run a ``tspan`` placed where the layout measured
+        it, so viewers that measure anchored multi-font text their own way (cairosvg) agree."""
+        fm = metrics()
+        x = text.left
+        spans = []
+        for part, font_id in text.runs or ():
+            family = "" if font_id in ("regular", "bold") else fm.face(font_id).family
+            font = f" font-family={_attr(family)}" if family else ""
+            spans.append(f'<tspan x="{fmt(x)}"{font}>{_text(part)}</tspan>')
+            face = fm.primary[text.bold] if not family else fm.face(font_id)
+            x += face.width(part) * text.size
+        return (
+            f'<text y="{fmt(text.y)}" font-size="{fmt(text.size)}"{weight}'
+            f"{_paint(text.fill, 'fill')}>{''.join(spans)}</text>"
+        )
+
+    @staticmethod
+    def _glyphs(text: Text, weight: str) -> str:
+        """Shaped text as its glyph outlines (one path, drawn alike by every viewer and by the
+        other backends), over the same text left invisible, in logical order, stretched to the
+        glyphs' width: what a reader selects, searches and copies."""
+        d = " ".join(op[0] + " ".join(fmt(v) for v in op[1:]) for op in metrics().text_path(text))
+        left = text.left
+        invisible = (
+            f'<text x="{fmt(left)}" y="{fmt(text.y)}" font-size="{fmt(text.size)}"'
+            f'{weight} fill-opacity="0" textLength="{fmt(text.width)}"'
+            f' lengthAdjust="spacingAndGlyphs">{_text(text.text)}</text>'
+        )
+        return f'<g><path d="{d}"{_paint(text.fill, "fill")}/>{invisible}</g>'
 
     def draw_image(self, image: Image) -> None:
         data = base64.b64encode(encode_png(image)).decode("ascii")

@@ -79,13 +79,20 @@ def worker_env() -> dict[str, str]:
     return env
 
 
-def run_worker(script: str, args: Sequence[Any], timeout: float) -> dict[str, Any]:
+def run_worker(
+    script: str, args: Sequence[Any], timeout: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Run ``script --worker ARGS`` in a fresh interpreter; return its RESULT json, or
-    ``{"error": ...}`` when it failed or timed out."""
+    ``{"error": ...}`` when it failed or timed out. ``env`` adds to :func:`worker_env` (e.g. a
+    ``PYTHONPATH`` that runs another version of the code)."""
     cmd = [sys.executable, os.path.abspath(script), "--worker", *map(str, args)]
     try:
         proc = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=timeout, env=worker_env()
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env={**worker_env(), **(env or {})},
         )
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:.0f} s"}

@@ -58,6 +58,7 @@ _EXPORTS: dict[str, str] = {
     "load_sample": "izzyviz.inputs",
     "cross_attention_from_generate": "izzyviz.generation",
     "decoder_self_attention_from_generate": "izzyviz.generation",
+    "capture": "izzyviz.capturing",
     "aggregate": "izzyviz.aggregation",
     "attention_rollout": "izzyviz.aggregation",
     "merge_subwords": "izzyviz.aggregation",
@@ -87,6 +88,7 @@ __all__ = [
     "aggregate",
     "attention_rollout",
     "available_backends",
+    "capture",
     "check_stability_heatmap_with_gradient_color",
     "compare_two_attentions_with_circles",
     "cross_attention_from_generate",
@@ -119,6 +121,7 @@ if TYPE_CHECKING:
         merge_subwords,
         rank_heads,
     )
+    from izzyviz.capturing import capture
     from izzyviz.colors import ColorScale
     from izzyviz.figure import Figure
     from izzyviz.generation import (

@@ -19,6 +19,7 @@ __all__ = [
     "as_float_array",
     "as_int",
     "as_matrix",
+    "check_bool",
     "check_choice",
     "check_fraction",
     "check_index",
@@ -30,8 +31,12 @@ __all__ = [
     "check_optional_text",
     "check_positive",
     "describe",
+    "label_text",
     "to_numpy",
 ]
+
+#: Sparse tensors are densified up to this many cells (a 4096 x 8192 matrix).
+MAX_SPARSE_CELLS = 1 << 25
 
 
 def describe(value: Any, limit: int = 60) -> str:
@@ -52,7 +57,7 @@ def to_numpy(value: Any, name: str) -> NDArray[Any]:
         return value
     # torch tensors: detach from autograd, move to CPU, and widen dtypes numpy lacks (bfloat16).
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        tensor = value.detach()
+        tensor = strided(value.detach(), name)
         if str(getattr(tensor, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
             tensor = tensor.float()
         return np.asarray(tensor.cpu().numpy())
@@ -65,8 +70,52 @@ def to_numpy(value: Any, name: str) -> NDArray[Any]:
         ) from exc
 
 
-def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> NDArray[np.float64]:
-    """Return ``value`` as a finite float64 array with the given number of dimensions."""
+def strided(tensor: Any, name: str) -> Any:
+    """A torch tensor that holds its values densely: meta tensors (a shape, no values) are
+    refused, sparse ones densified when small enough."""
+    if getattr(tensor, "is_meta", False):
+        raise ValueError(
+            f"{name}: got {describe(tensor)} on the 'meta' device, which has a shape but no "
+            "values; pass a tensor computed on a real device such as 'cpu' or 'cuda'"
+        )
+    if str(getattr(tensor, "layout", "torch.strided")) == "torch.strided":
+        return tensor
+    cells = math.prod(tuple(tensor.shape))
+    if cells > MAX_SPARSE_CELLS:
+        raise ValueError(
+            f"{name}: a sparse tensor of shape {tuple(tensor.shape)} would become {cells:,} "
+            f"dense cells, more than {MAX_SPARSE_CELLS:,}; select the part to draw first"
+        )
+    return tensor.to_dense()
+
+
+def _mask(array: NDArray[Any], name: str, allowed: bool) -> NDArray[np.bool_] | None:
+    """The cells a numpy masked array hides (None when nothing is hidden)."""
+    if not isinstance(array, np.ma.MaskedArray):
+        return None
+    mask = np.ma.getmaskarray(array)
+    if not mask.any():
+        return None
+    if not allowed:
+        raise TypeError(
+            f"{name}: got a masked array with {int(mask.sum())} masked cells, which this "
+            "function cannot draw (izzyviz.heatmap draws them as 'no data'); fill them first, "
+            "e.g. with .filled(0)"
+        )
+    if mask.all():
+        raise ValueError(f"{name}: every cell is masked; there is nothing to draw")
+    return mask
+
+
+def as_float_array(
+    value: Any, name: str, ndim: int | tuple[int, ...], *, masked: bool = False
+) -> NDArray[np.float64]:
+    """Return ``value`` as a finite float64 array with the given number of dimensions.
+
+    The masked cells of a numpy masked array become NaN when ``masked`` is True (the layout
+    draws NaN as "no data"); otherwise a masked array with masked cells is refused. A NaN or
+    infinity that is not masked is always refused.
+    """
     array = to_numpy(value, name)
     allowed = (ndim,) if isinstance(ndim, int) else ndim
     if array.ndim not in allowed:
@@ -76,8 +125,11 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> NDArra
         raise ValueError(f"{name}: expected a non-empty array, got {describe(array)}")
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected real numbers, got {describe(array)}")
+    mask = _mask(array, name, masked)
     result = np.asarray(array, dtype=np.float64)
     finite = np.isfinite(result)
+    if mask is not None:
+        finite |= mask
     if not finite.all():
         bad = np.argwhere(~finite)
         where = ", ".join(str(tuple(int(i) for i in idx)) for idx in bad[:3])
@@ -85,12 +137,21 @@ def as_float_array(value: Any, name: str, ndim: int | tuple[int, ...]) -> NDArra
         raise ValueError(
             f"{name}: expected finite scores, found {result[tuple(bad[0])]} at index {where}{more}"
         )
-    return result
+    return result if mask is None else np.where(mask, np.nan, result)
 
 
-def as_matrix(value: Any, name: str = "matrix") -> NDArray[np.float64]:
-    """Return ``value`` as a finite, non-empty 2-D float64 array."""
-    return as_float_array(value, name, 2)
+def as_matrix(value: Any, name: str = "matrix", *, masked: bool = False) -> NDArray[np.float64]:
+    """Return ``value`` as a finite, non-empty 2-D float64 array (masked cells as NaN when
+    ``masked``, see :func:`as_float_array`)."""
+    return as_float_array(value, name, 2, masked=masked)
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Return ``value`` after checking it is True or False (a numpy bool too, but not a
+    string or a number: ``"no"`` is not False)."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{name}: expected True or False, got {describe(value)}")
+    return bool(value)
 
 
 def check_choice(value: Any, choices: Iterable[str], name: str) -> str:
@@ -178,11 +239,24 @@ def check_index(value: Any, name: str, size: int, what: str = "items") -> int:
     return index % size
 
 
+def label_text(label: Any, name: str, index: int) -> str:
+    """Label ``name[index]`` as text: bytes are decoded as UTF-8 (invalid bytes shown as
+    ``\\x..``), numbers written out; None is refused rather than drawn as "None"."""
+    if label is None:
+        raise TypeError(
+            f"{name}[{index}]: expected a string, got None (pass '' for an empty label)"
+        )
+    if isinstance(label, bytes):
+        return label.decode("utf-8", "backslashreplace")
+    return str(label)
+
+
 def check_labels(labels: Any, name: str, count: int, axis: str) -> list[str]:
-    """Return ``labels`` as a list of ``count`` strings, one per matrix {axis}."""
-    if isinstance(labels, str) or not isinstance(labels, Sequence | np.ndarray):
+    """Return ``labels`` as a list of ``count`` strings, one per matrix {axis} (see
+    :func:`label_text`)."""
+    if isinstance(labels, (str, bytes)) or not isinstance(labels, Sequence | np.ndarray):
         raise TypeError(f"{name}: expected a sequence of strings, got {describe(labels)}")
-    result = [str(label) for label in labels]
+    result = [label_text(label, name, k) for k, label in enumerate(labels)]
     if len(result) != count:
         raise ValueError(f"{name}: got {len(result)} labels, but the matrix has {count} {axis}")
     return result

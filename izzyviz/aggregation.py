@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 from izzyviz._validate import (
     as_float_array,
     as_int,
+    check_bool,
     check_choice,
     check_index,
     check_labels,
@@ -342,8 +343,7 @@ def rank_heads(
     list of (layer, head, score)
         Sorted heads.
     """
-    if not isinstance(descending, (bool, np.bool_)):
-        raise TypeError(f"descending: expected True or False, got {describe(descending)}")
+    check_bool(descending, "descending")
     top = check_optional_count(top, "top")
     scores = head_scores(
         attentions, tokens, measure, special_tokens=special_tokens, batch_index=batch_index

@@ -230,12 +230,15 @@ def _parser() -> argparse.ArgumentParser:
         "model",
         help="run a local transformers model and draw its attention",
         epilog=SHORT_EXIT_STATUSES,
-        description="Run a transformers model from a local folder (offline, eager attention) on "
-        "TEXT and draw one head (--layer/--head, default the last layer's head 0) or every head "
-        "(--report). Needs torch and transformers.",
+        description="Run a transformers model from a local folder (offline, its own attention "
+        "implementation, e.g. SDPA) on TEXT and draw one head (--layer/--head, default the last "
+        "layer's head 0; only that head is captured) or every head (--report). Needs torch and "
+        "transformers.",
     )
     model.add_argument("model_dir", metavar="MODEL_DIR", help="folder with the model and tokenizer")
-    model.add_argument("--text", required=True, help="input text")
+    text = model.add_mutually_exclusive_group(required=True)
+    text.add_argument("--text", help="input text")
+    text.add_argument("--text-file", metavar="FILE", help="read the input text from a UTF-8 file")
     model.add_argument("--text-pair", help="second segment (e.g. a context for a question)")
     _add_figure_options(model)
 
@@ -467,8 +470,10 @@ def _draw(
     output: Path,
     source: dict[str, Any],
     query_tokens: list[str] | None = None,
+    picked: dict[str, Any] | None = None,
 ) -> int:
-    """Draw one head (or a matrix) or the report, write the figure (and its JSON)."""
+    """Draw one head (or a matrix) or the report, write the figure (and its JSON); ``picked``
+    names the layer and head a 2-D matrix came from."""
     import numpy as np
 
     from izzyviz._validate import describe
@@ -515,10 +520,10 @@ def _draw(
                 f"got {describe(attentions)}"
             )
         if ndim == 2:
-            if args.layer is not None or args.head is not None:
+            if picked is None and (args.layer is not None or args.head is not None):
                 raise UsageError("a 2-D matrix has no layers or heads; drop --layer/--head")
             matrix = attentions
-            picked: dict[str, Any] = {}
+            picked = picked or {}
         else:
             if ndim == 3 and not isinstance(attentions, (list, tuple)):
                 attentions = attentions[None]  # one layer's (heads, q, k)
@@ -647,26 +652,61 @@ def check_model_folder(folder: Path) -> None:
 
 
 def _model(args: argparse.Namespace) -> int:
-    from izzyviz.stats import load_pretrained
-
     folder = Path(args.model_dir)
     check_model_folder(folder)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
-        model, tokenizer = load_pretrained(folder)
-    except OSError as exc:
-        raise _as_model_dir(exc) from None
-    import torch
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+    except ImportError:
+        raise OSError(
+            "the model command needs torch and transformers; install them "
+            "(pip install 'izzyviz[transformers]')"
+        ) from None
+    from transformers.utils import logging as hf_logging
 
-    inputs = tokenizer(args.text, args.text_pair, return_tensors="pt")
-    with torch.no_grad():
-        outputs = model(**inputs, output_attentions=True)
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    from izzyviz.capturing import capture
+    from izzyviz.inputs import select_attention
+
+    text = args.text if args.text_file is None else _read_text(args.text_file)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
+    except (OSError, ValueError, KeyError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {reason}") from None
+    inputs = tokenizer(text, args.text_pair, return_tensors="pt")
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())]
     if not args.report:  # the documented defaults, each on its own
         args.layer = -1 if args.layer is None else args.layer
         args.head = 0 if args.head is None else args.head
     output = _default_output(args, "attention", Path.cwd())
-    source = {"model": str(folder), "text": args.text, "text_pair": args.text_pair}
-    return _draw(args, outputs.attentions, tokens, output, source)
+    one = not args.report
+    try:
+        cap = capture(model, args.layer if one else None, args.head if one else None)
+    except IndexError as exc:  # name the flag rather than capture's argument
+        flag = "--layer" if str(exc).startswith("layers") else "--head"
+        raise IndexError(f"{flag}{str(exc).split(':', 1)[1]}") from None
+    with torch.no_grad(), cap:
+        model(**inputs)
+    source = {"model": str(folder), "text": text, "text_pair": args.text_pair}
+    if not one:
+        return _draw(args, cap.attentions, tokens, output, source)
+    picked = {"layer": args.layer, "head": args.head, "batch_index": args.batch_index}
+    matrix = select_attention(cap.attentions, 0, 0, batch_index=args.batch_index)
+    return _draw(args, matrix, tokens, output, source, picked=picked)
+
+
+def _read_text(path: str) -> str:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"--text-file: {path!r} does not exist or is not a file")
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"--text-file: {path!r} is not UTF-8 text ({exc.reason})") from None
 
 
 def _corpus(path: Path) -> Any:

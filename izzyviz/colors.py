@@ -2,12 +2,15 @@
 
 The semantics follow matplotlib's ``PowerNorm`` followed by a 256-entry colormap, so figures match
 the original IzzyViz: ``((x - vmin) / (vmax - vmin)) ** gamma`` clipped to [0, 1], then the LUT
-entry ``min(int(v * 256), 255)``. Colour tables come from the `cmap` package (its tables equal
-matplotlib's), imported lazily so ``import izzyviz`` stays fast.
+entry ``min(int(v * 256), 255)``. A listed (categorical) colormap such as ``tab10`` keeps its own
+N colours and is sampled like matplotlib's ``ListedColormap``: entry ``min(int(v * N), N - 1)``.
+Colour tables come from the `cmap` package (its tables equal matplotlib's), imported lazily so
+``import izzyviz`` stays fast.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -15,12 +18,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from izzyviz._validate import check_positive, describe
+from izzyviz._validate import check_number, check_positive, describe
 from izzyviz.scene import RGBA
 
-__all__ = ["LUT_SIZE", "ColorScale", "lut", "parse_color", "relative_luminance"]
+__all__ = ["LUT_SIZE", "MISSING_COLOR", "ColorScale", "lut", "parse_color", "relative_luminance"]
 
 LUT_SIZE = 256
+#: The colour of masked ("no data") cells: a light grey, RGBA uint8.
+MISSING_COLOR = (211, 211, 211, 255)
 
 
 @lru_cache(maxsize=32)
@@ -28,7 +33,10 @@ def _lut(name: str) -> NDArray[np.uint8]:
     from cmap import Colormap
 
     try:
-        table = Colormap(name).lut(LUT_SIZE)
+        colormap = Colormap(name)
+        # A listed colormap (interpolation "nearest") is its N colours, not a ramp of 256.
+        listed = colormap.interpolation == "nearest" and len(colormap.color_stops) <= LUT_SIZE
+        table = colormap.lut(len(colormap.color_stops) if listed else LUT_SIZE)
     except (ValueError, KeyError, TypeError) as exc:
         raise ValueError(
             f"cmap: unknown colormap {name!r}; expected a name such as 'Blues', 'viridis' or "
@@ -40,7 +48,8 @@ def _lut(name: str) -> NDArray[np.uint8]:
 
 
 def lut(cmap: Any = "Blues") -> NDArray[np.uint8]:
-    """The ``(256, 4)`` uint8 RGBA table of a colormap.
+    """The ``(256, 4)`` uint8 RGBA table of a colormap (``(N, 4)`` for a listed colormap of N
+    colours, such as ``"tab10"``).
 
     Parameters
     ----------
@@ -102,17 +111,17 @@ _BINS = 1 << 16
 _BLOCK = 1 << 20
 
 
-def _exact_indices(norm: NDArray[np.float64]) -> NDArray[np.uint8]:
-    norm = norm * LUT_SIZE
-    return np.minimum(norm, LUT_SIZE - 1).astype(np.uint8)
+def _exact_indices(norm: NDArray[np.float64], entries: int) -> NDArray[np.uint8]:
+    norm = norm * entries
+    return np.minimum(norm, entries - 1).astype(np.uint8)
 
 
 @lru_cache(maxsize=16)
-def _power_table(gamma: float) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
-    """For each of ``_BINS`` equal bins of [0, 1): the LUT entry at the bin's start, and
-    whether a bin holds an entry boundary (its values then need the exact power)."""
+def _power_table(gamma: float, size: int) -> tuple[NDArray[np.uint8], NDArray[np.bool_]]:
+    """For each of ``_BINS`` equal bins of [0, 1): the entry (of ``size``) at the bin's start,
+    and whether a bin holds an entry boundary (its values then need the exact power)."""
     edges = np.minimum(np.arange(_BINS + 1, dtype=np.float64) / _BINS, 1.0)
-    entries = _exact_indices(edges**gamma)
+    entries = _exact_indices(edges**gamma, size)
     return entries[:-1], entries[:-1] != entries[1:]
 
 
@@ -156,10 +165,15 @@ class ColorScale:
         vmin: float | None = None,
         vmax: float | None = None,
     ) -> ColorScale:
-        """A scale spanning ``data`` (its min and max unless ``vmin``/``vmax`` are given)."""
-        lo = float(np.min(data)) if vmin is None else float(vmin)
-        hi = float(np.max(data)) if vmax is None else float(vmax)
-        return cls(lo, hi, gamma, cmap)
+        """A scale spanning ``data`` (its min and max, NaN cells left out, unless ``vmin``/``vmax``
+        are given: finite real numbers, not strings)."""
+        ends = []
+        for value, name, reduce in ((vmin, "vmin", np.nanmin), (vmax, "vmax", np.nanmax)):
+            if value is None:
+                ends.append(float(reduce(data)))
+            else:
+                ends.append(check_number(value, name, "a finite number or None", math.isfinite))
+        return cls(ends[0], ends[1], gamma, cmap)
 
     def normalize(self, values: ArrayLike) -> NDArray[np.float64]:
         """Map data values to [0, 1] with the power law (matplotlib ``PowerNorm`` semantics)."""
@@ -174,7 +188,8 @@ class ColorScale:
         return np.power(scaled, self.gamma, out=scaled)
 
     def indices(self, values: ArrayLike) -> NDArray[np.uint8]:
-        """The colormap entry (0-255) of each value: ``min(int(256 * norm(x)), 255)``.
+        """The colormap entry of each value: ``min(int(N * norm(x)), N - 1)`` for a palette of
+        N entries (256, or a listed colormap's own count).
 
         Exact, but computed without a power per value (the slow part at 4096 x 4096): the
         linear position is binned into 65536 bins and looked up in a table; only values in
@@ -182,9 +197,10 @@ class ColorScale:
         """
         arr = np.asarray(values, dtype=np.float64)
         lo, span = self.vmin, self.vmax - self.vmin
+        size = len(self.palette)
         if not (span > 0 and np.isfinite(_BINS / span) and np.isfinite(span)):
-            return _exact_indices(self.normalize(arr))
-        table, straddles = _power_table(self.gamma)
+            return _exact_indices(self.normalize(arr), size)
+        table, straddles = _power_table(self.gamma, size)
         flat = arr.reshape(-1)
         result = np.empty(flat.shape, dtype=np.uint8)
         # In blocks, so the temporaries stay a few MB even for a 4096 x 4096 matrix.
@@ -197,14 +213,41 @@ class ColorScale:
             out = table[which]
             exact = straddles[which]
             if exact.any():
-                out[exact] = _exact_indices(self.normalize(chunk[exact]))
+                out[exact] = _exact_indices(self.normalize(chunk[exact]), size)
             result[start : start + _BLOCK] = out
         return result.reshape(arr.shape)
 
     @property
     def palette(self) -> NDArray[np.uint8]:
-        """The ``(256, 4)`` uint8 RGBA colour table."""
+        """The ``(N, 4)`` uint8 RGBA colour table (see :func:`lut`)."""
         return lut(self.cmap)
+
+    def cell_indices(
+        self, matrix: NDArray[np.float64]
+    ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int | None]:
+        """Palette positions of a matrix's cells, the palette they index and the position of
+        :data:`MISSING_COLOR`, the colour of NaN cells (masked, "no data").
+
+        Without NaN this is ``(indices(matrix), palette, None)``. With NaN the palette holds
+        only the colours used plus the missing colour (last), so it still has at most 256
+        entries; when every one of 256 colours is used, the rarest is drawn as its neighbour.
+        """
+        missing = np.isnan(matrix)
+        if not missing.any():
+            return self.indices(matrix), self.palette, None
+        indices = self.indices(np.where(missing, self.vmin, matrix))
+        counts = np.bincount(indices[~missing], minlength=len(self.palette))
+        if counts.all() and len(counts) == LUT_SIZE:
+            rare = int(np.argmin(counts))
+            indices[indices == rare] = rare - 1 if rare > 0 else 1
+            counts[rare] = 0
+        kept = np.flatnonzero(counts)
+        position = np.zeros(len(counts), dtype=np.uint8)
+        position[kept] = np.arange(len(kept))
+        indices = position[indices]
+        indices[missing] = len(kept)
+        palette = np.vstack([self.palette[kept], np.array([MISSING_COLOR], dtype=np.uint8)])
+        return indices, palette, len(kept)
 
     def rgba(self, values: ArrayLike) -> NDArray[np.float64]:
         """RGBA colours (floats in [0, 1]) of data values."""
@@ -219,6 +262,7 @@ class ColorScale:
         """``count`` evenly spaced data values from vmin to vmax (one if the range is empty)."""
         if not self.vmax > self.vmin:
             return np.array([self.vmin])
-        if not np.isfinite(self.vmax - self.vmin):  # a range wider than float64 can hold
-            return np.linspace(self.vmin / 2, self.vmax / 2, count) * 2
-        return np.linspace(self.vmin, self.vmax, count)
+        # A weighted mean of the ends never overflows, even for a range wider than float64
+        # can hold (np.linspace steps can round past the largest float).
+        fractions = np.linspace(0.0, 1.0, count)
+        return self.vmin * (1.0 - fractions) + self.vmax * fractions

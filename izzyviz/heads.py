@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 
 from izzyviz._io import atomic_files, write_atomic
 from izzyviz._validate import (
+    check_bool,
     check_index,
     check_labels,
     check_optional_count,
@@ -36,6 +37,7 @@ from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
 from izzyviz.layout import Style, colorbar, text_node
+from izzyviz.numbers import format_numbers
 from izzyviz.scene import (
     RGBA,
     CellGrid,
@@ -427,12 +429,10 @@ def overview(
     72
     """
     stack, xs, _ = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
-    if not isinstance(shared_scale, (bool, np.bool_)):
-        raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
     scene, data = _overview_scene(
         stack,
         xs,
-        shared_scale=bool(shared_scale),
+        shared_scale=check_bool(shared_scale, "shared_scale"),
         gamma=float(gamma),
         cmap=cmap,
         vmin=vmin,
@@ -714,10 +714,8 @@ def report(
             f"report: unknown option(s) {', '.join(unknown)}; heatmap options are "
             f"{', '.join(sorted(allowed))}"
         )
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress: expected True or False, got {describe(progress)}")
-    if not isinstance(shared_scale, (bool, np.bool_)):
-        raise TypeError(f"shared_scale: expected True or False, got {describe(shared_scale)}")
+    check_bool(progress, "progress")
+    shared_scale = check_bool(shared_scale, "shared_scale")
     target, folder_format = _check_output(path, format, dpi)
     gamma = heatmap_options.get("gamma", 1.5)
     cmap = heatmap_options.get("cmap", "Blues")
@@ -742,8 +740,9 @@ def report(
             for (i, j, _), name in zip(selected, names, strict=True)
         }
     notes = None
+    shown = format_numbers([s for *_, s in selected if s is not None], 3)
     if order_by is not None:
-        notes = {(i, j): f"#{n + 1}  {score:.3g}" for n, (i, j, score) in enumerate(selected)}
+        notes = {(i, j): f"#{n + 1}  {shown[n]}" for n, (i, j, _) in enumerate(selected)}
 
     from tqdm.auto import tqdm
 
@@ -759,7 +758,7 @@ def report(
         cover, cover_data = _overview_scene(
             stack,
             xs,
-            shared_scale=bool(shared_scale),
+            shared_scale=shared_scale,
             gamma=float(gamma),
             cmap=cmap,
             vmin=heatmap_options.get("vmin"),
@@ -775,7 +774,7 @@ def report(
             bookmark = f"Layer {i} / Head {j}"
             page_title = f"{title}: {bookmark}" if title else bookmark
             if score is not None:
-                page_title += f" · {order_by} {score:.3f} (rank {n + 1} of {len(selected)})"
+                page_title += f" · {order_by} {shown[n]} (rank {n + 1} of {len(selected)})"
             fig = heatmap(stack[i, j], xs, ys, title=page_title, **heatmap_options)
             pages.append(dataclasses.replace(fig.scene, bookmarks=(bookmark,)))
             records.append(

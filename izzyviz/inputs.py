@@ -24,7 +24,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_float_array, check_index, describe, to_numpy
+from izzyviz._validate import (
+    as_float_array,
+    check_bool,
+    check_index,
+    describe,
+    label_text,
+    to_numpy,
+)
 from izzyviz.text import CONTROL_PICTURES
 
 __all__ = [
@@ -258,7 +265,8 @@ def display_tokens(tokens: Sequence[str] | NDArray[Any], raw: bool = False) -> l
     tokens
         A sequence (or 1-D numpy array) of token strings, e.g. from
         ``tokenizer.convert_ids_to_tokens(ids)``. ``bytes`` tokens are decoded as UTF-8 with
-        invalid bytes shown as ``\\x..``.
+        invalid bytes shown as ``\\x..``; None is refused (see
+        :func:`izzyviz._validate.label_text`).
     raw
         If True, return the tokens unchanged (as ``str``).
     """
@@ -266,10 +274,8 @@ def display_tokens(tokens: Sequence[str] | NDArray[Any], raw: bool = False) -> l
         raise TypeError(f"tokens: expected a sequence of strings, got {describe(tokens)}")
     if isinstance(tokens, np.ndarray) and tokens.ndim != 1:
         raise ValueError(f"tokens: expected a 1-D array of strings, got {describe(tokens)}")
-    texts = [
-        t.decode("utf-8", "backslashreplace") if isinstance(t, bytes) else str(t) for t in tokens
-    ]
-    return texts if raw else [display_token(t) for t in texts]
+    texts = [label_text(t, "tokens", k) for k, t in enumerate(tokens)]
+    return texts if check_bool(raw, "raw") else [display_token(t) for t in texts]
 
 
 # --------------------------------------------------------------------------------------------

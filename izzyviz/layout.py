@@ -17,7 +17,10 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from izzyviz.blocks import Matrix, MatrixSummary, Pool, block_bounds, color_indices, summarize
+from izzyviz.blocks import top_cells as top_cells
 from izzyviz.colors import ColorScale, relative_luminance
+from izzyviz.numbers import format_numbers
 from izzyviz.scene import (
     RGBA,
     CellGrid,
@@ -40,7 +43,6 @@ from izzyviz.text import (
     metrics,
     shorten,
     show_controls,
-    visual_order,
 )
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "Panel",
     "Style",
     "colorbar",
+    "display_bounds",
     "heatmap_panel",
     "page",
     "text_node",
@@ -63,6 +66,7 @@ DARK_TEXT: RGBA = (0.15, 0.15, 0.15, 1.0)
 HIGHLIGHT: RGBA = (0.802, 0.902, 0.598, 1.0)
 REGION_RED: RGBA = (1.0, 0.0, 0.0, 1.0)
 CALLOUT: RGBA = (0.85, 0.33, 0.0, 1.0)
+FAINT: RGBA = (0.45, 0.45, 0.45, 1.0)
 LEGEND_EDGE: RGBA = (0.8, 0.8, 0.8, 1.0)  # matplotlib's legend frame
 SIN45 = math.sqrt(0.5)
 
@@ -101,6 +105,9 @@ class Style:
     margin: float = 12.0
     panel_spacing: float = 28.0
     vector_cell_limit: int = 128 * 128
+    display_dpi: float = 150.0
+    position_size: float = 6.0
+    position_ticks: int = 8
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -109,10 +116,11 @@ class CellLayout:
 
     x_edges: NDArray[np.float64]
     y_edges: NDArray[np.float64]
-    matrix: NDArray[np.float64]
+    matrix: Matrix
     scale: ColorScale
     top_rows: NDArray[np.intp]
     top_cols: NDArray[np.intp]
+    top_values: NDArray[np.float64]
 
     @property
     def top_mask(self) -> NDArray[np.bool_]:
@@ -155,7 +163,10 @@ class HeatmapSpec:
     Parameters
     ----------
     matrix
-        ``(rows, columns)`` finite scores; rows attend, columns are attended to.
+        ``(rows, columns)`` scores; rows attend, columns are attended to. Any array
+        :func:`izzyviz.blocks.as_source` accepts (float16 to float64, memmaps, tensors): it is
+        read in row blocks, never copied whole. NaN marks a masked cell (float64 input only),
+        drawn in the "no data" colour and never a top cell.
     x_labels, y_labels
         Column and row labels, already in display form.
     scale
@@ -173,11 +184,20 @@ class HeatmapSpec:
     gap, gap_color
         Width and colour of the lines between cells; by default thin white lines that fade
         out as cells shrink.
+    pool
+        When the matrix has more cells than the page shows pixels at ``Style.display_dpi``,
+        blocks of cells become one pixel showing their ``"max"`` (thin peaks stay visible) or
+        ``"mean"``; the figure says so in small print.
+    full_resolution
+        Keep one image pixel per cell however many there are.
+    summary
+        The matrix already summarised for the default :class:`Style` (see
+        :func:`izzyviz.blocks.summarize`); summarised by :func:`heatmap_panel` when None.
     legend
         Rows of a legend drawn below the colour bar.
     """
 
-    matrix: NDArray[np.float64]
+    matrix: Matrix
     x_labels: Sequence[str]
     y_labels: Sequence[str]
     scale: ColorScale
@@ -198,6 +218,9 @@ class HeatmapSpec:
     gap_color: RGBA = WHITE
     legend: Sequence[LegendEntry] = ()
     role: str = "panel"
+    pool: Pool = "max"
+    full_resolution: bool = False
+    summary: MatrixSummary | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,19 +230,6 @@ class Panel:
     group: Group
     bounds: tuple[float, float, float, float]
     cells: CellLayout = field(repr=False)
-
-
-def top_cells(matrix: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Row and column indices (row-major order) of the cells whose value is at least the
-    ``top_n``-th largest, ties included."""
-    if top_n <= 0:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
-    flat = matrix.ravel()
-    threshold = (
-        np.partition(flat, flat.size - top_n)[flat.size - top_n] if top_n < flat.size else -np.inf
-    )
-    rows, cols = np.nonzero(matrix >= threshold)
-    return rows, cols
 
 
 def text_node(
@@ -235,10 +245,11 @@ def text_node(
     limit: int | None = None,
 ) -> Text:
     """A measured :class:`Text` for any label, title or caption: control characters made
-    visible, cut to ``limit`` characters, right-to-left runs in visual order, fallback fonts
-    named where the bundled font lacks a glyph."""
+    visible (see :func:`izzyviz.text.show_controls`), cut to ``limit`` characters, fallback
+    fonts named where the bundled font lacks a glyph, and text that needs it shaped and laid
+    out right to left by the Unicode bidi algorithm."""
     visible = show_controls(label)
-    shown = visual_order(visible if limit is None else shorten(visible, limit))
+    shown = visible if limit is None else shorten(visible, limit)
     return Text(
         x,
         y,
@@ -250,6 +261,7 @@ def text_node(
         anchor,
         full_text=label if shown != label else None,
         runs=fm.runs(shown, bold),
+        glyphs=fm.shape(shown, bold),
     )
 
 
@@ -267,17 +279,19 @@ def colorbar(
     positions (or the given ``(label, fraction from the bottom)`` ticks). Returns the group and
     the x where its labels end."""
     width = style.colorbar_width
+    steps = len(scale.palette)
     bar = CellGrid(
         np.array([x, x + width]),
-        np.linspace(top, top + height, 257),
-        np.arange(255, -1, -1, dtype=np.uint8).reshape(256, 1),
+        np.linspace(top, top + height, steps + 1),
+        np.arange(steps - 1, -1, -1, dtype=np.uint8).reshape(steps, 1),
         scale.palette,
         mode="image",
     )
     if ticks is None:
         values = scale.ticks(style.colorbar_ticks)
         fractions = scale.normalize(values).tolist()
-        ticks = [(f"{v:.2f}", f) for v, f in zip(values.tolist(), fractions, strict=True)]
+        labels = format_numbers(values, 2, keep_apart=True)
+        ticks = list(zip(labels, fractions, strict=True))
     nodes: list[Node] = [bar]
     right = reach = x + width
     size = style.label_size
@@ -330,6 +344,36 @@ def _cell_sizes(
     width = max(width, min(fit_w, style.min_extent / units_x))
     height = max(height, min(fit_h, style.min_extent / units_y))
     return width, height
+
+
+def display_bounds(
+    shape: tuple[int, int], style: Style
+) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Where display pixels start along rows and columns (see :func:`block_bounds`): as many
+    pixels as the heatmap covers at ``style.display_dpi``, the resolution a reader sees a PDF or
+    SVG page at (and the PNG default)."""
+    rows, cols = shape
+    unit_w, unit_h = _cell_sizes(rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style)
+    per_point = style.display_dpi / 72
+    return (
+        block_bounds(rows, int(rows * unit_h * per_point)),
+        block_bounds(cols, int(cols * unit_w * per_point)),
+    )
+
+
+def position_step(count: int, ticks: int) -> int:
+    """A round step (1, 2 or 5 times a power of ten) giving at most ``ticks`` intervals."""
+    step = 1
+    while True:
+        for factor in (1, 2, 5):
+            if count <= ticks * step * factor:
+                return step * factor
+        step *= 10
+
+
+def position_label(index: int) -> str:
+    """``0``, ``500``, ``1k``, ``2.5k``, ..."""
+    return f"{index / 1000:g}k" if index >= 1000 else str(index)
 
 
 def _edges(sizes: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -463,14 +507,15 @@ class _Builder:
             nodes.append(self.label(text, transform, bool(marked[i]), f"{axis}-label"))
         return Group(tuple(nodes), role=f"{axis}-labels"), reach
 
-    def values(self, cells: CellLayout, grid: CellGrid) -> Group:
+    def values(self, cells: CellLayout) -> Group:
         """The value of each top cell, written inside it in a colour that reads on the cell."""
         style, fm = self.style, self.fm
         rows, cols = cells.top_rows, cells.top_cols
         if not self.spec.show_values or len(rows) == 0:
             return Group(role="values")
         widths, heights = cells.sizes
-        sample = fm.width("0.000", 1.0)
+        labels = format_numbers(cells.top_values, 3)
+        sample = max(fm.width(label, 1.0) for label in ["0.000", *labels])
         size = min(
             style.value_size,
             float(heights[rows].min()) * 0.45,
@@ -479,11 +524,11 @@ class _Builder:
         xc, yc = cells.centers
         if size < style.min_value_size:
             return self.value_callouts(cells, xc, yc)
-        colors = grid.palette[grid.indices[rows, cols]]
-        luminance = relative_luminance(colors.astype(np.float64) / 255.0)
+        luminance = relative_luminance(cells.scale.rgba(cells.top_values))
         nodes: list[Node] = []
-        for r, c, lum in zip(rows.tolist(), cols.tolist(), luminance.tolist(), strict=True):
-            value = f"{cells.matrix[r, c]:.3f}"
+        for r, c, lum, value in zip(
+            rows.tolist(), cols.tolist(), luminance.tolist(), labels, strict=True
+        ):
             fill = DARK_TEXT if lum > 0.408 else WHITE
             nodes.append(
                 Text(
@@ -506,13 +551,13 @@ class _Builder:
         ``max_callouts`` largest get one when many cells tie."""
         style, fm = self.style, self.fm
         rows, cols = cells.top_rows, cells.top_cols
-        values = cells.matrix[rows, cols]
+        values = cells.top_values
         order = np.argsort(-values, kind="stable")[: style.max_callouts]
+        labels = format_numbers(values[order], 3)
         size, ring = style.min_label_size, style.callout_ring
         nodes: list[Node] = []
-        for k in order.tolist():
+        for k, value in zip(order.tolist(), labels, strict=True):
             x, y = float(xc[cols[k]]), float(yc[rows[k]])
-            value = f"{values[k]:.3f}"
             width = fm.width(value, size)
             left = x + ring + 1.5
             nodes.append(Circle(x, y, ring, stroke=CALLOUT, stroke_width=0.8))
@@ -530,6 +575,44 @@ class _Builder:
             )
             nodes.append(Text(left, self.centred_baseline(y, size), value, size, width, CALLOUT))
         return Group(tuple(nodes), role="values")
+
+    def positions(
+        self, count: int, pitch: float, extent: float, axis: Literal["x", "y"]
+    ) -> tuple[Group, float]:
+        """Light position ticks (0, 1k, 2k, ...) below the heatmap (columns) or right of it
+        (rows), so a cell of a long map can be located when most labels are thinned out.
+        Returns the group and how far it reaches beyond the heatmap's edge at ``extent``."""
+        style, fm = self.style, self.fm
+        size, tick = style.position_size, style.tick_length * 0.6
+        nodes: list[Node] = []
+        reach = tick + size * 1.25
+        for index in range(0, count + 1, position_step(count, style.position_ticks)):
+            at = index * pitch
+            label = position_label(index)
+            nodes.append(
+                Line(at, extent, at, extent + tick, FAINT, 0.4)
+                if axis == "x"
+                else Line(extent, at, extent + tick, at, FAINT, 0.4)
+            )
+            if axis == "x":
+                node = text_node(
+                    fm, at, extent + tick + size, label, size, anchor="middle", fill=FAINT
+                )
+                self.bounds.add(at - node.width / 2, extent, at + node.width / 2, extent + reach)
+            else:
+                x = extent + tick + 1.5
+                node = text_node(fm, x, self.centred_baseline(at, size), label, size, fill=FAINT)
+                reach = max(reach, x + node.width - extent)
+                self.bounds.add(extent, at - size, x + node.width, at + size)
+            nodes.append(node)
+        return Group(tuple(nodes), role=f"{axis}-positions"), reach
+
+    def note(self, text: str, y: float) -> Group:
+        """Small print under the heatmap, e.g. how pixels were pooled."""
+        size = self.style.position_size
+        node = text_node(self.fm, 0.0, y + size, text, size, fill=FAINT)
+        self.bounds.add(0.0, y, node.width, y + size * 1.25)
+        return Group((node,), role="note")
 
     def colorbar(self, x: float, height: float) -> Group:
         """A colour bar as tall as the heatmap: the colormap drawn linearly along the bar, ticks
@@ -579,35 +662,32 @@ def heatmap_panel(
     b = _Builder(spec, style, fm or metrics())
     matrix = spec.matrix
     rows, cols = matrix.shape
-    top_rows, top_cols = top_cells(matrix, spec.top_n)
-    big_rows = np.zeros(rows, dtype=bool)
-    big_rows[top_rows] = True
-    big_cols = np.zeros(cols, dtype=bool)
-    big_cols[top_cols] = True
+    summary = spec.summary or summarize(
+        matrix, spec.top_n, *display_bounds((rows, cols), style), spec.pool
+    )
+    top_rows, top_cols = summary.top_rows, summary.top_cols
+    marked_rows = np.zeros(rows, dtype=bool)
+    marked_rows[top_rows] = True
+    marked_cols = np.zeros(cols, dtype=bool)
+    marked_cols[top_cols] = True
+    # Cells smaller than a pixel are not enlarged: nobody could see it.
+    big_rows, big_cols = (
+        (np.zeros(rows, bool), np.zeros(cols, bool))
+        if summary.pooled
+        else (marked_rows, marked_cols)
+    )
     unit_w, unit_h = _cell_sizes(rows, cols, big_rows, big_cols, spec.enlarged_size, style)
     x_edges = _edges(np.where(big_cols, unit_w * spec.enlarged_size, unit_w))
     y_edges = _edges(np.where(big_rows, unit_h * spec.enlarged_size, unit_h))
     width, height = float(x_edges[-1]), float(y_edges[-1])
-    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top_rows, top_cols)
-
-    mode = spec.cells
-    if mode == "auto":
-        mode = "vector" if matrix.size <= style.vector_cell_limit else "image"
-    # Grid lines fade out as cells shrink, and vanish where they would wash the colours out.
-    smallest = min(unit_w, unit_h)
-    gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
-    if spec.gap is not None:
-        gap = min(spec.gap, smallest / 4)
-    indices = spec.scale.indices(matrix)
-    grid = CellGrid(
-        x_edges, y_edges, indices, spec.scale.palette, gap=gap, gap_color=spec.gap_color, mode=mode
-    )
+    cells = CellLayout(x_edges, y_edges, matrix, spec.scale, top_rows, top_cols, summary.top_values)
+    grid = _cell_grid(spec, summary, x_edges, y_edges, style, min(unit_w, unit_h))
     b.bounds.add(0.0, 0.0, width, height)
 
     heat_nodes: list[Node] = [grid]
     if spec.overlay is not None:
         heat_nodes.extend(spec.overlay(cells))
-    heat_nodes.append(b.values(cells, grid))
+    heat_nodes.append(b.values(cells))
     heat_nodes.extend(
         Rect(
             float(x_edges[c0]),
@@ -622,13 +702,25 @@ def heatmap_panel(
     children: list[Node] = [Group(tuple(heat_nodes), role="heatmap")]
 
     xc, yc = cells.centers
-    y_group, y_reach = b.axis_labels(spec.y_labels, yc, unit_h, big_rows, "y")
-    x_group, x_reach = b.axis_labels(spec.x_labels, xc, unit_w, big_cols, "x")
+    y_group, y_reach = b.axis_labels(spec.y_labels, yc, unit_h, marked_rows, "y")
+    x_group, x_reach = b.axis_labels(spec.x_labels, xc, unit_w, marked_cols, "x")
     children += [y_group, x_group]
+    colorbar_x = width + style.colorbar_gap
+    per_row, per_col = summary.cells_per_pixel
+    below = 0.0
+    if per_col > 1:
+        x_positions, below = b.positions(cols, unit_w, height, "x")
+        children.append(x_positions)
+    if per_row > 1:
+        y_positions, beside = b.positions(rows, unit_h, width, "y")
+        children.append(y_positions)
+        colorbar_x += beside
+    if summary.pooled and not spec.full_resolution:
+        children.append(b.note(summary.note, height + below + 2.0))
     if spec.colorbar:
-        children.append(b.colorbar(width + style.colorbar_gap, height))
+        children.append(b.colorbar(colorbar_x, height))
     if spec.legend:
-        children.append(b.legend(width + style.colorbar_gap, height + style.label_size))
+        children.append(b.legend(colorbar_x, height + style.label_size))
 
     # Titles stack upwards from the column labels; the y-axis label sits left of the row labels.
     baseline = -x_reach - 6.0
@@ -655,6 +747,48 @@ def heatmap_panel(
         b.bounds.add_points(apply(transform, [(-node.width / 2, -size), (node.width / 2, 0.25)]))
         children.append(Group((node,), transform=transform, role="ylabel"))
     return Panel(Group(tuple(children), role=spec.role), b.bounds.freeze(), cells)
+
+
+def _cell_grid(
+    spec: HeatmapSpec,
+    summary: MatrixSummary,
+    x_edges: NDArray[np.float64],
+    y_edges: NDArray[np.float64],
+    style: Style,
+    smallest: float,
+) -> CellGrid:
+    """The cells as drawn: one per matrix cell, or one per display pixel when pooled (each
+    over exactly its cells; a short last row or column of pixels is drawn full size, less
+    than a pixel past the edge, so the image stays one pixel per block)."""
+    scale = spec.scale
+    if summary.pooled and spec.full_resolution and not summary.masked:
+        indices, palette, missing = color_indices(spec.matrix, scale), scale.palette, None
+    else:  # a masked matrix is a float64 array in memory already
+        shown = spec.matrix if summary.pooled and spec.full_resolution else summary.display
+        indices, palette, missing = scale.cell_indices(np.asarray(shown))
+    if summary.pooled and not spec.full_resolution:
+        per_row, per_col = summary.cells_per_pixel
+        x_edges = np.arange(indices.shape[1] + 1) * (per_col * float(x_edges[1]))
+        y_edges = np.arange(indices.shape[0] + 1) * (per_row * float(y_edges[1]))
+    mode = spec.cells
+    if mode == "auto":
+        mode = "vector" if indices.size <= style.vector_cell_limit else "image"
+    # Grid lines fade out as cells shrink, and vanish where they would wash the colours out.
+    gap = 0.0 if smallest < 3.0 else min(style.gap, smallest * 0.08)
+    if spec.gap is not None:
+        gap = min(spec.gap, smallest / 4)
+    peaks = summary.pooled and summary.pool == "max"
+    return CellGrid(
+        x_edges,
+        y_edges,
+        indices,
+        palette,
+        gap=gap,
+        gap_color=spec.gap_color,
+        mode=mode,
+        missing=missing,
+        peaks=peaks,
+    )
 
 
 def page(panels: Sequence[Panel], style: Style | None = None, title: str | None = None) -> Scene:

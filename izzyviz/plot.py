@@ -7,10 +7,10 @@ from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
 from izzyviz._validate import (
     as_matrix,
+    check_bool,
     check_choice,
     check_labels,
     check_nonnegative_int,
@@ -18,9 +18,18 @@ from izzyviz._validate import (
     check_positive,
     describe,
 )
+from izzyviz.blocks import POOL_RULES, Matrix, as_source, summarize
 from izzyviz.colors import ColorScale, lut, parse_color
 from izzyviz.figure import Figure
-from izzyviz.layout import HeatmapSpec, Panel, Region, heatmap_panel, page
+from izzyviz.layout import (
+    HeatmapSpec,
+    Panel,
+    Region,
+    Style,
+    display_bounds,
+    heatmap_panel,
+    page,
+)
 from izzyviz.render import resolve_backend
 
 __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
@@ -91,14 +100,13 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
     }
     for panel in panels:
         cells = panel.cells
-        rows, cols = cells.top_rows, cells.top_cols
+        top = zip(
+            cells.top_rows.tolist(), cells.top_cols.tolist(), cells.top_values.tolist(), strict=True
+        )
         out["panels"].append(
             {
-                "shape": list(cells.matrix.shape),
-                "top_cells": [
-                    [int(r), int(c), float(cells.matrix[r, c])]
-                    for r, c in zip(rows, cols, strict=True)
-                ],
+                "shape": [int(n) for n in cells.matrix.shape],
+                "top_cells": [[r, c, v] for r, c, v in top],
             }
         )
     return out
@@ -123,16 +131,23 @@ def heatmap(
     special_tokens: Iterable[str] | None = None,
     show_values: bool = True,
     cells: Literal["auto", "vector", "image"] = "auto",
+    pool: Literal["max", "mean"] = "max",
+    full_resolution: bool = False,
 ) -> Figure:
     """Draw an attention matrix as a heatmap figure.
 
     Parameters
     ----------
     matrix
-        2-D scores, rows attending to columns: a numpy array, a torch tensor (any device and
-        dtype), or anything with ``__array__``. Must be finite.
+        2-D scores, rows attending to columns: a numpy array (float16 to float64, or a
+        ``numpy.memmap`` / ``np.load(path, mmap_mode="r")`` file), a torch tensor (any device
+        and dtype, bfloat16 included; sparse tensors are densified), or anything with
+        ``__array__``. Must be finite, except where a numpy masked array masks cells: those
+        are drawn light grey ("no data"), are never top cells and do not count towards the
+        colour range. Large inputs are read in row blocks, never copied whole.
     x_labels, y_labels
-        Column labels (tokens attended to) and row labels (tokens attending).
+        Column labels (tokens attended to) and row labels (tokens attending): strings, or
+        bytes (decoded as UTF-8). None is refused; pass ``""`` for an empty label.
     top_n
         Mark the cells whose value is at least the ``top_n``-th largest (ties included): their
         rows and columns are enlarged, their values written inside, their labels highlighted.
@@ -142,23 +157,36 @@ def heatmap(
     gamma
         Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``.
     cmap
-        Colormap name (any the `cmap` package knows; default ``"Blues"``).
+        Colormap name (any the `cmap` package knows; default ``"Blues"``). A categorical one
+        (``"tab10"``, ``"Set1"``, ...) colours cells with its own N colours, one per equal step
+        of the normalised value, as matplotlib's ``ListedColormap`` does.
     title, xlabel, ylabel
         Texts above the figure, above the column labels and left of the row labels.
     regions
         Inclusive cell ranges ``((row0, col0), (row1, col1))`` to box in red.
     vmin, vmax
-        Data values at the ends of the colour scale (default: the matrix min and max).
+        Data values at the ends of the colour scale: finite numbers (default: the matrix min
+        and max, masked cells left out).
     region_color
         Colour of the region boxes.
     special_tokens
         Labels drawn in bold; default :data:`izzyviz.text.DEFAULT_SPECIAL_TOKENS` (plus any
         ``<|...|>`` token).
     show_values
-        Write the value inside each top cell.
+        Write the value inside each top cell (``True`` or ``False``). Values are written with
+        three decimals, or in scientific notation where that cannot show them
+        (see :func:`izzyviz.numbers.format_numbers`).
     cells
         ``"vector"`` (a rectangle per cell), ``"image"`` (one embedded image: small files for
         long sequences) or ``"auto"`` (vector up to 128 x 128 cells).
+    pool
+        When the matrix has more cells than the heatmap has pixels at 150 dpi (a page as a
+        reader sees it, and the PNG default), each pixel shows a block of cells: their
+        ``"max"`` (default: a thin diagonal or a single bright cell stays visible) or their
+        ``"mean"``. The figure says so in small print ("each pixel: max of 4 × 4 cells") and
+        gains position ticks (0, 1k, 2k, ...). Top cells are still found on the full matrix.
+    full_resolution
+        Keep one image pixel per cell however long the sequence (large files).
 
     Returns
     -------
@@ -172,7 +200,9 @@ def heatmap(
     >>> fig.size[0] > 0
     True
     """
-    data = as_matrix(matrix, "matrix")
+    masked = isinstance(matrix, np.ma.MaskedArray)
+    # A masked array is in memory already: its float64 copy carries the mask as NaN.
+    data = as_matrix(matrix, "matrix", masked=True) if masked else as_source(matrix, "matrix")
     spec, scale = heatmap_spec(
         data,
         x_labels,
@@ -191,13 +221,16 @@ def heatmap(
         special_tokens=special_tokens,
         show_values=show_values,
         cells=cells,
+        pool=pool,
+        full_resolution=full_resolution,
+        masked=masked,
     )
     panel = heatmap_panel(spec)
     return Figure(page([panel], title=title), figure_data([panel], scale))
 
 
 def heatmap_spec(
-    data: NDArray[np.float64],
+    data: Matrix,
     x_labels: Sequence[str],
     y_labels: Sequence[str],
     *,
@@ -211,23 +244,37 @@ def heatmap_spec(
     regions: Any = None,
     region_color: Any = "red",
     cells: str = "auto",
+    pool: str = "max",
+    full_resolution: bool = False,
+    masked: bool = False,
     **options: Any,
 ) -> tuple[HeatmapSpec, ColorScale]:
-    """Validate the options shared by every heatmap-drawing function and build the spec."""
+    """Validate the options shared by every heatmap-drawing function, read the matrix once
+    (range, finiteness, top cells, display pixels: :func:`izzyviz.blocks.summarize`) and build
+    the spec. ``masked``: ``data`` is float64 with NaN for masked cells ("no data")."""
     rows, cols = data.shape
     xs = check_labels(x_labels, "x_labels", cols, "columns")
     ys = check_labels(y_labels, "y_labels", rows, "rows")
     top_n = check_nonnegative_int(top_n, "top_n")
     enlarged_size = check_positive(enlarged_size, "enlarged_size")
     check_choice(cells, CELL_MODES, "cells")
+    check_choice(pool, POOL_RULES, "pool")
+    if not isinstance(full_resolution, bool):
+        raise TypeError(f"full_resolution: expected True or False, got {describe(full_resolution)}")
     for name in ("title", "xlabel", "ylabel"):
         check_optional_text(options.get(name), name)
+    if "show_values" in options:
+        options["show_values"] = check_bool(options["show_values"], "show_values")
     if options.get("special_tokens") is not None:
         options["special_tokens"] = check_special_tokens(options["special_tokens"])
     if scale is None:
         check_positive(gamma, "gamma")
         lut(cmap)
-        scale = ColorScale.from_data(data, gamma, cmap, vmin, vmax)
+    bounds = display_bounds((rows, cols), Style())
+    summary = summarize(data, top_n, *bounds, pool, masked=masked)  # type: ignore[arg-type]
+    if scale is None:
+        ends = np.array([summary.vmin, summary.vmax])
+        scale = ColorScale.from_data(ends, gamma, cmap, vmin, vmax)
     spec = HeatmapSpec(
         data,
         xs,
@@ -238,6 +285,9 @@ def heatmap_spec(
         regions=check_regions(regions, (rows, cols)),
         region_color=parse_color(region_color, "region_color"),
         cells=cells,  # type: ignore[arg-type]
+        pool=pool,  # type: ignore[arg-type]
+        full_resolution=full_resolution,
+        summary=summary,
         **options,
     )
     return spec, scale

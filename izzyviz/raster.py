@@ -45,12 +45,15 @@ def _whole_pixel_length(edges: NDArray[np.float64], per_cell: int) -> float:
     return (float(edges[-1] - edges[0]) / unit) * per_cell if unit > 0 else math.inf
 
 
-def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: int) -> Any:
+def _resample(
+    values: NDArray[np.float32], edges: NDArray[np.float64], count: int, peaks: bool = False
+) -> Any:
     """``values`` (cells along the last axis, spanning ``edges``) at ``count`` equal pixels.
 
     Where pixels are larger than cells, each pixel is the area-weighted mean of the cells it
     covers, so thin features (a diagonal) stay visible as a lighter line instead of vanishing
-    between samples. Where pixels are smaller, each shows the cell under its centre.
+    between samples; with ``peaks``, the largest of the cells starting in it (a grid already
+    pooled by max stays so). Where pixels are smaller, each shows the cell under its centre.
     """
     cells = values.shape[-1]
     pixels = np.linspace(edges[0], edges[-1], count + 1)
@@ -58,6 +61,9 @@ def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: in
         centres = (pixels[:-1] + pixels[1:]) / 2
         which = np.clip(np.searchsorted(edges, centres, side="right") - 1, 0, cells - 1)
         return values[..., which]
+    if peaks:
+        starts = np.clip(np.searchsorted(edges, pixels[:-1], side="right") - 1, 0, cells - 1)
+        return np.maximum.reduceat(values, starts, axis=-1)
     # The integral of the piecewise-constant row, at cell edges and then at pixel edges.
     integral = np.zeros((*values.shape[:-1], cells + 1), dtype=np.float32)
     np.cumsum(values * np.diff(edges).astype(np.float32), axis=-1, out=integral[..., 1:])
@@ -66,17 +72,39 @@ def _resample(values: NDArray[np.float32], edges: NDArray[np.float64], count: in
     return np.diff(at, axis=-1) / np.float32(pixels[1] - pixels[0])
 
 
+def _device_pixels(
+    values: NDArray[Any],
+    x: NDArray[np.float64],
+    y: NDArray[np.float64],
+    width: int,
+    height: int,
+    peaks: bool = False,
+) -> Any:
+    """Cell values (rows x columns) on ``height`` x ``width`` pixels (see :func:`_resample`); in
+    row blocks so the float copy of a 4096 x 4096 grid is never made whole."""
+    across = np.concatenate([
+        _resample(values[start : start + 512].astype(np.float32), x, width, peaks)
+        for start in range(0, values.shape[0], 512)
+    ])  # fmt: skip
+    return _resample(np.ascontiguousarray(across.T), y, height, peaks).T
+
+
 def _device_indices(grid: CellGrid, width: int, height: int) -> NDArray[np.uint8]:
     """The grid's palette indices resampled to ``width`` x ``height`` equal pixels."""
-    x, y = grid.x_edges, grid.y_edges
+    x, y, indices, peaks = grid.x_edges, grid.y_edges, grid.indices, grid.peaks
     # Palette positions are averaged: for the sequential colormaps of heatmaps that is close to
-    # averaging colours, and the result stays a palette image. In row blocks so the float copy
-    # of a 4096 x 4096 grid is never made whole.
-    across = np.concatenate([
-        _resample(grid.indices[start : start + 512].astype(np.float32), x, width)
-        for start in range(0, grid.shape[0], 512)
-    ])  # fmt: skip
-    down = _resample(np.ascontiguousarray(across.T), y, height).T
+    # averaging colours, and the result stays a palette image.
+    if grid.missing is None:
+        down = _device_pixels(indices, x, y, width, height, peaks)
+    else:
+        # "No data" is no colour between others: a pixel mostly over missing cells (wholly, for
+        # a grid of peaks, whose spikes must survive) is missing; the others show their data.
+        absent = indices == grid.missing
+        share = _device_pixels(absent, x, y, width, height)
+        known = _device_pixels(np.where(absent, 0, indices), x, y, width, height, peaks)
+        if not peaks:
+            known = known / np.maximum(1 - share, 0.5)
+        down = np.where(share >= (0.999 if peaks else 0.5), grid.missing, known)
     return np.clip(np.rint(down), 0, len(grid.palette) - 1).astype(np.uint8)
 
 

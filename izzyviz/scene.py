@@ -22,6 +22,7 @@ __all__ = [
     "RGBA",
     "CellGrid",
     "Circle",
+    "GlyphRun",
     "Group",
     "Image",
     "Line",
@@ -134,6 +135,27 @@ class Text:
     anchor: Literal["start", "middle", "end"] = "start"
     full_text: str | None = None
     runs: tuple[tuple[str, str], ...] | None = None
+    glyphs: tuple[GlyphRun, ...] | None = None
+
+    @property
+    def left(self) -> float:
+        """x of the text's left end, in points."""
+        return self.x - {"start": 0.0, "middle": self.width / 2, "end": self.width}[self.anchor]
+
+
+@dataclass(frozen=True, slots=True)
+class GlyphRun:
+    """Shaped glyphs of one font, in the order they appear on the page (left to right).
+
+    ``ids`` are glyph indices of the font that ``font`` names (a font id of
+    :class:`izzyviz.text.FontMetrics`); ``x`` and ``y`` are each glyph's origin in ems of the
+    text's size, measured from the text's left end on the baseline, y growing upwards.
+    """
+
+    font: str
+    ids: tuple[int, ...]
+    x: tuple[float, ...]
+    y: tuple[float, ...]
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -159,7 +181,11 @@ class CellGrid:
     Cell ``(i, j)`` spans ``x_edges[j]..x_edges[j+1]`` and ``y_edges[i]..y_edges[i+1]`` and is
     filled with ``palette[indices[i, j]]``. ``gap`` is the width of the lines of ``gap_color``
     drawn between cells (0 for none). ``mode`` says how backends should draw it: ``"vector"``
-    (one rectangle per cell) or ``"image"`` (one embedded image, for large grids).
+    (one rectangle per cell) or ``"image"`` (one embedded image, for large grids). ``missing``
+    is the palette position of "no data" cells (masked), which a raster drawn coarser than the
+    cells never blends with the others. ``peaks``: a raster backend drawing the grid at fewer
+    pixels than cells keeps each pixel's largest palette index instead of averaging (the
+    grid's cells are already maxima of pooled blocks).
     """
 
     x_edges: NDArray[np.float64]
@@ -169,6 +195,8 @@ class CellGrid:
     gap: float = 0.0
     gap_color: RGBA = (1.0, 1.0, 1.0, 1.0)
     mode: Literal["vector", "image"] = "vector"
+    missing: int | None = None
+    peaks: bool = False
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -225,6 +253,15 @@ class Scene:
     background: RGBA | None = (1.0, 1.0, 1.0, 1.0)
     title: str | None = None
     bookmarks: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        # Titles and bookmarks become document metadata: the text policy of labels (no lone
+        # surrogates) keeps every format writable.
+        from izzyviz.text import valid_text
+
+        if self.title is not None:
+            object.__setattr__(self, "title", valid_text(self.title))
+        object.__setattr__(self, "bookmarks", tuple(map(valid_text, self.bookmarks)))
 
     def find(self, role: str) -> list[Group]:
         """All groups of the page whose role is ``role``."""

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from izzyviz._validate import (
     as_float_array,
     as_matrix,
+    check_bool,
     check_choice,
     check_fraction,
     check_index,
@@ -306,6 +307,7 @@ def check_stability_heatmap_with_gradient_color(
     color_contrast_scale = check_positive(color_contrast_scale, "color_contrast_scale")
     linewidths = check_nonnegative(linewidths, "linewidths")
     line_color = parse_color(linecolor, "linecolor")
+    use_white_center = check_bool(use_white_center, "use_white_center")
     check_positive(gamma, "gamma")
     lut(cmap)
     count, rows, cols = runs.shape
@@ -319,7 +321,7 @@ def check_stability_heatmap_with_gradient_color(
     # Identical runs give rounding noise (~1e-17), not spread; relative to the largest such
     # noise it would draw full-size circles.
     spread[spread <= 16 * np.finfo(np.float64).eps * float(np.abs(runs).max())] = 0.0
-    if use_std_error:
+    if check_bool(use_std_error, "use_std_error"):
         spread = spread / np.sqrt(count)
     # mean - spread can fall below anything a run produced (e.g. under 0 for attention); the
     # scale stops at the observed values so the colour bar shows only values that occurred.
@@ -472,7 +474,7 @@ def visualize_attention_evolution_sparklines(
     shown = series.mean(axis=0) if cell_values == "mean" else series[-1]
     scale = ColorScale.from_data(shown, gamma, "Blues")
     light_cells = relative_luminance(scale.rgba(shown)) > LIGHT_CELL
-    heights = _sparkline_heights(series, normalize_sparklines)
+    heights = _sparkline_heights(series, check_bool(normalize_sparklines, "normalize_sparklines"))
     if steps == 1:  # one value: a level line across the cell
         heights = np.concatenate([heights, heights])
     fractions = np.linspace(0.0, 1.0, len(heights))
@@ -613,6 +615,7 @@ def visualize_attention_with_detected_regions(
     """
     from izzyviz.regions import find_attention_regions_with_merging
 
+    check_bool(label_regions, "label_regions")
     matrix = as_matrix(attention_matrix, "attention_matrix")
     rows, cols = matrix.shape
     x_labels = _labels(source_tokens, "source_tokens", cols, "columns")

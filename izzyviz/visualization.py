@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_matrix, check_choice, check_labels, describe
+from izzyviz._validate import as_matrix, check_bool, check_choice, check_labels, describe
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_attention
@@ -200,6 +200,7 @@ def draw_views(
 
     ``regions`` are in full-matrix cells and drawn on every panel they fall in.
     """
+    check_bool(auto_detect_regions, "auto_detect_regions")
     rows_total, cols_total = matrix.shape
     ys = display_tokens(row_tokens, raw=raw_tokens)
     xs = display_tokens(col_tokens, raw=raw_tokens)

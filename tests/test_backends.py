@@ -202,7 +202,8 @@ def test_import_stays_light() -> None:
     code = (
         "import sys, izzyviz\n"
         "fig = izzyviz.heatmap([[0.1, 0.9], [0.5, 0.5]], ['a', 'b'], ['a', 'b'])\n"
-        "heavy = {'torch', 'transformers', 'matplotlib', 'reportlab', 'cairosvg'}\n"
+        "heavy = {'torch', 'transformers', 'matplotlib', 'reportlab', 'cairosvg', 'uharfbuzz',"
+        " 'bidi'}\n"
         "print(sorted(heavy & set(sys.modules)))\n"
     )
     result = subprocess.run(

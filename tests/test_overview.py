@@ -16,6 +16,7 @@ import izzyviz
 from izzyviz import heads as overview_module
 from izzyviz.aggregation import rank_heads
 from izzyviz.heads import VEIL, overview, report
+from izzyviz.numbers import format_numbers
 from izzyviz.scene import Group, Rect, Scene, Text
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -249,9 +250,10 @@ def test_report_orders_and_filters_heads(tmp_path: Path) -> None:
         )
     }
     assert len(thumbs) == 12
-    for n, (i, j, score) in enumerate(ranked):
+    shown = format_numbers([score for *_, score in ranked], 3)
+    for n, (i, j, _) in enumerate(ranked):
         assert thumbs[i, j].link == f"#page-{n + 2}"
-        assert f"#{n + 1}  {score:.3g}" in texts(thumbs[i, j])
+        assert f"#{n + 1}  {shown[n]}" in texts(thumbs[i, j])
     unranked = set(thumbs) - {(i, j) for i, j, _ in ranked}
     for key in unranked:
         assert thumbs[key].link is None

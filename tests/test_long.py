@@ -1,0 +1,250 @@
+"""Long maps (issue 15): any input dtype read in row blocks, pooled to display pixels that keep
+peaks visible, top cells exact on the full matrix, clear errors for bad large inputs."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import izzyviz
+from izzyviz.blocks import MAX_TOP_CELLS, as_source, block_bounds, summarize
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_long
+
+
+def labels(n: int) -> list[str]:
+    return [f"t{i}" for i in range(n)]
+
+
+def softmax_rows(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    m = rng.standard_normal((n, n), dtype=np.float32) * 3
+    np.exp(m, out=m)
+    m /= m.sum(axis=1, keepdims=True)
+    return m
+
+
+def brute_top(matrix: np.ndarray, top_n: int) -> list[tuple[int, int]]:
+    flat = np.asarray(matrix, dtype=np.float64).ravel()
+    threshold = np.sort(flat)[-top_n]
+    return [(int(r), int(c)) for r, c in zip(*np.nonzero(matrix >= threshold), strict=True)]
+
+
+def top_of(fig: izzyviz.Figure) -> list[tuple[int, int]]:
+    return [(r, c) for r, c, _ in fig.data["panels"][0]["top_cells"]]
+
+
+def test_block_bounds_pool_whole_blocks_and_keep_small_axes() -> None:
+    assert block_bounds(10, 20).tolist() == list(range(11))
+    assert block_bounds(4096, 1125).tolist()[:3] == [0, 4, 8]
+    bounds = block_bounds(16384, 1125)
+    assert bounds[1] == 15 and bounds[-1] == 16384 and bounds[-1] - bounds[-2] == 4
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "float64"])
+def test_every_float_dtype_finds_the_exact_top_cells(dtype: str) -> None:
+    n = 1600  # more cells than the heatmap's 1125 pixels: pooled 2 x 2
+    matrix = softmax_rows(n).astype(dtype)
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=5)
+    assert top_of(fig) == brute_top(matrix, 5)
+    assert fig.data["vmax"] == pytest.approx(float(matrix.max()))
+    assert fig.data["vmin"] == pytest.approx(float(matrix.min()))
+    assert fig.scene.find("note")[0].children[0].text == "each pixel: max of 2 × 2 cells"
+
+
+def test_memmapped_npy_is_read_in_place(tmp_path: Path) -> None:
+    n = 1600
+    matrix = softmax_rows(n, 1).astype(np.float16)
+    np.save(tmp_path / "a.npy", matrix)
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    assert as_source(mapped) is mapped
+    fig = izzyviz.heatmap(mapped, labels(n), labels(n))
+    assert top_of(fig) == brute_top(matrix, 3)
+
+
+def test_torch_tensors_bfloat16_included() -> None:
+    torch = pytest.importorskip("torch")
+    n = 1300
+    matrix = softmax_rows(n, 2)
+    for dtype in (torch.float32, torch.float16, torch.bfloat16):
+        tensor = torch.from_numpy(matrix).to(dtype)
+        expected = tensor.float().numpy()
+        fig = izzyviz.heatmap(tensor, labels(n), labels(n), top_n=4)
+        assert top_of(fig) == brute_top(expected, 4), dtype
+        assert fig.data["vmax"] == pytest.approx(float(expected.max()))
+
+
+def test_negative_half_values_take_the_exact_float_path() -> None:
+    n = 1300
+    matrix = (softmax_rows(n, 3) - 0.0005).astype(np.float16)
+    pooled = summarize(matrix, 3, block_bounds(n, 1125), block_bounds(n, 1125))
+    reference = summarize(
+        matrix.astype(np.float32), 3, block_bounds(n, 1125), block_bounds(n, 1125)
+    )
+    assert pooled.vmin == reference.vmin < 0
+    np.testing.assert_array_equal(pooled.display, reference.display)
+    assert pooled.top_rows.tolist() == reference.top_rows.tolist()
+
+
+def test_no_full_size_copy_of_the_matrix_is_made() -> None:
+    n = 3072
+    matrix = softmax_rows(n, 4)
+    izzyviz.heatmap(matrix[:8, :8], labels(8), labels(8))  # warm: fonts, colormaps
+    tracemalloc.start()
+    try:
+        izzyviz.heatmap(matrix, labels(n), labels(n))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 0.8 * matrix.nbytes, f"peak {peak / 2**20:.0f} MB"
+
+
+def test_mean_pooling_on_request_and_stated() -> None:
+    n = 2048
+    matrix = softmax_rows(n, 5)
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), pool="mean")
+    assert fig.scene.find("note")[0].children[0].text == "each pixel: mean of 2 × 2 cells"
+    grid = fig.scene.find("heatmap")[0].children[0]
+    assert grid.indices.shape == (1024, 1024)
+
+
+def test_full_resolution_keeps_every_cell() -> None:
+    n = 1400
+    fig = izzyviz.heatmap(
+        softmax_rows(n, 6), labels(n), labels(n), cells="image", full_resolution=True
+    )
+    grid = fig.scene.find("heatmap")[0].children[0]
+    assert grid.indices.shape == (n, n)
+    assert not fig.scene.find("note")
+
+
+def test_position_ticks_on_long_maps_only() -> None:
+    n = 4096
+    fig = izzyviz.heatmap(softmax_rows(n, 7), labels(n), labels(n))
+    texts = [node.text for node in fig.scene.find("x-positions")[0].walk() if hasattr(node, "text")]
+    assert texts == ["0", "1k", "2k", "3k", "4k"]
+    assert fig.scene.find("y-positions")
+    small = izzyviz.heatmap(softmax_rows(64), labels(64), labels(64))
+    assert not small.scene.find("x-positions") and not small.scene.find("note")
+
+
+def test_top_cell_labels_are_kept_among_thinned_labels() -> None:
+    n = 4096
+    matrix = softmax_rows(n, 8)
+    matrix[1234, 2345] = 5.0
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=1)
+    shown = [t.text for t in fig.scene.find("x-labels")[0].walk() if hasattr(t, "text")]
+    assert "t2345" in shown and len(shown) < 200
+    assert top_of(fig) == [(1234, 2345)]
+
+
+def test_a_peak_late_in_a_mostly_zero_map_is_found() -> None:
+    n = 2048
+    matrix = np.zeros((n, n), np.float32)
+    matrix[2000, 2040] = 0.5
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=3)
+    assert top_of(fig)[0] == (0, 0) and (2000, 2040) in top_of(fig)
+    assert fig.data["panels"][0]["top_cells"][-1] == [2000, 2040, 0.5]
+
+
+def test_ties_on_a_constant_long_map_are_capped() -> None:
+    n = 2048
+    fig = izzyviz.heatmap(np.ones((n, n), np.float32), labels(n), labels(n))
+    assert len(top_of(fig)) == MAX_TOP_CELLS
+
+
+# -- errors ------------------------------------------------------------------------------------
+
+
+def test_non_finite_value_in_a_late_block_names_the_cell_and_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    n = 3000
+    matrix = softmax_rows(n, 9).astype(np.float16)
+    matrix[2990, 7] = np.nan
+    np.save(tmp_path / "a.npy", matrix)
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    out = tmp_path / "out.pdf"
+    with pytest.raises(
+        ValueError, match=r"matrix: expected finite scores, found nan at index \(2990, 7\)"
+    ):
+        izzyviz.heatmap(mapped, labels(n), labels(n)).save(out)
+    assert not out.exists()
+    matrix32 = softmax_rows(n, 9)
+    matrix32[2999, 2999] = np.inf
+    with pytest.raises(ValueError, match=r"found inf at index \(2999, 2999\)"):
+        izzyviz.heatmap(matrix32, labels(n), labels(n))
+
+
+def test_memmap_of_the_wrong_shape_is_named(tmp_path: Path) -> None:
+    np.save(tmp_path / "a.npy", np.zeros((4, 64, 64), np.float16))
+    mapped = np.load(tmp_path / "a.npy", mmap_mode="r")
+    with pytest.raises(ValueError, match=r"matrix: expected a 2-D array, got .*\(4, 64, 64\)"):
+        izzyviz.heatmap(mapped, labels(64), labels(64))
+    square = np.load(tmp_path / "a.npy", mmap_mode="r")[0]
+    with pytest.raises(ValueError, match="x_labels: got 63 labels, but the matrix has 64"):
+        izzyviz.heatmap(square, labels(63), labels(64))
+
+
+def test_unknown_pooling_rule_is_named() -> None:
+    with pytest.raises(ValueError, match=r"pool: expected one of 'max', 'mean', got 'median'"):
+        izzyviz.heatmap(np.eye(3), list("abc"), list("abc"), pool="median")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="full_resolution: expected True or False"):
+        izzyviz.heatmap(np.eye(3), list("abc"), list("abc"), full_resolution="yes")  # type: ignore[arg-type]
+
+
+# -- what a reader sees -------------------------------------------------------------------------
+
+
+def rendered(fig: izzyviz.Figure, fmt: str, tmp_path: Path) -> Any:
+    path = fig.save(tmp_path / f"f.{fmt}")
+    return bench_long.rasterise(str(path), fmt)
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "svg", "png"])
+def test_sink_diagonal_and_bright_cell_stay_visible(fmt: str, tmp_path: Path) -> None:
+    """A pooled 4096-token map at 150 dpi (PNG at its default dpi): the attention sink, the
+    previous-token diagonal and one bright cell are all clearly darker than the background
+    (area-averaging, as before, washed the diagonal and the cell out)."""
+    n = 4096
+    matrix = bench_long.make_input(n, "structured")
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n))
+    x0, y0, x1, y1 = (v * bench_long.DPI / 72 for v in bench_long.heatmap_box(fig))
+    contrast = bench_long.feature_contrast(rendered(fig, fmt, tmp_path), (x0, y0, x1, y1), n)
+    assert min(contrast.values()) >= bench_long.MIN_CONTRAST, contrast
+
+
+def test_a_low_dpi_png_keeps_the_peaks(tmp_path: Path) -> None:
+    """A PNG drawn at fewer pixels than the pooled grid pools on by max, not by averaging."""
+    n = 4096
+    fig = izzyviz.heatmap(bench_long.make_input(n, "structured"), labels(n), labels(n))
+    from PIL import Image
+
+    def contrast(dpi: float) -> dict[str, float]:
+        rgb = np.asarray(Image.open(io.BytesIO(fig.to_png(dpi=dpi))).convert("RGB"))
+        box = [v * dpi / 72 for v in bench_long.heatmap_box(fig)]
+        return bench_long.feature_contrast(rgb, (box[0], box[1], box[2], box[3]), n)
+
+    low, default = contrast(72), contrast(150)
+    # Averaging 7.6 x 7.6 cells per pixel would leave the diagonal about a third lighter.
+    for feature in ("sink", "diagonal", "bright"):
+        assert low[feature] >= default[feature] - 3, (low, default)
+
+
+def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, bench_long.__file__, "--sizes", "1024", "--formats", "svg",
+         "--inputs", "structured", "--no-baseline", "--runs", "1"],
+        capture_output=True, text=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert "1024  structured  svg" in proc.stdout, proc.stdout
+    assert io.StringIO(proc.stdout).getvalue().count("ERROR") == 0
