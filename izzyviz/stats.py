@@ -90,9 +90,9 @@ def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) ->
 def batch_attentions(model: Any, inputs: dict[str, Any]) -> tuple[Any, ...]:
     """One batch's attention weights: a ``(batch, heads, q, k)`` CPU tensor per layer.
 
-    Uses :func:`izzyviz.capture` when this installation has it (any attention implementation);
-    otherwise switches the model to eager attention (in place) and asks for
-    ``output_attentions``.
+    An eager model returns the very weights it used (``output_attentions``). Any other
+    attention implementation (SDPA, ...) goes through :func:`izzyviz.capture`, which recomputes
+    them in float32; without ``izzyviz.capture`` such a model is switched to eager in place.
     """
     import torch
 
@@ -100,11 +100,11 @@ def batch_attentions(model: Any, inputs: dict[str, Any]) -> tuple[Any, ...]:
 
     with torch.inference_mode():
         capture = getattr(izzyviz, "capture", None)
-        if callable(capture):
-            with capture(model) as cap:
-                model(**inputs)
-            return tuple(cap.attentions)
         if model.config._attn_implementation != "eager":
+            if callable(capture):
+                with capture(model) as cap:
+                    model(**inputs)
+                return tuple(cap.attentions)
             model.set_attn_implementation("eager")
         return tuple(a.cpu() for a in model(**inputs, output_attentions=True).attentions)
 

@@ -274,3 +274,15 @@ def test_engine_stays_torch_free() -> None:
     )
     subprocess.run([sys.executable, "-c", code], check=True)
     assert set(MEASURES) >= {"cls", "sep", "previous", "punctuation"}
+
+
+def test_an_sdpa_model_goes_through_capture_and_stays_sdpa() -> None:
+    from transformers import BertModel
+
+    sdpa = BertModel.from_pretrained(minilm_path()).eval()  # transformers 5 default: SDPA
+    assert sdpa.config._attn_implementation != "eager"
+    texts = CORPUS[:8]
+    stats = izzyviz.head_statistics(sdpa, minilm()[1], texts, batch_size=4, progress=False)
+    eager = izzyviz.head_statistics(*minilm(), texts, batch_size=4, progress=False)
+    assert sdpa.config._attn_implementation != "eager"
+    assert_same(stats, eager, rtol=1e-4)
