@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Long-context heatmaps (issue 15): 4k to 32k tokens, against main's code in the same run.
+"""Long-context heatmaps (issue 15), 4k to 32k tokens, beside the code before block reading.
 
     python benchmarks/bench_long.py                          # every size, format and input
     python benchmarks/bench_long.py --sizes 4096 --formats pdf --inputs structured
@@ -11,8 +11,9 @@ Inputs are float32 in memory up to 16384 tokens and a float16 ``.npy`` file open
 attention sink (column 0, ~0.1 of each row), a previous-token diagonal (~0.07 per row) and one
 bright cell (0.25) to soft noise. Every figure is rasterised at 150 dpi (PDF with pdftoppm,
 SVG with cairosvg, PNG as written) and, for ``structured``, the three features are looked for
-in its pixels. The baseline is main's code (``git archive main``), run only where it fits in
-about 3 GB (it holds several float64 copies of the matrix).
+in its pixels. The baseline is the code before block reading (``git archive`` of
+``BASELINE_REF``; ``--baseline-ref`` picks another), run only where it fits in about 3 GB (it
+holds several float64 copies of the matrix).
 """
 
 from __future__ import annotations
@@ -203,13 +204,17 @@ def worker_look(path: str, fmt: str, n: int, box: list[float]) -> None:
 # -- the run -----------------------------------------------------------------------------------
 
 
-def main_checkout(tmp: str) -> str | None:
-    """main's code exported to ``tmp`` (None when there is no ``main`` branch)."""
+#: The last landed commit before long maps were read in blocks: the "current approach" of issue 15.
+BASELINE_REF = "667857c"
+
+
+def main_checkout(tmp: str, ref: str) -> str | None:
+    """The baseline's code (git ``ref``) exported to ``tmp`` (None when git cannot give it)."""
     root = Path(__file__).resolve().parents[1]
-    target = os.path.join(tmp, "main")
+    target = os.path.join(tmp, "baseline")
     os.makedirs(target)
     archive = subprocess.run(
-        ["git", "-C", str(root), "archive", "main"], capture_output=True, check=False
+        ["git", "-C", str(root), "archive", ref], capture_output=True, check=False
     )
     if archive.returncode != 0:
         return None
@@ -243,7 +248,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formats", default=",".join(ALL_FORMATS))
     parser.add_argument("--inputs", default=",".join(ALL_INPUTS))
     parser.add_argument("--runs", type=int, default=None, help="timed runs (default 3, 1 at 32k)")
-    parser.add_argument("--no-baseline", action="store_true", help="skip main's code")
+    parser.add_argument("--no-baseline", action="store_true", help="skip the baseline")
+    parser.add_argument(
+        "--baseline-ref",
+        default=BASELINE_REF,
+        help=f"git commit drawn as the baseline (default {BASELINE_REF}: before block reading)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="write the figures to DIR and keep them")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -264,8 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     tmp = tempfile.TemporaryDirectory(prefix="izzyviz-long-")
     outdir = os.path.abspath(args.keep) if args.keep else tmp.name
     os.makedirs(outdir, exist_ok=True)
-    baseline = None if args.no_baseline else main_checkout(tmp.name)
-    versions = [("this", None)] + ([("main", {"PYTHONPATH": baseline})] if baseline else [])
+    baseline = None if args.no_baseline else main_checkout(tmp.name, args.baseline_ref)
+    versions = [("this", None)] + ([("before", {"PYTHONPATH": baseline})] if baseline else [])
     here = {"PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     rows: list[list[str]] = []
     misses: list[str] = []
@@ -283,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
             for fmt in formats:
                 for version, env in versions:
-                    if version == "main" and n > BASELINE_MAX:
+                    if version == "before" and n > BASELINE_MAX:
                         rows.append(
                             [str(n), kind, fmt, version, "skipped: needs > 3 GB"] + [""] * 4
                         )

@@ -654,30 +654,15 @@ def check_model_folder(folder: Path) -> None:
 def _model(args: argparse.Namespace) -> int:
     folder = Path(args.model_dir)
     check_model_folder(folder)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import torch
-        from transformers import AutoModel, AutoTokenizer
-    except ImportError:
-        raise OSError(
-            "the model command needs torch and transformers; install them "
-            "(pip install 'izzyviz[transformers]')"
-        ) from None
-    from transformers.utils import logging as hf_logging
-
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
     from izzyviz.capturing import capture
     from izzyviz.inputs import select_attention
+    from izzyviz.stats import load_pretrained
 
     text = args.text if args.text_file is None else _read_text(args.text_file)
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        model = AutoModel.from_pretrained(folder, local_files_only=True).eval()
-    except (OSError, ValueError, KeyError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise OSError(f"MODEL_DIR: cannot load a model from {str(folder)!r}: {reason}") from None
+    # The model's own attention (SDPA by default): capture records the weights beside it.
+    model, tokenizer = load_pretrained(folder, attn_implementation=None, name="MODEL_DIR")
+    import torch
+
     inputs = tokenizer(text, args.text_pair, return_tensors="pt")
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())]
     if not args.report:  # the documented defaults, each on its own

@@ -45,7 +45,13 @@ RAY_CHUNK = 65_536
 _MARKERS = ("##", "Ġ", "▁")
 
 
-def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) -> tuple[Any, Any]:
+def load_pretrained(
+    folder: str | os.PathLike[str],
+    dtype: str | None = None,
+    *,
+    attn_implementation: str | None = "eager",
+    name: str = "model",
+) -> tuple[Any, Any]:
     """``(model, tokenizer)`` from a local folder (offline), in eval mode.
 
     Parameters
@@ -54,6 +60,11 @@ def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) ->
         A folder with ``config.json``, weights and tokenizer files (``save_pretrained``'s).
     dtype
         Load the weights as this torch dtype (e.g. ``"float64"``); default as saved.
+    attn_implementation
+        The attention implementation to load (eager by default: it returns its own weights);
+        None for the model's default (SDPA), whose weights :func:`izzyviz.capture` records.
+    name
+        What errors call the folder (the argument or command-line operand it came from).
 
     Raises
     ------
@@ -62,7 +73,7 @@ def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) ->
     """
     path = Path(folder)
     if not path.is_dir():
-        raise FileNotFoundError(f"model: {str(path)!r} is not a folder")
+        raise FileNotFoundError(f"{name}: {str(path)!r} is not a folder")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
@@ -75,7 +86,9 @@ def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) ->
         ) from None
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    options: dict[str, Any] = {"local_files_only": True, "attn_implementation": "eager"}
+    options: dict[str, Any] = {"local_files_only": True}
+    if attn_implementation is not None:
+        options["attn_implementation"] = attn_implementation
     if dtype is not None:
         options["dtype"] = dtype
     try:
@@ -83,7 +96,7 @@ def load_pretrained(folder: str | os.PathLike[str], dtype: str | None = None) ->
         model = AutoModel.from_pretrained(path, **options).eval()
     except (OSError, ValueError, KeyError, TypeError) as exc:
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise OSError(f"model: cannot load a model from {str(path)!r}: {reason}") from None
+        raise OSError(f"{name}: cannot load a model from {str(path)!r}: {reason}") from None
     return model, tokenizer
 
 
