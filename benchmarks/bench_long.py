@@ -219,6 +219,9 @@ def main_checkout(tmp: str, ref: str) -> str | None:
     if archive.returncode != 0:
         return None
     subprocess.run(["tar", "-x", "-C", target], input=archive.stdout, check=True)
+    # Lay the backends out as an install does: older checkouts cannot find them beside the
+    # package, and an editable install's import hook would hand them this checkout's instead.
+    os.rename(os.path.join(target, "backends"), os.path.join(target, "izzyviz", "backends"))
     return target
 
 
