@@ -259,8 +259,7 @@ def heatmap_spec(
     enlarged_size = check_positive(enlarged_size, "enlarged_size")
     check_choice(cells, CELL_MODES, "cells")
     check_choice(pool, POOL_RULES, "pool")
-    if not isinstance(full_resolution, bool):
-        raise TypeError(f"full_resolution: expected True or False, got {describe(full_resolution)}")
+    full_resolution = check_bool(full_resolution, "full_resolution")
     for name in ("title", "xlabel", "ylabel"):
         check_optional_text(options.get(name), name)
     if "show_values" in options:
