@@ -14,9 +14,11 @@ heatmap engine and saves to ``.npz`` or ``.json``. Running a model is the job of
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +58,9 @@ DESCRIPTIONS = {
     "punctuation": "weight on punctuation",
 }
 FORMAT_VERSION = 1
+# Attention weights reduced per piece: small enough that a piece stays in the CPU cache between
+# the passes over it, large enough that the per-call overhead does not count.
+CHUNK = 1 << 16
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -128,31 +133,97 @@ class Sums:
         return cls(tuple(measures), values, offsets, count, texts, skipped)
 
 
-def _diagonals(layer: NDArray[np.float64], keys: NDArray[np.bool_], window: int) -> Any:
-    """``(batch, heads, q, 2 * window + 1)``: each query's weight on the key ``d`` positions
-    away, 0 where that key is outside the sequence or padding."""
-    batch, heads, q, k = layer.shape
-    out = np.zeros((batch, heads, q, 2 * window + 1))
-    for n, d in enumerate(range(-window, window + 1)):
-        if -q < d < k:
-            diagonal = np.diagonal(layer, offset=d, axis1=2, axis2=3)  # (batch, heads, length)
-            start = max(0, -d)
-            out[:, :, start : start + diagonal.shape[-1], n] = diagonal
-            valid = keys[:, start + d : start + d + diagonal.shape[-1]]
-            out[:, :, start : start + diagonal.shape[-1], n] *= valid[:, None, :]
-    return out
+def _text_runs(real: NDArray[np.bool_]) -> list[tuple[int, int, int, int]]:
+    """Runs of consecutive texts with the same real positions, as ``(first, stop, start, end)``:
+    texts ``first:stop`` have their real positions within ``start:end`` (padding lies outside,
+    on either side), and the same mask there."""
+    runs: list[tuple[int, int, int, int]] = []
+    for text, row in enumerate(real):
+        where = np.flatnonzero(row)
+        if where.size == 0:
+            continue
+        if runs and np.array_equal(real[runs[-1][0]], row):
+            runs[-1] = (runs[-1][0], text + 1, runs[-1][2], runs[-1][3])
+        else:
+            runs.append((text, text + 1, int(where[0]), int(where[-1]) + 1))
+    return runs
 
 
-def _key_columns(
-    key_sets: Mapping[str, NDArray[np.bool_]], names: Sequence[str]
-) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
-    """Where the keys of any of ``names`` sit, ``(batch, m)`` (each row's positions padded to
-    the longest row), and ``(batch, m, len(names))``: 1.0 where that key belongs to a set."""
-    union = np.logical_or.reduce([key_sets[name] for name in names])
-    count = max(1, int(union.sum(axis=1).max()))
-    index = np.argsort(~union, axis=1, kind="stable")[:, :count]
-    member = np.stack([np.take_along_axis(key_sets[n], index, axis=1) for n in names], axis=-1)
-    return index, member.astype(np.float64)
+def _diagonals(matrices: NDArray[Any], window: int, out: NDArray[np.float64]) -> None:
+    """Write into ``out`` (``(m, q, 2 * window + 1)``) each query's weight on the key ``d``
+    positions away in ``matrices`` (``(m, q, q)``), 0 where that key is outside.
+
+    A strided view (stepping one row and one column at a time) reads them without a copy for
+    the rows whose whole window is inside; the ``window`` rows at each edge read a zero-padded
+    copy of their few columns."""
+    q = matrices.shape[-1]
+    top = min(window, q)
+    bottom = max(q - window, top)
+    for first, stop in ((0, top), (top, bottom), (bottom, q)):
+        if stop == first:
+            continue
+        lo, hi = first - window, stop + window  # the columns these rows' windows cover
+        if lo >= 0 and hi <= q:
+            source = matrices[:, first:, lo:]
+        else:
+            source = np.zeros((len(matrices), stop - first, hi - lo), matrices.dtype)
+            source[:, :, max(lo, 0) - lo : min(hi, q) - lo] = matrices[
+                :, first:stop, max(lo, 0) : min(hi, q)
+            ]
+        s_matrix, s_row, s_column = source.strides
+        out[:, first:stop] = np.lib.stride_tricks.as_strided(
+            source,
+            shape=(len(matrices), stop - first, 2 * window + 1),
+            strides=(s_matrix, s_row + s_column, s_column),
+            writeable=False,
+        )
+
+
+def _entropy(piece: NDArray[Any], work: NDArray[Any], out: NDArray[Any], log: Any) -> None:
+    """Write ``-sum p log p`` of every row of ``piece`` into ``out``, using ``work`` (the
+    piece's shape and dtype). A weight of 0 adds 0: where one makes a row NaN (0 * log 0),
+    the logs are raised to that of the smallest float and the row is summed again; pieces
+    without zeros (encoders, whose padding is cut away) skip that pass."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log(piece, out=work)
+        np.einsum("mqk,mqk->mq", piece, work, out=out)
+        if np.isnan(out).any():
+            np.maximum(work, np.log(np.finfo(work.dtype).tiny), out=work)
+            np.einsum("mqk,mqk->mq", piece, work, out=out)
+    np.negative(out, out=out)
+
+
+def _measure_rows(
+    matrices: NDArray[Any],
+    members: NDArray[Any] | None,
+    entropy: bool,
+    distance: bool,
+    log: Any,
+    rows: NDArray[Any],
+    diagonals: NDArray[np.float64],
+) -> None:
+    """Fill ``rows`` (``(measures, m, q)``: entropy, distance, then one per key set, each if
+    wanted) and ``diagonals`` (see :func:`_diagonals`) for ``matrices`` (``(m, q, q)``, one
+    attention matrix per text and head; ``members``, ``(m, q, sets)``, marks the keys of
+    each set).
+
+    The matrices are taken a few at a time (:data:`CHUNK` weights), so that the passes over a
+    piece (clamp, log, products) find it in the CPU cache."""
+    q = matrices.shape[-1]
+    step = max(1, CHUNK // (q * q))
+    scratch = np.empty(min(step, len(matrices)) * q * q, matrices.dtype)
+    offsets = np.abs(np.subtract.outer(np.arange(q), np.arange(q))).astype(matrices.dtype)
+    for first in range(0, len(matrices), step):
+        piece = matrices[first : first + step]
+        out = rows[:, first : first + len(piece)]
+        if entropy:
+            _entropy(piece, scratch[: piece.size].reshape(piece.shape), out[0], log)
+        if distance:
+            np.einsum("mqk,qk->mq", piece, offsets, out=out[int(entropy)])
+        if members is not None:  # one product serves every key measure
+            product = np.matmul(piece, members[first : first + len(piece)])
+            out[int(entropy) + int(distance) :] = product.transpose(2, 0, 1)
+    _diagonals(matrices, (diagonals.shape[-1] - 1) // 2, diagonals)
 
 
 def batch_sums(
@@ -161,13 +232,18 @@ def batch_sums(
     key_sets: Mapping[str, NDArray[np.bool_]],
     measures: Sequence[str],
     window: int,
+    *,
+    log: Any = np.log,
+    threads: int = 1,
 ) -> Sums:
     """Sums of every measure over one batch of self-attention.
 
-    Every per-element term (``p log p``, ``p |q - k|``, a weight) is computed in the attention's
-    own float dtype, which is elementwise and so does not depend on the batch; sums over keys
-    and queries are taken in float64. Key sets are gathered (they are a few keys per text),
-    not multiplied out over every key: one gather serves every key measure.
+    Each text is measured on its own block of real positions (padding rows and keys are cut
+    away, not masked), so its per-row values are computed the same way whatever it is batched
+    with. Per-row values (a row's entropy, distance, weight on a key set) are computed in the
+    attention's own dtype (float32 rows of a few thousand terms are accurate to ~1e-6
+    relative, float64 ones to ~1e-15) and summed over rows, texts and batches in float64, in
+    a fixed order.
 
     Parameters
     ----------
@@ -182,43 +258,58 @@ def batch_sums(
         Names from :data:`MEASURES`.
     window
         Offsets ``-window .. window`` of the relative-offset profile (at least 1).
+    log
+        The natural logarithm, called as ``log(x, out=y)``: numpy's by default;
+        :mod:`izzyviz.stats` passes torch's, which is vectorised (numpy's float32 log is
+        scalar on CPUs without AVX-512) and about a third faster.
+    threads
+        Threads sharing the work (numpy and ``log`` release the GIL); the result is the same
+        for any number.
     """
-    weights = real.astype(np.float64)
-    positions = np.arange(real.shape[1])
-    distance = np.abs(positions[:, None] - positions[None, :])
     keys = [name for name in measures if name in KEY_MEASURES]
-    if keys:
-        index, member = _key_columns(key_sets, keys)
-    result = Sums.zeros(measures, len(attentions), attentions[0].shape[1], window)
-    batch = np.arange(real.shape[0])
-    terms: NDArray[Any] | None = None
-    for i, layer in enumerate(attentions):
-        a = np.asarray(layer)
-        if a.dtype not in (np.float32, np.float64):
-            a = a.astype(np.float64)
-        offsets = _diagonals(a, real, window)
-        rows: dict[str, NDArray[np.float64]] = {}
-        if terms is None or terms.shape != a.shape or terms.dtype != a.dtype:
-            terms = np.empty_like(a)  # one scratch array for every layer
-        if "entropy" in measures:
-            np.maximum(a, np.finfo(a.dtype).tiny, out=terms)
-            np.log(terms, out=terms)
-            terms *= a
-            rows["entropy"] = -terms.sum(-1, dtype=np.float64)
-        if "distance" in measures:
-            np.multiply(a, distance.astype(a.dtype), out=terms)
-            rows["distance"] = terms.sum(-1, dtype=np.float64)
-        if keys:  # (batch, m, heads * q): each marked key's column, then summed per set
-            picked = a.reshape(a.shape[0], -1, a.shape[-1])[batch[:, None], :, index]
-            on_keys = np.einsum("bmx,bmn->nbx", picked.astype(np.float64), member)
-            rows.update({n: v.reshape(a.shape[:-1]) for n, v in zip(keys, on_keys, strict=True)})
-        for name, d in NEIGHBOURS.items():
-            if name in measures:
-                rows[name] = offsets[..., window + d]
-        per_row = np.stack([rows[name] for name in measures])  # (measures, batch, heads, q)
-        result.values[:, 0, i] = np.einsum("mbhq,bq->mh", per_row, weights)
-        result.values[:, 1, i] = np.einsum("mbhq,bq->mh", per_row * per_row, weights)
-        result.offsets[i] = np.einsum("bhqo,bq->ho", offsets, weights)
+    entropy, distance = "entropy" in measures, "distance" in measures
+    layers = [np.asarray(layer) for layer in attentions]
+    layers = [a if a.dtype in (np.float32, np.float64) else a.astype(np.float64) for a in layers]
+    heads = layers[0].shape[1]
+    jobs, blocks = [], []
+    for first, stop, start, end in _text_runs(real):
+        q = end - start
+        members = None
+        if keys:
+            sets = np.stack([key_sets[name][first:stop, start:end] for name in keys], axis=-1)
+            members = np.repeat(sets, heads, axis=0)  # one per matrix
+        for i, a in enumerate(layers):
+            matrices = a[first:stop, :, start:end, start:end].reshape(-1, q, q)
+            rows = np.empty((int(entropy) + int(distance) + len(keys), len(matrices), q), a.dtype)
+            diagonals = np.empty((len(matrices), q, 2 * window + 1))
+            blocks.append((i, first, stop, start, end, rows, diagonals))
+            cuts = np.linspace(0, len(matrices), threads + 1).astype(int)
+            for lo, hi in itertools.pairwise(cuts):
+                if hi > lo:
+                    part = None if members is None else members[lo:hi].astype(a.dtype)
+                    jobs.append(
+                        (matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi],
+                         diagonals[lo:hi])
+                    )  # fmt: skip
+    if threads > 1 and len(jobs) > 1:
+        with ThreadPoolExecutor(threads) as pool:
+            list(pool.map(lambda job: _measure_rows(*job), jobs))
+    else:
+        for job in jobs:
+            _measure_rows(*job)
+    names = [n for n in ("entropy", "distance") if n in measures] + keys
+    result = Sums.zeros(measures, len(layers), heads, window)
+    for i, first, stop, start, end, rows, diagonals in blocks:  # float64, in a fixed order
+        diagonals = diagonals.reshape(stop - first, heads, end - start, -1)
+        values = dict(zip(names, rows.reshape(len(rows), stop - first, heads, -1), strict=True))
+        values |= {n: diagonals[..., window + d] for n, d in NEIGHBOURS.items()}
+        per_row = np.stack([values[name] for name in measures], dtype=np.float64)
+        keep = real[first, start:end]
+        if not keep.all():  # holes inside the span: their rows do not count
+            per_row, diagonals = per_row[..., keep], diagonals[:, :, keep]
+        result.values[:, 0, i] += per_row.sum(axis=(1, 3))
+        result.values[:, 1, i] += (per_row * per_row).sum(axis=(1, 3))
+        result.offsets[i] += diagonals.sum(axis=(0, 2))
     return dataclasses.replace(result, count=int(real.sum()), texts=real.shape[0])
 
 

@@ -122,6 +122,28 @@ def batch_attentions(model: Any, inputs: dict[str, Any]) -> tuple[Any, ...]:
         return tuple(a.cpu() for a in model(**inputs, output_attentions=True).attentions)
 
 
+def _torch_log(x: NDArray[Any], out: NDArray[Any]) -> NDArray[Any]:
+    """``np.log(x, out=out)`` computed by torch: vectorised, about a third faster than
+    numpy's float32 log, the same values to an ulp."""
+    import torch
+
+    torch.log(torch.from_numpy(x), out=torch.from_numpy(out))
+    return out
+
+
+def _reduce(arrays: list[NDArray[Any]], real: NDArray[np.bool_], *args: Any) -> Sums:
+    """:func:`batch_sums` with torch's log, on as many threads as torch runs the model on
+    (torch itself single-threaded meanwhile, so the two do not multiply)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return batch_sums(arrays, real, *args, log=_torch_log, threads=threads)
+    finally:
+        torch.set_num_threads(threads)
+
+
 def _is_punctuation(token: str) -> bool:
     for marker in _MARKERS:
         token = token.removeprefix(marker)
@@ -204,7 +226,7 @@ class _Measurer:
         attentions = batch_attentions(self.model, inputs)
         middle = time.perf_counter()
         arrays = [to_numpy(a, "attentions") for a in attentions]
-        sums = batch_sums(arrays, real, key_sets, self.measures, self.window)
+        sums = _reduce(arrays, real, key_sets, self.measures, self.window)
         self.seconds["model"] += middle - start
         self.seconds["statistics"] += time.perf_counter() - middle
         return Sums(
