@@ -313,6 +313,28 @@ def batch_sums(
     return dataclasses.replace(result, count=int(real.sum()), texts=real.shape[0])
 
 
+def _unhighlight(node: Any, marked: Mapping[str, set[str]]) -> Any:
+    """``node`` (a scene or a node) with the highlight taken from every axis label (a group of
+    role ``"x-label"`` or ``"y-label"``) whose text is not in ``marked[role]``. The grid
+    writes every cell's value by making every cell a top cell, which highlights every label."""
+    from izzyviz.layout import HIGHLIGHT
+    from izzyviz.scene import Group, Rect, Scene, Text
+
+    if isinstance(node, Scene):
+        return dataclasses.replace(node, root=_unhighlight(node.root, marked))
+    if not isinstance(node, Group):
+        return node
+    if node.role not in marked:
+        return dataclasses.replace(
+            node, children=tuple(_unhighlight(child, marked) for child in node.children)
+        )
+    texts = [child.text for child in node.children if isinstance(child, Text)]
+    if texts and texts[0] in marked[node.role]:
+        return node
+    kept = [c for c in node.children if not (isinstance(c, Rect) and c.fill == HIGHLIGHT)]
+    return dataclasses.replace(node, children=tuple(kept))
+
+
 def _float_array(value: Any, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
     array = np.asarray(value, dtype=np.float64)
     if array.shape != shape:
@@ -422,13 +444,16 @@ class HeadStatistics:
     def _check_measure(self, measure: Any) -> str:
         return check_choice(measure, self.measures, "measure")
 
-    def figure(self, measure: str, **heatmap_options: Any) -> Any:
+    def figure(self, measure: str, *, top: int = 3, **heatmap_options: Any) -> Any:
         """A layer x head heatmap of one measure's mean, every cell's value written in it.
 
         Parameters
         ----------
         measure
             One of :attr:`measures`.
+        top
+            The labels of the layers and heads holding the ``top`` highest means (ties
+            included) are highlighted, as those of :func:`izzyviz.heatmap`'s top cells.
         **heatmap_options
             Options of :func:`izzyviz.heatmap` (``cmap``, ``gamma``, ``title``, ...).
 
@@ -437,9 +462,12 @@ class HeadStatistics:
         Figure
             Rows are layers, columns heads; ``fig.data`` is the heatmap's.
         """
+        from izzyviz.blocks import top_cells
+        from izzyviz.figure import Figure
         from izzyviz.plot import heatmap
 
         name = self._check_measure(measure)
+        top = check_nonnegative_int(top, "top")
         layers, heads = self.shape
         title = (
             f"{name}: {DESCRIPTIONS[name]}, mean over {self.count:,} positions of "
@@ -455,7 +483,11 @@ class HeadStatistics:
         } | heatmap_options
         labels_x = [str(h) for h in range(heads)]
         labels_y = [str(i) for i in range(layers)]
-        return heatmap(self.mean[name], labels_x, labels_y, **options)
+        fig = heatmap(self.mean[name], labels_x, labels_y, **options)
+        rows, cols = top_cells(self.mean[name], top)
+        marked = {"x-label": {labels_x[c] for c in cols}, "y-label": {labels_y[r] for r in rows}}
+        pages = tuple(_unhighlight(page, marked) for page in fig.pages)
+        return Figure(pages, fig.data)
 
     def top_heads(self, top: int = 12) -> list[tuple[int, int, int]]:
         """The ``top`` heads whose offset profile peaks highest away from the query itself, as

@@ -22,8 +22,10 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import izzyviz
-from izzyviz.headstats import MEASURES, HeadStatistics
-from izzyviz.stats import batch_attentions
+from izzyviz.headstats import KEY_MEASURES, MEASURES, HeadStatistics, batch_sums
+from izzyviz.layout import HIGHLIGHT
+from izzyviz.scene import Rect
+from izzyviz.stats import _torch_log, batch_attentions
 from tests.models import minilm, minilm_path
 
 SUBJECTS = ("the cat", "a dog", "my old neighbour", "the committee", "every student", "she")
@@ -286,3 +288,108 @@ def test_an_sdpa_model_goes_through_capture_and_stays_sdpa() -> None:
     eager = izzyviz.head_statistics(*minilm(), texts, batch_size=4, progress=False)
     assert sdpa.config._attn_implementation != "eager"
     assert_same(stats, eager, rtol=1e-4)
+
+
+def random_batch(
+    lengths: list[int], left: set[int], causal: bool, seed: int = 0
+) -> tuple[list[Any], Any, dict[str, Any]]:
+    """Softmax attention of texts of these lengths in one padded batch (texts in ``left``
+    padded on the left), 4 heads, 2 layers, with an exact 0 weight (underflow) in text 0."""
+    rng = np.random.default_rng(seed)
+    q = max(lengths)
+    real = np.zeros((len(lengths), q), bool)
+    for i, n in enumerate(lengths):
+        if i in left:
+            real[i, q - n :] = True
+        else:
+            real[i, :n] = True
+    layers = []
+    for _ in range(2):
+        scores = rng.standard_normal((len(lengths), 4, q, q)) * 3
+        scores[:, 0, 2, 0] = -1e4
+        keys = np.broadcast_to(real[:, None, None, :], scores.shape)
+        scores = np.where(keys, scores, -1e30)  # as the models' masks: exp gives exactly 0
+        if causal:
+            scores = np.where(np.tril(np.ones((q, q), bool)), scores, -1e30)
+        weights = np.exp(scores - scores.max(-1, keepdims=True))
+        layers.append(weights / weights.sum(-1, keepdims=True))
+    key_sets = {n: (rng.random(real.shape) < 0.3) & real for n in KEY_MEASURES}
+    return layers, real, key_sets
+
+
+def reference_sums(layers: list[Any], real: Any, key_sets: dict[str, Any], window: int) -> Any:
+    """Every measure's sum and sum of squares, straight from the definitions, text by text."""
+    sums = np.zeros((len(MEASURES), 2, len(layers), layers[0].shape[1]))
+    offsets = np.zeros((len(layers), layers[0].shape[1], 2 * window + 1))
+    for t, mask in enumerate(real):
+        pos = np.flatnonzero(mask)
+        for i, layer in enumerate(layers):
+            p = layer[t][:, pos][:, :, pos]  # (heads, n, n)
+            n = len(pos)
+            d = np.arange(n)[:, None] - np.arange(n)[None, :]
+            rows = {
+                "entropy": -np.where(p > 0, p * np.log(np.where(p > 0, p, 1)), 0).sum(-1),
+                "distance": (p * np.abs(d)).sum(-1),
+            }
+            rows |= {k: p[:, :, key_sets[k][t][pos]].sum(-1) for k in KEY_MEASURES}
+            for o in range(-window, window + 1):
+                on = np.where(d == -o, p, 0).sum(-1)
+                offsets[i, :, o + window] += on.sum(-1)
+                rows |= {"previous": on} if o == -1 else {"self": on} if o == 0 else {}
+                rows |= {"next": on} if o == 1 else {}
+            for m, name in enumerate(MEASURES):
+                sums[m, 0, i] += rows[name].sum(-1)
+                sums[m, 1, i] += (rows[name] ** 2).sum(-1)
+    return sums, offsets
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_batch_sums_follow_the_definitions_in_any_padding_and_threads(causal: bool) -> None:
+    lengths = [30, 7, 19, 30, 1, 12]
+    layers, real, key_sets = random_batch(lengths, left={2, 5}, causal=causal)
+    values, offsets = reference_sums(layers, real, key_sets, window=4)
+    for threads in (1, 3):
+        for log in (np.log, _torch_log):
+            sums = batch_sums(layers, real, key_sets, MEASURES, 4, log=log, threads=threads)
+            assert np.isfinite(sums.values).all()
+            np.testing.assert_allclose(sums.values, values, rtol=1e-12, atol=1e-12)
+            np.testing.assert_allclose(sums.offsets, offsets, rtol=1e-12, atol=1e-12)
+            assert (sums.count, sums.texts) == (sum(lengths), len(lengths))
+
+
+def test_a_padded_float32_text_sums_as_when_alone() -> None:
+    """Each text is measured on its own block of real positions, so padding around it (or its
+    neighbours in the batch) changes none of its float32 per-row values."""
+    lengths = [25, 9, 16]
+    layers, real, key_sets = random_batch(lengths, left={1}, causal=False, seed=3)
+    layers = [layer.astype(np.float32) for layer in layers]
+    batched = batch_sums(layers, real, key_sets, MEASURES, 8, threads=2)
+    alone = None
+    for t in range(len(lengths)):
+        pos = np.flatnonzero(real[t])
+        one = [layer[t : t + 1][:, :, pos][:, :, :, pos].copy() for layer in layers]
+        keys = {n: v[t : t + 1, pos] for n, v in key_sets.items()}
+        sums = batch_sums(one, np.ones((1, len(pos)), bool), keys, MEASURES, 8)
+        alone = sums if alone is None else alone + sums
+    assert alone is not None
+    np.testing.assert_allclose(batched.values, alone.values, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(batched.offsets, alone.offsets, rtol=1e-9, atol=1e-12)
+
+
+def test_the_grid_highlights_only_the_labels_of_top_cells() -> None:
+    mean = np.arange(72, dtype=float).reshape(6, 12) / 100
+    mean[1, 4] = 5.0  # the top three: (1, 4), (5, 11), (5, 10)
+    stats = HeadStatistics({"sep": mean}, {"sep": mean}, np.zeros((6, 12, 3)), 10, 2)
+
+    def highlighted(fig: Any, role: str) -> list[str]:
+        return [
+            next(c.text for c in g.children if hasattr(c, "text"))
+            for g in fig.scene.find(role)
+            if any(isinstance(c, Rect) and c.fill == HIGHLIGHT for c in g.children)
+        ]
+
+    fig = stats.figure("sep")
+    assert highlighted(fig, "x-label") == ["4", "10", "11"]
+    assert highlighted(fig, "y-label") == ["1", "5"]
+    assert len(fig.scene.find("values")[0].children) == 72  # still every value written
+    assert highlighted(stats.figure("sep", top=0), "y-label") == []
