@@ -13,6 +13,7 @@ heatmap engine and saves to ``.npz`` or ``.json``. Running a model is the job of
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import itertools
 import json
@@ -61,6 +62,8 @@ FORMAT_VERSION = 1
 # Attention weights reduced per piece: small enough that a piece stays in the CPU cache between
 # the passes over it, large enough that the per-call overhead does not count.
 CHUNK = 1 << 16
+# Attention weights per layer worth a thread: below that, threads cost more than they share.
+THREAD_WORK = 1 << 19
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -200,15 +203,13 @@ def _measure_rows(
     distance: bool,
     log: Any,
     rows: NDArray[Any],
-    diagonals: NDArray[np.float64],
 ) -> None:
     """Fill ``rows`` (``(measures, m, q)``: entropy, distance, then one per key set, each if
-    wanted) and ``diagonals`` (see :func:`_diagonals`) for ``matrices`` (``(m, q, q)``, one
-    attention matrix per text and head; ``members``, ``(m, q, sets)``, marks the keys of
-    each set).
+    wanted) for ``matrices`` (``(m, q, q)``, one attention matrix per text and head;
+    ``members``, ``(m, q, sets)``, marks the keys of each set).
 
     The matrices are taken a few at a time (:data:`CHUNK` weights), so that the passes over a
-    piece (clamp, log, products) find it in the CPU cache."""
+    piece (log, products) find it in the CPU cache."""
     q = matrices.shape[-1]
     step = max(1, CHUNK // (q * q))
     scratch = np.empty(min(step, len(matrices)) * q * q, matrices.dtype)
@@ -223,7 +224,37 @@ def _measure_rows(
         if members is not None:  # one product serves every key measure
             product = np.matmul(piece, members[first : first + len(piece)])
             out[int(entropy) + int(distance) :] = product.transpose(2, 0, 1)
-    _diagonals(matrices, (diagonals.shape[-1] - 1) // 2, diagonals)
+
+
+def _work(run: tuple[int, int, int, int]) -> int:
+    """Attention weights per head in a run of texts ``(first, stop, start, end)``."""
+    first, stop, start, end = run
+    return (stop - first) * (end - start) ** 2
+
+
+def _jobs(
+    layer: NDArray[Any],
+    runs: Sequence[tuple[int, int, int, int]],
+    members: Sequence[NDArray[Any] | None],
+    names: Sequence[str],
+    log: Any,
+    threads: int,
+) -> tuple[list[tuple[Any, ...]], list[NDArray[Any]]]:
+    """The :func:`_measure_rows` calls that measure one layer, each run of texts cut into
+    about ``threads`` parts by its share of the work, and the rows each run's calls fill."""
+    total = sum(_work(run) for run in runs)
+    jobs, outputs = [], []
+    for (first, stop, start, end), sets in zip(runs, members, strict=True):
+        q = end - start
+        matrices = layer[first:stop, :, start:end, start:end].reshape(-1, q, q)
+        rows = np.empty((len(names), len(matrices), q), layer.dtype)
+        outputs.append(rows)
+        parts = min(len(matrices), -(-threads * _work((first, stop, start, end)) // total))
+        for lo, hi in itertools.pairwise(np.linspace(0, len(matrices), parts + 1).astype(int)):
+            part = None if sets is None else sets[lo:hi].astype(layer.dtype)
+            entropy, distance = "entropy" in names, "distance" in names
+            jobs.append((matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi]))
+    return jobs, outputs
 
 
 def batch_sums(
@@ -240,10 +271,10 @@ def batch_sums(
 
     Each text is measured on its own block of real positions (padding rows and keys are cut
     away, not masked), so its per-row values are computed the same way whatever it is batched
-    with. Per-row values (a row's entropy, distance, weight on a key set) are computed in the
-    attention's own dtype (float32 rows of a few thousand terms are accurate to ~1e-6
-    relative, float64 ones to ~1e-15) and summed over rows, texts and batches in float64, in
-    a fixed order.
+    with. Per-row values (a row's entropy, distance, weight on a key set or at an offset) are
+    computed in the attention's own dtype (float32 rows of a few thousand terms are accurate
+    to ~1e-6 relative, float64 ones to ~1e-15) and summed over rows, texts and batches in
+    float64.
 
     Parameters
     ----------
@@ -263,53 +294,45 @@ def batch_sums(
         :mod:`izzyviz.stats` passes torch's, which is vectorised (numpy's float32 log is
         scalar on CPUs without AVX-512) and about a third faster.
     threads
-        Threads sharing the work (numpy and ``log`` release the GIL); the result is the same
-        for any number.
+        Threads sharing the work (numpy and ``log`` release the GIL), at most one per
+        :data:`THREAD_WORK` weights of a layer; the result is the same for any number.
     """
+    threads = check_nonnegative_int(threads, "threads", 1)
     keys = [name for name in measures if name in KEY_MEASURES]
-    entropy, distance = "entropy" in measures, "distance" in measures
-    layers = [np.asarray(layer) for layer in attentions]
-    layers = [a if a.dtype in (np.float32, np.float64) else a.astype(np.float64) for a in layers]
-    heads = layers[0].shape[1]
-    jobs, blocks = [], []
-    for first, stop, start, end in _text_runs(real):
-        q = end - start
-        members = None
-        if keys:
-            sets = np.stack([key_sets[name][first:stop, start:end] for name in keys], axis=-1)
-            members = np.repeat(sets, heads, axis=0)  # one per matrix
-        for i, a in enumerate(layers):
-            matrices = a[first:stop, :, start:end, start:end].reshape(-1, q, q)
-            rows = np.empty((int(entropy) + int(distance) + len(keys), len(matrices), q), a.dtype)
-            diagonals = np.empty((len(matrices), q, 2 * window + 1))
-            blocks.append((i, first, stop, start, end, rows, diagonals))
-            cuts = np.linspace(0, len(matrices), threads + 1).astype(int)
-            for lo, hi in itertools.pairwise(cuts):
-                if hi > lo:
-                    part = None if members is None else members[lo:hi].astype(a.dtype)
-                    jobs.append(
-                        (matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi],
-                         diagonals[lo:hi])
-                    )  # fmt: skip
-    if threads > 1 and len(jobs) > 1:
-        with ThreadPoolExecutor(threads) as pool:
-            list(pool.map(lambda job: _measure_rows(*job), jobs))
-    else:
-        for job in jobs:
-            _measure_rows(*job)
-    names = [n for n in ("entropy", "distance") if n in measures] + keys
-    result = Sums.zeros(measures, len(layers), heads, window)
-    for i, first, stop, start, end, rows, diagonals in blocks:  # float64, in a fixed order
-        diagonals = diagonals.reshape(stop - first, heads, end - start, -1)
-        values = dict(zip(names, rows.reshape(len(rows), stop - first, heads, -1), strict=True))
-        values |= {n: diagonals[..., window + d] for n, d in NEIGHBOURS.items()}
-        per_row = np.stack([values[name] for name in measures], dtype=np.float64)
-        keep = real[first, start:end]
-        if not keep.all():  # holes inside the span: their rows do not count
-            per_row, diagonals = per_row[..., keep], diagonals[:, :, keep]
-        result.values[:, 0, i] += per_row.sum(axis=(1, 3))
-        result.values[:, 1, i] += (per_row * per_row).sum(axis=(1, 3))
-        result.offsets[i] += diagonals.sum(axis=(0, 2))
+    names = [name for name in ("entropy", "distance") if name in measures] + keys
+    batch, heads, q, _ = np.shape(attentions[0])
+    runs = _text_runs(real)
+    members = [  # per run, the key sets of each of its matrices (texts x heads)
+        np.repeat(np.stack([key_sets[n][first:stop, start:end] for n in keys], -1), heads, 0)
+        if keys
+        else None
+        for first, stop, start, end in runs
+    ]
+    weights = real.astype(np.float64)
+    result = Sums.zeros(measures, len(attentions), heads, window)
+    threads = max(1, min(threads, heads * sum(_work(run) for run in runs) // THREAD_WORK))
+    with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
+        run = map if pool is None else pool.map
+        for i, layer in enumerate(attentions):
+            a = np.asarray(layer)
+            if a.dtype not in (np.float32, np.float64):
+                a = a.astype(np.float64)
+            jobs, outputs = _jobs(a, runs, members, names, log, threads)
+            # Padding keys carry no weight, so the offset profile is read off the whole batch.
+            profile = np.empty((batch * heads, q, 2 * window + 1))
+            _diagonals(a.reshape(-1, q, q), window, profile)
+            profile = profile.reshape(batch, heads, q, -1)
+            list(run(lambda job: _measure_rows(*job), jobs))
+            values = np.zeros((len(names), batch, heads, q))
+            for (first, stop, start, end), rows in zip(runs, outputs, strict=True):
+                shape = (len(names), stop - first, heads, end - start)
+                values[:, first:stop, :, start:end] = rows.reshape(shape)
+            by_name = dict(zip(names, values, strict=True))
+            by_name |= {n: profile[..., window + d] for n, d in NEIGHBOURS.items()}
+            per_row = np.stack([by_name[name] for name in measures])
+            result.values[:, 0, i] = np.einsum("mbhq,bq->mh", per_row, weights)
+            result.values[:, 1, i] = np.einsum("mbhq,bq->mh", per_row * per_row, weights)
+            result.offsets[i] = np.einsum("bhqo,bq->ho", profile, weights)
     return dataclasses.replace(result, count=int(real.sum()), texts=real.shape[0])
 
 
@@ -329,7 +352,7 @@ def _unhighlight(node: Any, marked: Mapping[str, set[str]]) -> Any:
             node, children=tuple(_unhighlight(child, marked) for child in node.children)
         )
     texts = [child.text for child in node.children if isinstance(child, Text)]
-    if texts and texts[0] in marked[node.role]:
+    if texts and texts[0] in marked[str(node.role)]:
         return node
     kept = [c for c in node.children if not (isinstance(c, Rect) and c.fill == HIGHLIGHT)]
     return dataclasses.replace(node, children=tuple(kept))

@@ -22,6 +22,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import izzyviz
+from izzyviz import headstats
 from izzyviz.headstats import KEY_MEASURES, MEASURES, HeadStatistics, batch_sums
 from izzyviz.layout import HIGHLIGHT
 from izzyviz.scene import Rect
@@ -344,7 +345,10 @@ def reference_sums(layers: list[Any], real: Any, key_sets: dict[str, Any], windo
 
 
 @pytest.mark.parametrize("causal", [False, True])
-def test_batch_sums_follow_the_definitions_in_any_padding_and_threads(causal: bool) -> None:
+def test_batch_sums_follow_the_definitions_in_any_padding_and_threads(
+    causal: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(headstats, "THREAD_WORK", 1)  # small layers get threads too
     lengths = [30, 7, 19, 30, 1, 12]
     layers, real, key_sets = random_batch(lengths, left={2, 5}, causal=causal)
     values, offsets = reference_sums(layers, real, key_sets, window=4)
