@@ -30,6 +30,7 @@ from izzyviz.layout import (
     heatmap_panel,
     page,
 )
+from izzyviz.paper import figure_style
 from izzyviz.render import resolve_backend
 
 __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
@@ -133,6 +134,10 @@ def heatmap(
     cells: Literal["auto", "vector", "image"] = "auto",
     pool: Literal["max", "mean"] = "max",
     full_resolution: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: Literal["column", "page"] | None = None,
 ) -> Figure:
     """Draw an attention matrix as a heatmap figure.
 
@@ -187,6 +192,10 @@ def heatmap(
         gains position ticks (0, 1k, 2k, ...). Top cells are still found on the full matrix.
     full_resolution
         Keep one image pixel per cell however long the sequence (large files).
+    width, font, font_size, style
+        Fit the figure to a paper: page width in inches, a font file or installed family
+        name, the labels' size in points, or a preset (``"column"``: 3.5 in, 8 pt;
+        ``"page"``: 7 in, 9 pt). See :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -200,6 +209,7 @@ def heatmap(
     >>> fig.size[0] > 0
     True
     """
+    layout_style = figure_style(width, font, font_size, style)
     masked = isinstance(matrix, np.ma.MaskedArray)
     # A masked array is in memory already: its float64 copy carries the mask as NaN.
     data = as_matrix(matrix, "matrix", masked=True) if masked else as_source(matrix, "matrix")
@@ -225,8 +235,8 @@ def heatmap(
         full_resolution=full_resolution,
         masked=masked,
     )
-    panel = heatmap_panel(spec)
-    return Figure(page([panel], title=title), figure_data([panel], scale))
+    panel = heatmap_panel(spec, layout_style)
+    return Figure(page([panel], layout_style, title=title), figure_data([panel], scale))
 
 
 def heatmap_spec(

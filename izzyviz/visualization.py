@@ -20,7 +20,8 @@ from izzyviz._validate import as_matrix, check_bool, check_choice, check_labels,
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_attention
-from izzyviz.layout import Panel, Region, heatmap_panel, page
+from izzyviz.layout import Panel, Region, Style, heatmap_panel, page
+from izzyviz.paper import figure_style
 from izzyviz.plot import check_regions, figure_data, heatmap_spec, save_figure
 from izzyviz.views import (
     check_stability_heatmap_with_gradient_color,
@@ -195,10 +196,12 @@ def draw_views(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    layout: Style | None = None,
 ) -> Figure:
     """Lay out ``views`` of ``matrix`` as panels stacked on one page with one colour scale.
 
-    ``regions`` are in full-matrix cells and drawn on every panel they fall in.
+    ``regions`` are in full-matrix cells and drawn on every panel they fall in; ``layout`` is
+    the page's :class:`~izzyviz.layout.Style` (see :func:`izzyviz.figure_style`).
     """
     check_bool(auto_detect_regions, "auto_detect_regions")
     rows_total, cols_total = matrix.shape
@@ -235,10 +238,9 @@ def draw_views(
             ylabel=view.ylabel,
             special_tokens=special_tokens,
         )
-        panels.append(heatmap_panel(spec))
-    return Figure(
-        page(panels, title=titles[0] if len(titles) == 1 else None), figure_data(panels, scale)
-    )
+        panels.append(heatmap_panel(spec, layout))
+    only_title = titles[0] if len(titles) == 1 else None
+    return Figure(page(panels, layout, title=only_title), figure_data(panels, scale))
 
 
 def visualize_attention_encoder_only(
@@ -261,6 +263,10 @@ def visualize_attention_encoder_only(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw the self-attention of an encoder (BERT-like) for one layer and head.
 
@@ -300,6 +306,10 @@ def visualize_attention_encoder_only(
     auto_detect_regions
         Also box the regions :func:`izzyviz.regions.find_attention_regions_with_merging` finds.
 
+    width, font, font_size, style
+        Fit the figure to a paper (page width in inches, font file or family, label size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+
     Returns
     -------
     Figure
@@ -326,6 +336,7 @@ def visualize_attention_encoder_only(
         raw_tokens=raw_tokens,
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
+        layout=figure_style(width, font, font_size, style),
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -376,6 +387,10 @@ def visualize_attention_decoder_only(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw the self-attention of a decoder (GPT-like) over source and generated tokens.
 
@@ -424,6 +439,7 @@ def visualize_attention_decoder_only(
         raw_tokens=raw_tokens,
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
+        layout=figure_style(width, font, font_size, style),
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -445,6 +461,10 @@ def visualize_attention_encoder_decoder(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw an attention matrix of an encoder-decoder model (T5, BART).
 
@@ -480,5 +500,6 @@ def visualize_attention_encoder_decoder(
         raw_tokens=raw_tokens,
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
+        layout=figure_style(width, font, font_size, style),
     )
     return save_figure(fig, save_path, "cross_attention_heatmap.pdf")
