@@ -96,9 +96,18 @@ class _Grid:
     note: float
 
     @classmethod
-    def fit(cls, layers: int, heads: int, q: int, k: int, note: float, max_width: float) -> _Grid:
-        """Thumbnails as large as fit ``max_width`` x :data:`MAX_GRID_HEIGHT` points, with
-        ``note`` points under each for its note."""
+    def fit(
+        cls,
+        layers: int,
+        heads: int,
+        q: int,
+        k: int,
+        note: float,
+        max_width: float,
+        smallest: float = MIN_THUMB,
+    ) -> _Grid:
+        """Thumbnails as large as fit ``max_width`` x :data:`MAX_GRID_HEIGHT` points (but at
+        least ``smallest`` wide), with ``note`` points under each for its note."""
         aspect = float(np.clip(q / k, 0.25, 4.0))
         s = THUMB_SPACING
         width = min(
@@ -106,8 +115,9 @@ class _Grid:
             max_width / (heads + s * (heads - 1)),
             (MAX_GRID_HEIGHT - layers * note) / (layers * aspect + s * (layers - 1)),
         )
-        width = max(width, MIN_THUMB)
-        return cls(width, width * aspect, float(np.clip(s * width, 3.0, 10.0)), note)
+        width = max(width, smallest)
+        gap = float(np.clip(s * width, min(3.0, width / 4), 10.0))
+        return cls(width, width * aspect, gap, note)
 
     def origin(self, row: int, col: int) -> tuple[float, float]:
         """Top-left corner of a thumbnail relative to the grid's top-left corner."""
@@ -348,7 +358,10 @@ def _overview_page(
     """The overview's geometry with the grid at most ``max_width`` points wide."""
     fm = metrics(style.font)
     layers, heads, q, k = stack.shape
-    grid = _Grid.fit(layers, heads, q, k, style.position_size * 1.5 if notes else 0.0, max_width)
+    note = style.position_size * 1.5 if notes else 0.0
+    # A page of fixed width may take thumbnails down to half the usual smallest.
+    smallest = MIN_THUMB if style.page_width is None else MIN_THUMB / 2
+    grid = _Grid.fit(layers, heads, q, k, note, max_width, smallest)
     headers = _Headers.fit(fm, grid, layers, heads, style)
     margin = MARGIN if style.page_width is None else style.margin
     return _OverviewPage(fm, style, grid, headers, margin, layers, heads)
@@ -399,7 +412,9 @@ def _overview_layout(
     thumbs, records = g.thumbnails(scales, grid_top, links, notes)
     grid_w, grid_h = g.grid.extent(layers, heads)
     bar_height = layers * g.grid.height + (layers - 1) * (g.grid.gap + g.grid.note)
-    bar_x = g.grid_left + grid_w + COLORBAR_GAP
+    bar_x = (
+        g.grid_left + grid_w + (COLORBAR_GAP if style.page_width is None else style.colorbar_gap)
+    )
     bar, reach = _colorbar(
         g.fm, scales.shared, bar_x, grid_top, bar_height, scales.is_shared, style
     )

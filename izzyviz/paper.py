@@ -201,21 +201,24 @@ def _read_faces(path: Path) -> list[_Face]:
     """The fonts in one file (several in a .ttc), or none when it is not a font."""
     from fontTools.ttLib import TTCollection, TTFont
 
+    faces = []
     try:
-        count = (
-            len(TTCollection(str(path), lazy=True).fonts) if path.suffix.lower() == ".ttc" else 1
-        )
-        faces = []
-        for index in range(count):
-            with TTFont(str(path), lazy=True, fontNumber=index) as font:
+        with open(path, "rb") as file:
+            if path.suffix.lower() == ".ttc":
+                count = len(TTCollection(file, lazy=True).fonts)
+            else:
+                count = 1
+            for index in range(count):
+                file.seek(0)
+                font = TTFont(file, lazy=True, fontNumber=index)
                 family = font["name"].getBestFamilyName() or path.stem
                 os2 = font["OS/2"] if "OS/2" in font else None
                 weight = getattr(os2, "usWeightClass", 400)
                 italic = bool(getattr(os2, "fsSelection", 0) & 1)
                 faces.append(_Face(path, index, str(family), int(weight), italic))
-        return faces
     except Exception:  # fontTools fails in many ways on a file that is not a font
         return []
+    return faces
 
 
 def _has_glyf(path: Path, index: int) -> bool:
