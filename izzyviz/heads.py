@@ -216,6 +216,8 @@ class _Headers:
         compact = size < min(MIN_HEADER_SIZE, top)
         if compact:
             size = min(top, grid.height * 0.8, grid.width * 0.9 / fm.width(str(heads - 1), 1))
+        if style.page_width is not None:  # a paper's figure: never below the readable size
+            size = max(size, style.min_value_size)
         columns = [str(h) if compact else f"Head {h}" for h in range(heads)]
         rows = [str(i) if compact else f"Layer {i}" for i in range(layers)]
         row_width = max(fm.width(label, size) for label in rows) + 4.0
@@ -359,8 +361,11 @@ def _overview_page(
     fm = metrics(style.font)
     layers, heads, q, k = stack.shape
     note = style.position_size * 1.5 if notes else 0.0
-    # A page of fixed width may take thumbnails down to half the usual smallest.
-    smallest = MIN_THUMB if style.page_width is None else MIN_THUMB / 2
+    # A page of fixed width may take thumbnails down to half the usual smallest, as long as
+    # their numbers (compact headers) still fit at the readable size.
+    smallest = MIN_THUMB
+    if style.page_width is not None:
+        smallest = max(MIN_THUMB / 2, fm.width(str(heads - 1), style.min_value_size) / 0.9)
     grid = _Grid.fit(layers, heads, q, k, note, max_width, smallest)
     headers = _Headers.fit(fm, grid, layers, heads, style)
     margin = MARGIN if style.page_width is None else style.margin

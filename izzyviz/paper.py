@@ -125,13 +125,16 @@ def find_font(font: Any) -> Font:
         isinstance(font, str)
         and (font.lower().endswith(FONT_SUFFIXES) or os.sep in font or Path(font).is_file())
     ):
-        return _font_file(Path(os.fspath(font)).expanduser())
+        return _font_file(Path(os.fspath(font)).expanduser().resolve())
     if not isinstance(font, str) or not font.strip():
         raise TypeError(
             f"font: expected a font file path or an installed font's family name, "
             f"got {describe(font)}"
         )
     faces = _installed().get(font.strip().casefold())
+    if not faces:
+        _index.cache_clear()  # a font installed since the last look
+        faces = _installed().get(font.strip().casefold())
     if not faces:
         families = installed_families()
         shown = ", ".join(families[:12]) + (
@@ -141,7 +144,7 @@ def find_font(font: Any) -> Font:
             f"font: no installed font family is named {font!r}; installed: {shown}. Give a "
             "font file's path, or name a folder of fonts in IZZYVIZ_FONT_PATH"
         )
-    return _family(faces)
+    return _family(tuple(faces))
 
 
 def installed_families() -> list[str]:
@@ -151,6 +154,7 @@ def installed_families() -> list[str]:
     return sorted({faces[0].family for faces in _installed().values()}, key=str.casefold)
 
 
+@lru_cache(maxsize=16)  # a report asks once per page
 def _font_file(path: Path) -> Font:
     if not path.is_file():
         raise FileNotFoundError(f"font: no such font file {str(path)!r}")
@@ -172,10 +176,11 @@ def _font_file(path: Path) -> Font:
         for face in _read_faces(sibling)
         if face.family.casefold() == regular.family.casefold()
     ]
-    return _family([regular, *siblings], regular)
+    return _family((regular, *siblings), regular)
 
 
-def _family(faces: list[_Face], regular: _Face | None = None) -> Font:
+@lru_cache(maxsize=16)
+def _family(faces: tuple[_Face, ...], regular: _Face | None = None) -> Font:
     """The regular face (upright, weight nearest 400) and the bold one (upright, weight 600 or
     more, nearest 700) of one family's faces; only faces with TrueType outlines count."""
     upright = [f for f in faces if not f.italic and _has_glyf(f.path, f.number)]

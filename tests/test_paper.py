@@ -260,3 +260,28 @@ def test_a_file_that_is_not_a_font(tmp_path: Path) -> None:
     fake.write_text("not a font")
     with pytest.raises(ValueError, match=r"font: .*fake.ttf' is not a TrueType/OpenType font"):
         _heatmap(3, font=fake)
+
+
+def test_cli_render_takes_the_options(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from izzyviz.cli import main
+
+    np.save(tmp_path / "a.npy", _attention(12))
+    (tmp_path / "t.txt").write_text("\n".join(_tokens(12)), encoding="utf-8")
+    common = ["render", str(tmp_path / "a.npy"), "--tokens", str(tmp_path / "t.txt")]
+    out = tmp_path / "fig.pdf"
+    assert main([*common, "--style", "column", "--font-size", "7", "-o", str(out)]) == 0
+    assert float(PdfReader(out).pages[0].mediabox.width) == 252
+    assert 7.0 in _pdf_text_sizes(out.read_bytes())
+    assert main([*common, "--width", "0.5", "-o", str(tmp_path / "narrow.pdf")]) == 2
+    assert "--width: 0.5 in is too narrow" in capsys.readouterr().err
+    assert not (tmp_path / "narrow.pdf").exists()
+
+
+def test_overview_of_many_heads_keeps_text_readable() -> None:
+    stack = np.random.default_rng(0).random((4, 16, 8, 8))
+    fig = overview(stack, [f"t{i}" for i in range(8)], style="column")
+    assert fig.size[0] == 252
+    sizes = [t.size for t in fig.scene.root.walk() if isinstance(t, Text)]
+    assert min(sizes) >= READABLE_SIZE
+    pdf_sizes = _pdf_text_sizes(fig.to_pdf())
+    assert min(pdf_sizes) >= READABLE_SIZE
