@@ -38,7 +38,7 @@ __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figu
 CELL_MODES = ("auto", "vector", "image")
 
 
-def check_regions(regions: Any, shape: tuple[int, int], name: str = "regions") -> list[Region]:
+def check_regions(regions: Any, shape: tuple[int, ...], name: str = "regions") -> list[Region]:
     """Validate ``((row0, col0), (row1, col1))`` inclusive cell ranges against a matrix shape;
     returns them as ``(row0, col0, row1, col1)`` tuples."""
     if regions is None:
@@ -280,12 +280,14 @@ def heatmap_spec(
     full_resolution: bool = False,
     masked: bool = False,
     style: Style | None = None,
+    name: str = "matrix",
     **options: Any,
 ) -> tuple[HeatmapSpec, ColorScale]:
     """Validate the options shared by every heatmap-drawing function, read the matrix once
     (range, finiteness, top cells, display pixels: :func:`izzyviz.blocks.summarize`) and build
     the spec. ``masked``: ``data`` is float64 with NaN for masked cells ("no data"). Display
-    pixels are those of ``style`` (default :class:`Style`)."""
+    pixels are those of ``style`` (default :class:`Style`); errors about values call ``data``
+    ``name``."""
     rows, cols = data.shape
     xs = check_labels(x_labels, "x_labels", cols, "columns")
     ys = check_labels(y_labels, "y_labels", rows, "rows")
@@ -294,8 +296,8 @@ def heatmap_spec(
     check_choice(cells, CELL_MODES, "cells")
     check_choice(pool, POOL_RULES, "pool")
     full_resolution = check_bool(full_resolution, "full_resolution")
-    for name in ("title", "xlabel", "ylabel"):
-        check_optional_text(options.get(name), name)
+    for text in ("title", "xlabel", "ylabel"):
+        check_optional_text(options.get(text), text)
     if "show_values" in options:
         options["show_values"] = check_bool(options["show_values"], "show_values")
     if options.get("special_tokens") is not None:
@@ -304,7 +306,7 @@ def heatmap_spec(
         check_positive(gamma, "gamma")
         lut(cmap)
     bounds = display_bounds((rows, cols), style or Style())
-    summary = summarize(data, top_n, *bounds, pool, masked=masked)  # type: ignore[arg-type]
+    summary = summarize(data, top_n, *bounds, pool, name, masked=masked)  # type: ignore[arg-type]
     if scale is None:
         ends = np.array([summary.vmin, summary.vmax])
         scale = ColorScale.from_data(ends, gamma, cmap, vmin, vmax)

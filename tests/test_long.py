@@ -107,6 +107,40 @@ def test_no_full_size_copy_of_the_matrix_is_made() -> None:
     assert peak < 0.8 * matrix.nbytes, f"peak {peak / 2**20:.0f} MB"
 
 
+@pytest.mark.parametrize("kind", ["encoder_only", "decoder_only", "encoder_decoder"])
+def test_seed_functions_read_long_maps_without_a_copy(kind: str, tmp_path: Path) -> None:
+    """A captured long map given to a seed function is read in place too: no float64 copy of
+    the head's matrix (4x a float16 capture's size) or of its panels."""
+    n = 3072
+    matrix = softmax_rows(n, 6).astype(np.float16)
+    draw = {
+        "encoder_only": lambda m, t, path: izzyviz.visualize_attention_encoder_only(
+            m[None, None], t, 0, 0, save_path=path
+        ),
+        "decoder_only": lambda m, t, path: izzyviz.visualize_attention_decoder_only(
+            m[None, None],
+            t[: len(t) // 3],
+            t[len(t) // 3 :],
+            0,
+            0,
+            save_path=path,
+            use_case="generated_to_source",
+        ),
+        "encoder_decoder": lambda m, t, path: izzyviz.visualize_attention_encoder_decoder(
+            m, t, t, save_path=path
+        ),
+    }[kind]
+    draw(matrix[:8, :8], labels(8), tmp_path / "warm.svg")  # fonts, colormaps
+    tracemalloc.start()
+    try:
+        fig = draw(matrix, labels(n), tmp_path / "long.svg")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * matrix.nbytes, f"peak {peak / 2**20:.0f} MB"
+    assert "each pixel: max of" in fig.to_svg()
+
+
 def test_mean_pooling_on_request_and_stated() -> None:
     n = 2048
     matrix = softmax_rows(n, 5)
