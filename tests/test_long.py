@@ -300,6 +300,8 @@ def test_a_high_dpi_png_pools_at_its_own_dpi(tmp_path: Path) -> None:
     assert dark_runs(600) == 2
     assert "each pixel" in fig.to_svg()
     assert "each pixel" not in fig.at_dpi(600).to_svg()
+    with pytest.raises(ValueError, match="dpi: expected a positive number, got 0"):
+        fig.at_dpi(0)
 
 
 def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
