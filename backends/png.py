@@ -182,8 +182,16 @@ class PNGRenderer(_DeviceCells):
         self._font: tuple[str, bool] | None = None
         self._fonts = metrics()
 
-    def render(self, scenes: Sequence[Scene]) -> bytes:
+    @property
+    def display_dpi(self) -> float:  # type: ignore[override]
+        """Long maps pool their cells into this PNG's own pixels."""
+        return self.dpi
+
+    def check(self, scenes: Sequence[Scene]) -> None:
         check_page_size(scenes, self.dpi)
+
+    def render(self, scenes: Sequence[Scene]) -> bytes:
+        self.check(scenes)
         if self.engine == "cairosvg" and len(scenes) == 1:
             from cairosvg.parser import Tree
             from cairosvg.surface import PNGSurface

@@ -124,7 +124,9 @@ def _draw(
 ) -> Figure:
     """Lay out one panel (no top-cell enlargement: these views mark cells otherwise) in the
     ``layout`` style, put it on a page with its numbers in ``Figure.data``, and save it."""
-    spec, scale = heatmap_spec(matrix, x_labels, y_labels, top_n=0, title=title, **options)
+    spec, scale = heatmap_spec(
+        matrix, x_labels, y_labels, style=layout, top_n=0, title=title, **options
+    )
     panel = heatmap_panel(spec, layout)
     figure_data_ = figure_data([panel], scale)
     figure_data_.update(data or {})
