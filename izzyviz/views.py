@@ -559,11 +559,11 @@ def visualize_attention_evolution_sparklines(
 
 
 def _region_labels(
-    regions: Sequence[tuple[int, int, int, int]], color: RGBA, stroke: float
+    regions: Sequence[tuple[int, int, int, int]], color: RGBA, stroke: float, layout: Style
 ) -> Overlay:
     """An overlay numbering the region boxes "1", "2", ...: white digits on a badge of the box
-    colour, just inside each box's top-left corner."""
-    fm = metrics()
+    colour, just inside each box's top-left corner, in the figure's font."""
+    fm = metrics(layout.font)
     badge = (color[0], color[1], color[2], 1.0)
 
     def labels(cells: CellLayout) -> list[Node]:
@@ -660,6 +660,7 @@ def visualize_attention_with_detected_regions(
     from izzyviz.regions import find_attention_regions_with_merging
 
     check_bool(label_regions, "label_regions")
+    layout = figure_style(width, font, font_size, style)
     matrix = as_matrix(attention_matrix, "attention_matrix")
     rows, cols = matrix.shape
     x_labels = _labels(source_tokens, "source_tokens", cols, "columns")
@@ -696,6 +697,6 @@ def visualize_attention_with_detected_regions(
         region_width=line_width,
         xlabel=xlabel,
         ylabel=ylabel,
-        overlay=_region_labels(found, color, line_width) if label_regions else None,
-        layout=figure_style(width, font, font_size, style),
+        overlay=_region_labels(found, color, line_width, layout) if label_regions else None,
+        layout=layout,
     )
