@@ -586,6 +586,8 @@ class _Builder:
             x, y = float(xc[cols[k]]), float(yc[rows[k]])
             width = fm.width(value, size)
             left = x + ring + 1.5
+            if left + width + 1 > cells.x_edges[-1]:  # at the right edge: tag on the left
+                left = x - ring - 1.5 - width
             nodes.append(Circle(x, y, ring, stroke=CALLOUT, stroke_width=0.8))
             nodes.append(
                 Rect(

@@ -416,6 +416,10 @@ class _OutlinePen:
         self.ops.append(("Z",))
 
 
+CHOSEN_ASCENT, CHOSEN_DESCENT = 0.93, 0.24
+"""Most a chosen font's ascent and descent count for, in ems (about the bundled DejaVu's)."""
+
+
 class FontMetrics:
     """Metrics of a figure's fonts (the bundled DejaVu fonts, or a :class:`Font`), with
     per-character fallback to other fonts.
@@ -444,6 +448,9 @@ class FontMetrics:
         em = face.units_per_em
         self.ascent = face.ascent / em
         self.descent = face.descent / em
+        if font is not None:  # boxes around labels sized for text, not for the tallest glyphs
+            self.ascent = min(self.ascent, CHOSEN_ASCENT)  # (STIX reaches 1.06 em for math)
+            self.descent = max(self.descent, -CHOSEN_DESCENT)
         self.cap_height = face.cap_height / em
         self._fallbacks: list[FontFace] | None = None
         self._by_id: dict[str, FontFace] = {f.id: f for f in self.primary.values()}

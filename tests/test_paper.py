@@ -285,3 +285,22 @@ def test_overview_of_many_heads_keeps_text_readable() -> None:
     assert min(sizes) >= READABLE_SIZE
     pdf_sizes = _pdf_text_sizes(fig.to_pdf())
     assert min(pdf_sizes) >= READABLE_SIZE
+
+
+def test_value_tags_stay_over_the_heatmap() -> None:
+    """A top cell at the right edge gets its value tag on its left, not over the colour bar."""
+    n = 128
+    matrix = np.full((n, n), 0.01)
+    matrix[n - 1, n - 1] = matrix[0, 0] = 1.0
+    fig = izzyviz.heatmap(matrix, _tokens(n), _tokens(n), top_n=2, style="column")
+    (heat,) = fig.scene.find("heatmap")
+    right = heat.children[0].x_edges[-1]
+    tags = [n for g in fig.scene.find("values") for n in g.children if hasattr(n, "radius")]
+    assert len(tags) == 2 and all(0 <= t.x and t.x + t.width <= right for t in tags)
+
+
+def test_chosen_font_label_boxes_are_not_taller_than_text() -> None:
+    from izzyviz.text import CHOSEN_ASCENT, metrics
+
+    fm = metrics(find_font(str(STIX)))
+    assert fm.ascent <= CHOSEN_ASCENT and fm.descent >= -0.24
