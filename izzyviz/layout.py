@@ -379,6 +379,11 @@ def display_bounds(
     pixels as the heatmap covers at ``style.display_dpi``, the resolution a reader sees a PDF or
     SVG page at (and the PNG default)."""
     rows, cols = shape
+    if style.page_width is not None:  # the heatmap is at most as wide as the page's inside
+        room = style.page_width - 2 * style.margin
+        style = dataclasses.replace(
+            style, max_width=min(style.max_width, room), max_height=min(style.max_height, room)
+        )
     unit_w, unit_h = _cell_sizes(rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style)
     per_point = style.display_dpi / 72
     return (
@@ -746,7 +751,9 @@ def heatmap_panel(
     room = style.page_width - 2 * style.margin
     budget = room
     for _ in range(12):  # the labels' reach barely depends on the cells: converges in 2 or 3
-        panel = _panel(spec, dataclasses.replace(style, max_width=budget, max_height=budget), fm)
+        fitted = dataclasses.replace(style, max_width=budget, max_height=budget)
+        spec = _pooled_for(spec, fitted)
+        panel = _panel(spec, fitted, fm)
         over = panel.bounds[2] - panel.bounds[0] - room
         if over <= 1e-6:
             return panel
@@ -760,6 +767,23 @@ def heatmap_panel(
         f"bar and titles at {style.label_size:g} pt; the smallest width that works is "
         f"{math.ceil(need * 100) / 100:g} in (or use a smaller font_size)"
     )
+
+
+def _pooled_for(spec: HeatmapSpec, style: Style) -> HeatmapSpec:
+    """``spec`` with its cells pooled into the pixels of the heatmap ``style`` lays out (a
+    page width shrinks the heatmap below the size its first summary assumed): the matrix is
+    read again only when those pixels change."""
+    summary = spec.summary
+    if summary is None:
+        return spec
+    bounds = display_bounds(summary.shape, style)
+    if all(
+        np.array_equal(new, old)
+        for new, old in zip(bounds, (summary.row_bounds, summary.col_bounds), strict=True)
+    ):
+        return spec
+    again = summarize(spec.matrix, spec.top_n, *bounds, summary.pool, masked=summary.masked)
+    return dataclasses.replace(spec, summary=again)
 
 
 def _panel(spec: HeatmapSpec, style: Style, fm: TextMetrics) -> Panel:

@@ -243,29 +243,18 @@ def heatmap(
         panel = heatmap_panel(spec, style)
         return Figure(page([panel], style, title=title), figure_data([panel], scale))
 
-    rows, cols = data.shape
-    return redrawable(draw, [(int(rows), int(cols))], layout_style)
+    return redrawable(draw, layout_style)
 
 
-def redrawable(
-    draw: Callable[[Style], Figure],
-    shapes: Sequence[tuple[int, int]],
-    style: Style | None = None,
-) -> Figure:
+def redrawable(draw: Callable[[Style], Figure], style: Style | None = None) -> Figure:
     """``draw(style)``, able to draw itself again for a reader at another resolution (a PNG at
-    its own dpi, :meth:`Figure.at_dpi`) when that changes how the cells of its maps, of
-    ``shapes``, pool into display pixels."""
+    its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels."""
     style = style or Style()
 
     def again(dpi: float) -> Figure | None:
-        other = replace(style, display_dpi=dpi)
-        for shape in shapes:
-            for old, new in zip(
-                display_bounds(shape, style), display_bounds(shape, other), strict=True
-            ):
-                if not np.array_equal(old, new):
-                    return redrawable(draw, shapes, other)
-        return None
+        if dpi == style.display_dpi:
+            return None
+        return redrawable(draw, replace(style, display_dpi=dpi))
 
     fig = draw(style)
     return Figure(fig.pages, fig.data, redraw=again)

@@ -249,8 +249,7 @@ def draw_views(
         page_title = titles[0] if len(titles) == 1 else None
         return Figure(page(panels, style, title=page_title), figure_data(panels, scale))
 
-    shapes = [(int(part.shape[0]), int(part.shape[1])) for part in parts]
-    return redrawable(draw, shapes, layout)
+    return redrawable(draw, layout)
 
 
 def visualize_attention_encoder_only(

@@ -304,6 +304,28 @@ def test_a_high_dpi_png_pools_at_its_own_dpi(tmp_path: Path) -> None:
         fig.at_dpi(0)
 
 
+@pytest.mark.parametrize("style", ["column", "page"])
+def test_a_fitted_width_pools_into_the_pixels_of_the_fitted_map(style: str) -> None:
+    """At a paper's width the heatmap is smaller than the default page's: its cells are pooled
+    into the pixels it has there (no more), or a PDF viewer resamples the image and thin
+    features fade; the sink, diagonal and bright cell stay visible."""
+    from PIL import Image
+
+    from izzyviz.scene import CellGrid
+
+    n = 4096
+    fig = izzyviz.heatmap(bench_long.make_input(n, "structured"), labels(n), labels(n), style=style)
+    grids = [node for node in fig.scene.root.walk() if isinstance(node, CellGrid)]
+    grid = max(grids, key=lambda g: g.indices.size)  # not the colour bar
+    x0, _, x1, _ = bench_long.heatmap_box(fig)
+    pixels = (x1 - x0) * 150 / 72
+    assert pixels / 2 < grid.indices.shape[1] <= pixels + 1, (grid.indices.shape, pixels)
+    rgb = np.asarray(Image.open(io.BytesIO(fig.to_png())).convert("RGB"))
+    box = [v * 150 / 72 for v in bench_long.heatmap_box(fig)]
+    contrast = bench_long.feature_contrast(rgb, (box[0], box[1], box[2], box[3]), n)
+    assert min(contrast.values()) >= bench_long.MIN_CONTRAST, contrast
+
+
 def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, bench_long.__file__, "--sizes", "1024", "--formats", "svg",
