@@ -34,7 +34,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import metrics, visual_order
+from izzyviz.text import FontMetrics, metrics, visual_order
 
 __all__ = ["PDFRenderer"]
 
@@ -63,9 +63,9 @@ _font_lock = threading.Lock()
 _font_names: dict[str, str] = {}
 
 
-def _font_name(font_id: str) -> str:
-    """The ReportLab name of a text run's font (``"regular"``, ``"bold"`` or a fallback font's
-    id), registering the font with ReportLab on first use.
+def _font_name(fonts: FontMetrics, font_id: str) -> str:
+    """The ReportLab name of a text run's font (``"regular"``, ``"bold"``, or the id of a chosen
+    or fallback font of ``fonts``), registering the font with ReportLab on first use.
 
     Registering fonts is the only process-wide ReportLab state this backend touches: once per
     font, under a lock, with a name made from the font file rather than from the order of first
@@ -75,8 +75,9 @@ def _font_name(font_id: str) -> str:
         return name
     with _font_lock:
         if font_id not in _font_names:
-            face = metrics().face(font_id)
-            name = FONT_NAMES.get(font_id, f"IzzyViz-Fallback-{face.path.stem}-{face.index}")
+            face = fonts.face(font_id)
+            kind = "" if face in fonts.primary.values() else "Fallback-"
+            name = FONT_NAMES.get(font_id, f"IzzyViz-{kind}{face.path.stem}-{face.index}")
             while name in _font_names.values():  # two fallback files with the same name
                 name += "x"
             _register(name, face.path, face.index)
@@ -267,11 +268,13 @@ class PDFRenderer(Renderer):
         self._images = 0
         self._pages = 0
         self._targets: set[int] = set()
+        self._fonts = metrics()
 
     def begin_document(self, scenes: Sequence[Scene]) -> None:
         from reportlab.pdfgen.canvas import Canvas
 
         first = scenes[0]
+        fonts = metrics(first.font)
         self._buffer = io.BytesIO()
         # Our own font as the initial one: ReportLab's default (Helvetica) would be referenced
         # by every page and never embedded, which publishers' preflight checks reject.
@@ -280,7 +283,7 @@ class PDFRenderer(Renderer):
             pagesize=(first.width, first.height),
             invariant=1,
             pageCompression=1,
-            initialFontName=_font_name("regular"),
+            initialFontName=_font_name(fonts, fonts.primary_id()),
         )
         meta = {"Title": first.title} | {k: v for k, v in self.meta.items() if v}
         self.canvas._doc.info = _document_info(meta)
@@ -290,6 +293,7 @@ class PDFRenderer(Renderer):
             self.canvas.showOutline()
 
     def begin_page(self, scene: Scene, number: int) -> None:
+        self._fonts = metrics(scene.font)
         c = self.canvas
         c.setPageSize((scene.width, scene.height))
         c.transform(1, 0, 0, -1, 0, scene.height)
@@ -437,9 +441,9 @@ class PDFRenderer(Renderer):
         obj = c.beginText()
         obj.setTextTransform(1, 0, 0, -1, x, text.y)
         obj.setFillColorRGB(*_rgb(text.fill))
-        default = "bold" if text.bold else "regular"
-        for part, font_id in text.runs or ((text.text, default),):
-            name = _font_name(font_id)
+        fonts = self._fonts
+        for part, font_id in text.runs or ((text.text, fonts.primary_id(text.bold)),):
+            name = _font_name(fonts, font_id)
             _encode_missing(name, part)
             obj.setFont(name, text.size)
             obj.textOut(part)
@@ -454,12 +458,12 @@ class PDFRenderer(Renderer):
         with self._state(text.fill):
             self._fill(text.fill)
             path = c.beginPath()
-            for op in metrics().text_path(text):
+            for op in self._fonts.text_path(text):
                 {"M": path.moveTo, "L": path.lineTo, "C": path.curveTo, "Z": path.close}[op[0]](
                     *op[1:]
                 )
             c.drawPath(path, stroke=0, fill=1)
-        name = _font_name("bold" if text.bold else "regular")
+        name = _font_name(self._fonts, self._fonts.primary_id(text.bold))
         shown = visual_order(text.text)
         _encode_missing(name, shown)
         natural = _string_width(name, shown, text.size)

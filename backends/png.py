@@ -41,7 +41,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import FONT_FAMILY, metrics
+from izzyviz.text import metrics
 
 __all__ = ["MAX_PIXELS", "MAX_SIDE", "PNGRenderer"]
 
@@ -180,9 +180,18 @@ class PNGRenderer(_DeviceCells):
         self._surface: Any = None
         self._opaque = True
         self._font: tuple[str, bool] | None = None
+        self._fonts = metrics()
+
+    @property
+    def display_dpi(self) -> float:  # type: ignore[override]
+        """Long maps pool their cells into this PNG's own pixels."""
+        return self.dpi
+
+    def check(self, scenes: Sequence[Scene]) -> None:
+        check_page_size(scenes, self.dpi)
 
     def render(self, scenes: Sequence[Scene]) -> bytes:
-        check_page_size(scenes, self.dpi)
+        self.check(scenes)
         if self.engine == "cairosvg" and len(scenes) == 1:
             from cairosvg.parser import Tree
             from cairosvg.surface import PNGSurface
@@ -202,10 +211,10 @@ class PNGRenderer(_DeviceCells):
 
     def begin_document(self, scenes: Sequence[Scene]) -> None:
         """Make every font the scenes' text uses known to fontconfig (see ``_register_font``)."""
-        fonts = metrics()
-        for face in fonts.primary.values():
-            _register_font(face.path)
         for scene in scenes:
+            fonts = metrics(scene.font)
+            for face in fonts.primary.values():
+                _register_font(face.path)
             for node in scene.root.walk():
                 if isinstance(node, Text) and node.runs is not None:
                     for _, font_id in node.runs:
@@ -226,6 +235,7 @@ class PNGRenderer(_DeviceCells):
         options.set_hint_metrics(cairo.HINT_METRICS_OFF)
         self._ctx.set_font_options(options)
         self._font = None
+        self._fonts = metrics(scene.font)
         self._opaque = scene.background is not None
         if scene.background is not None:
             # White first, so a translucent background still gives an opaque page.
@@ -326,16 +336,16 @@ class PNGRenderer(_DeviceCells):
         ctx.set_source_rgba(*text.fill)
         if text.glyphs is not None:  # shaped text: the glyph outlines, as every backend
             draw = {"M": ctx.move_to, "L": ctx.line_to, "C": ctx.curve_to, "Z": ctx.close_path}
-            for op in metrics().text_path(text):
+            for op in self._fonts.text_path(text):
                 draw[op[0]](*op[1:])
             ctx.fill()
             return
         ctx.set_font_size(text.size)
         ctx.move_to(text.left, text.y)
         # Each run is drawn where the previous one ended.
-        runs, fonts = text.runs or ((text.text, "regular"),), metrics()
-        for part, font_id in runs:
-            family = FONT_FAMILY if font_id in ("regular", "bold") else fonts.face(font_id).family
+        fonts = self._fonts
+        for part, font_id in text.runs or ((text.text, fonts.primary_id(text.bold)),):
+            family = fonts.face(font_id).family
             if self._font != (family, text.bold):
                 weight = cairo.FONT_WEIGHT_BOLD if text.bold else cairo.FONT_WEIGHT_NORMAL
                 ctx.select_font_face(family, cairo.FONT_SLANT_NORMAL, weight)

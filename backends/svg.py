@@ -30,7 +30,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import FONT_FAMILY, metrics
+from izzyviz.text import metrics
 
 __all__ = ["SVGRenderer", "fmt"]
 
@@ -74,6 +74,7 @@ class SVGRenderer(Renderer):
             raise TypeError(f"svg backend: unknown option(s) {', '.join(sorted(options))}")
         self._out: list[str] = []
         self._ids = 0
+        self._fonts = metrics()
 
     def _new_id(self, prefix: str) -> str:
         self._ids += 1
@@ -84,13 +85,14 @@ class SVGRenderer(Renderer):
         self._ids = 0
 
     def begin_page(self, scene: Scene, number: int) -> None:
+        self._fonts = metrics(scene.font)
         w, h = fmt(scene.width), fmt(scene.height)
         self._out.append(
             '<?xml version="1.0" encoding="UTF-8"?>\n'
             f'<svg xmlns="http://www.w3.org/2000/svg" '
             f'xmlns:xlink="http://www.w3.org/1999/xlink" version="1.1" '
             f'width="{w}pt" height="{h}pt" viewBox="0 0 {w} {h}" '
-            f"font-family={_attr(FONT_FAMILY)}>\n"
+            f"font-family={_attr(self._fonts.primary[False].family)}>\n"
         )
         if scene.title:
             self._out.append(f"<title>{_text(scene.title)}</title>\n")
@@ -183,15 +185,14 @@ class SVGRenderer(Renderer):
             element = f"<g><title>{_text(text.full_text)}</title>{element}</g>"
         self._out.append(element + "\n")
 
-    @staticmethod
-    def _runs(text: Text, weight: str) -> str:
+    def _runs(self, text: Text, weight: str) -> str:
         """Text with fallback-font runs: each run a ``tspan`` placed where the layout measured
         it, so viewers that measure anchored multi-font text their own way (cairosvg) agree."""
-        fm = metrics()
+        fm = self._fonts
         x = text.left
         spans = []
         for part, font_id in text.runs or ():
-            family = "" if font_id in ("regular", "bold") else fm.face(font_id).family
+            family = "" if font_id == fm.primary_id(text.bold) else fm.face(font_id).family
             font = f" font-family={_attr(family)}" if family else ""
             spans.append(f'<tspan x="{fmt(x)}"{font}>{_text(part)}</tspan>')
             face = fm.primary[text.bold] if not family else fm.face(font_id)
@@ -201,12 +202,11 @@ class SVGRenderer(Renderer):
             f"{_paint(text.fill, 'fill')}>{''.join(spans)}</text>"
         )
 
-    @staticmethod
-    def _glyphs(text: Text, weight: str) -> str:
+    def _glyphs(self, text: Text, weight: str) -> str:
         """Shaped text as its glyph outlines (one path, drawn alike by every viewer and by the
         other backends), over the same text left invisible, in logical order, stretched to the
         glyphs' width: what a reader selects, searches and copies."""
-        d = " ".join(op[0] + " ".join(fmt(v) for v in op[1:]) for op in metrics().text_path(text))
+        d = " ".join(op[0] + " ".join(fmt(v) for v in op[1:]) for op in self._fonts.text_path(text))
         left = text.left
         invisible = (
             f'<text x="{fmt(left)}" y="{fmt(text.y)}" font-size="{fmt(text.size)}"'

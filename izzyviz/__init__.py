@@ -72,6 +72,8 @@ _EXPORTS: dict[str, str] = {
     "visualize_attention_evolution_sparklines": "izzyviz.views",
     "visualize_attention_with_detected_regions": "izzyviz.views",
     "Figure": "izzyviz.figure",
+    "figure_style": "izzyviz.paper",
+    "PRESETS": "izzyviz.paper",
     "ColorScale": "izzyviz.colors",
     "DEFAULT_SPECIAL_TOKENS": "izzyviz.text",
     "Renderer": "izzyviz.render",
@@ -81,6 +83,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
+    "PRESETS",
     "ColorScale",
     "Figure",
     "HeadStatistics",
@@ -94,6 +97,7 @@ __all__ = [
     "cross_attention_from_generate",
     "decoder_self_attention_from_generate",
     "display_tokens",
+    "figure_style",
     "find_attention_regions_with_merging",
     "head_scores",
     "head_statistics",
@@ -131,6 +135,7 @@ if TYPE_CHECKING:
     from izzyviz.heads import overview, report
     from izzyviz.headstats import HeadStatistics
     from izzyviz.inputs import display_tokens, load_sample, select_attention, stack_attentions
+    from izzyviz.paper import PRESETS, figure_style
     from izzyviz.plot import heatmap
     from izzyviz.regions import find_attention_regions_with_merging
     from izzyviz.render import Renderer, available_backends, register_backend

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import describe, strided, to_numpy
+from izzyviz._validate import as_float_array, describe, strided, to_numpy
 
 if TYPE_CHECKING:
     from izzyviz.colors import ColorScale
@@ -38,8 +38,10 @@ __all__ = [
     "as_source",
     "block_bounds",
     "color_indices",
+    "sub_matrix",
     "summarize",
     "top_cells",
+    "value_range",
 ]
 
 BLOCK_BYTES = 32 * 2**20
@@ -83,14 +85,24 @@ Matrix = NDArray[Any] | TensorRows
 """A 2-D matrix as :func:`as_source` returns it."""
 
 
+def sub_matrix(source: Matrix, rows: slice, cols: slice) -> Matrix:
+    """The cells ``[rows, cols]`` of ``source``, as a view (no copy)."""
+    if isinstance(source, TensorRows):
+        return TensorRows(source.tensor[rows, cols])
+    return source[rows, cols]
+
+
 def as_source(value: Any, name: str = "matrix") -> Matrix:
     """Check ``value`` is a non-empty 2-D matrix of real numbers and return it without copying.
 
     numpy arrays and memmaps come back as they are, CPU torch tensors of a numpy dtype as a numpy
     view, other tensors (bfloat16, GPU) as :class:`TensorRows`, nested lists as an array. Values
-    are checked for finiteness later, block by block, by :func:`summarize`.
+    are checked for finiteness later, block by block, by :func:`summarize`. A numpy masked
+    array (in memory anyway) becomes float64, and is refused if it masks cells.
     """
     source: Matrix
+    if isinstance(value, np.ma.MaskedArray):
+        return as_float_array(value, name, 2)
     if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
         tensor = strided(value.detach(), name)
         numpy_dtype = str(tensor.dtype) in ("torch.float16", "torch.float32", "torch.float64")
@@ -232,6 +244,9 @@ def _pool(values: NDArray[Any], per: int, axis: int, ufunc: np.ufunc) -> NDArray
     if per == 1:
         return values
     moved = values if axis == 0 else values.T
+    if per >= len(moved):
+        out = ufunc.reduce(moved, axis=0, keepdims=True)
+        return out if axis == 0 else out.T
     full = len(moved) // per * per
     out = ufunc(moved[0:full:per], moved[1:full:per])
     for offset in range(2, per):
@@ -423,6 +438,23 @@ def summarize(
         shape, float(lowest), float(maxima.max()), rows, cols, values, display,
         row_bounds, col_bounds, pool,
     )  # fmt: skip
+
+
+def value_range(source: Matrix, name: str = "matrix") -> tuple[float, float]:
+    """The smallest and largest value of ``source``, read in row blocks.
+
+    Raises
+    ------
+    ValueError
+        If a value is NaN or infinite (naming the first such cell).
+    """
+    low, high = np.inf, -np.inf
+    cols = int(source.shape[1])
+    for r0, r1 in row_blocks(source, np.arange(int(source.shape[0]) + 1, dtype=np.intp)):
+        block_low, maxima = _block_max(source, r0, r1, (r1 - r0, cols), name)
+        low, high = min(low, block_low), max(high, float(maxima.max()))
+        _release(source, r0, r1)
+    return float(low), float(high)
 
 
 def color_indices(source: Matrix, scale: ColorScale) -> NDArray[np.uint8]:

@@ -64,6 +64,10 @@ FLAGS = {
     "title": "--title",
     "xlabel": "--xlabel",
     "ylabel": "--ylabel",
+    "width": "--width",
+    "font": "--font",
+    "font_size": "--font-size",
+    "style": "--style",
 }
 
 
@@ -166,6 +170,13 @@ def _add_figure_options(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="draw cells as vector rectangles or one image (default auto)",
     )
+    paper = parser.add_argument_group("figures for papers")
+    paper.add_argument(
+        "--style", choices=("column", "page"), help="column: 3.5 in, 8 pt; page: 7 in, 9 pt"
+    )
+    paper.add_argument("--width", type=_positive, help="page width in inches (height follows)")
+    paper.add_argument("--font", help="font file (.ttf/.otf) or installed family name")
+    paper.add_argument("--font-size", type=_positive, help="label size in points")
     look.add_argument(
         "--raw-tokens",
         action="store_true",
@@ -422,6 +433,9 @@ def _heatmap_options(args: argparse.Namespace) -> dict[str, Any]:
         options["xlabel"] = args.xlabel
     if args.ylabel is not None:
         options["ylabel"] = args.ylabel
+    for name in ("width", "font", "font_size", "style"):
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
     return options
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from izzyviz._io import write_atomic
-from izzyviz.render import resolve_backend
+from izzyviz._validate import check_positive
+from izzyviz.render import Renderer, resolve_backend
 from izzyviz.scene import Scene
 
 __all__ = ["NOTEBOOK_SVG_LIMIT", "Figure"]
@@ -28,15 +29,26 @@ class Figure:
         The scenes, one per page.
     data
         The numbers drawn (top cells, regions, colour scale), for tools and tests.
+    redraw
+        For figures whose long maps pool cells into display pixels: ``redraw(dpi)`` builds the
+        figure again for a reader at ``dpi`` pixels per inch, or returns None when it would be
+        the same (see :meth:`at_dpi`).
     """
 
-    __slots__ = ("data", "pages")
+    __slots__ = ("_redraw", "data", "pages")
 
-    def __init__(self, pages: Scene | Sequence[Scene], data: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        pages: Scene | Sequence[Scene],
+        data: dict[str, Any] | None = None,
+        *,
+        redraw: Callable[[float], Figure | None] | None = None,
+    ) -> None:
         self.pages: tuple[Scene, ...] = (pages,) if isinstance(pages, Scene) else tuple(pages)
         if not self.pages:
             raise ValueError("pages: a figure needs at least one page")
         self.data: dict[str, Any] = dict(data or {})
+        self._redraw = redraw
 
     @property
     def scene(self) -> Scene:
@@ -48,11 +60,33 @@ class Figure:
         """Width and height of the first page in points."""
         return self.scene.width, self.scene.height
 
+    def at_dpi(self, dpi: float) -> Figure:
+        """The figure as drawn for a reader at ``dpi`` pixels per inch.
+
+        A map with more cells than its heatmap has pixels shows blocks of cells pooled into one
+        pixel. Figures are built for a page seen at 150 dpi (``Style.display_dpi``, also the PNG
+        default); a PNG at another ``dpi`` is drawn from ``fig.at_dpi(dpi)``, so it pools into
+        its own pixels (finer at 300 dpi, coarser at 72) and its small print says how. Figures
+        with nothing to pool come back as they are.
+        """
+        dpi = check_positive(dpi, "dpi")
+        again = None if self._redraw is None else self._redraw(dpi)
+        return self if again is None else again
+
+    def _pages_for(self, renderer: Renderer) -> tuple[Scene, ...]:
+        """The pages as ``renderer`` should draw them: pooled at its resolution when it draws
+        pixels (checked against its limits first, so no huge map is pooled for nothing)."""
+        dpi = renderer.display_dpi
+        if dpi is None:
+            return self.pages
+        renderer.check(self.pages)
+        return self.at_dpi(dpi).pages
+
     def render(self, format: str = "pdf", **options: Any) -> bytes:
         """The figure as the bytes of a ``format`` file (``"pdf"``, ``"svg"``, ``"png"``, or a
         registered backend). ``options`` go to the backend (e.g. ``dpi=300`` for PNG)."""
         renderer = resolve_backend(None, format=format)(**options)
-        return renderer.render(self.pages)
+        return renderer.render(self._pages_for(renderer))
 
     def save(
         self,
@@ -74,12 +108,12 @@ class Figure:
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__}")
         renderer = resolve_backend(os.fspath(path), format=format, backend=backend)(**options)
-        data = renderer.render(self.pages)
+        data = renderer.render(self._pages_for(renderer))
         return write_atomic(path, data)
 
     def to_svg(self) -> str:
         """The first page as an SVG document."""
-        return Figure(self.scene).render("svg").decode("utf-8")
+        return self._first_page().render("svg").decode("utf-8")
 
     def to_pdf(self) -> bytes:
         """All pages as a PDF document."""
@@ -87,7 +121,10 @@ class Figure:
 
     def to_png(self, dpi: float = 150.0) -> bytes:
         """The first page as PNG bytes at ``dpi`` pixels per inch."""
-        return Figure(self.scene).render("png", dpi=dpi)
+        return self._first_page().render("png", dpi=dpi)
+
+    def _first_page(self) -> Figure:
+        return self if len(self.pages) == 1 else Figure(self.scene, self.data)
 
     def _repr_svg_(self) -> str:
         return self.to_svg()

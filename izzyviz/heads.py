@@ -36,8 +36,9 @@ from izzyviz._validate import (
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
-from izzyviz.layout import Style, colorbar, text_node
+from izzyviz.layout import Style, colorbar, fit_text, text_node
 from izzyviz.numbers import format_numbers
+from izzyviz.paper import figure_style
 from izzyviz.scene import (
     RGBA,
     CellGrid,
@@ -72,11 +73,7 @@ MAX_THUMB = 96.0
 MIN_THUMB = 12.0
 THUMB_SPACING = 0.14  # gap between thumbnails, as a fraction of their width
 MARGIN = 18.0
-TITLE_SIZE = 14.0
-SUBTITLE_SIZE = 8.0
-HEADER_SIZE = 8.0
 MIN_HEADER_SIZE = 5.0
-NOTE_SIZE = 6.0
 COLORBAR_GAP = 14.0
 COLORBAR_WIDTH = 12.0
 TICK_LENGTH = 3.0
@@ -99,17 +96,28 @@ class _Grid:
     note: float
 
     @classmethod
-    def fit(cls, layers: int, heads: int, q: int, k: int, notes: bool) -> _Grid:
+    def fit(
+        cls,
+        layers: int,
+        heads: int,
+        q: int,
+        k: int,
+        note: float,
+        max_width: float,
+        smallest: float = MIN_THUMB,
+    ) -> _Grid:
+        """Thumbnails as large as fit ``max_width`` x :data:`MAX_GRID_HEIGHT` points (but at
+        least ``smallest`` wide), with ``note`` points under each for its note."""
         aspect = float(np.clip(q / k, 0.25, 4.0))
-        note = NOTE_SIZE * 1.5 if notes else 0.0
         s = THUMB_SPACING
         width = min(
             MAX_THUMB,
-            MAX_GRID_WIDTH / (heads + s * (heads - 1)),
+            max_width / (heads + s * (heads - 1)),
             (MAX_GRID_HEIGHT - layers * note) / (layers * aspect + s * (layers - 1)),
         )
-        width = max(width, MIN_THUMB)
-        return cls(width, width * aspect, float(np.clip(s * width, 3.0, 10.0)), note)
+        width = max(width, smallest)
+        gap = float(np.clip(s * width, min(3.0, width / 4), 10.0))
+        return cls(width, width * aspect, gap, note)
 
     def origin(self, row: int, col: int) -> tuple[float, float]:
         """Top-left corner of a thumbnail relative to the grid's top-left corner."""
@@ -123,216 +131,325 @@ class _Grid:
         )
 
 
-def _fit_line(fm: TextMetrics, text: str, size: float, width: float) -> str:
-    """``text`` cut (with an ellipsis) to fit ``width`` points at ``size``."""
-    if fm.width(text, size) <= width:
-        return text
-    lo, hi = 0, len(text)
-    while lo < hi:  # longest prefix that fits with the ellipsis
-        mid = (lo + hi + 1) // 2
-        if fm.width(text[:mid] + "…", size) <= width:
-            lo = mid
-        else:
-            hi = mid - 1
-    return text[:lo].rstrip() + "…"
-
-
 # The overview's colour bar: the heatmap's, smaller.
 COLORBAR_STYLE = Style(
     colorbar_width=COLORBAR_WIDTH,
     tick_length=TICK_LENGTH,
     tick_width=0.6,
     label_pad=2.0,
-    label_size=HEADER_SIZE,
 )
 
 
 def _colorbar(
-    fm: TextMetrics, scale: ColorScale, x: float, top: float, height: float, shared: bool
+    fm: TextMetrics,
+    scale: ColorScale,
+    x: float,
+    top: float,
+    height: float,
+    shared: bool,
+    style: Style,
 ) -> tuple[Group, float]:
     """A framed vertical colour bar; returns it and the x where its labels end. On a per-head
     scale it only says which end is each head's maximum."""
     ticks = None if shared else [("head max", 1.0), ("head min", 0.0)]
-    style = COLORBAR_STYLE
+    bar_style = dataclasses.replace(COLORBAR_STYLE, label_size=style.caption_size)
     if shared:  # as many ticks as fit, up to the heatmap's seven
-        count = int(np.clip(height // 28 + 1, 2, 7))
-        style = dataclasses.replace(COLORBAR_STYLE, colorbar_ticks=count)
-    bar, reach = colorbar(scale, x, top, height, fm, style, ticks)
+        count = int(np.clip(height // (style.caption_size * 3.5) + 1, 2, 7))
+        bar_style = dataclasses.replace(bar_style, colorbar_ticks=count)
+    bar, reach = colorbar(scale, x, top, height, fm, bar_style, ticks)
     frame = Rect(x, top, COLORBAR_WIDTH, height, stroke=FRAME, stroke_width=0.4)
     return Group((*bar.children, frame), role="colorbar"), reach
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Scales:
+    """The colours of every thumbnail: one shared scale, or one per head."""
+
+    shared: ColorScale
+    indices: NDArray[np.uint8]
+    per_head: dict[HeadKey, ColorScale]
+
+    @property
+    def is_shared(self) -> bool:
+        """Whether every head has the shared scale."""
+        return all(scale is self.shared for scale in self.per_head.values())
+
+    @classmethod
+    def of(
+        cls,
+        stack: NDArray[np.float64],
+        shared_scale: bool,
+        gamma: float,
+        cmap: str,
+        vmin: float | None,
+        vmax: float | None,
+    ) -> _Scales:
+        layers, heads = stack.shape[:2]
+        keys = [(i, j) for i in range(layers) for j in range(heads)]
+        if shared_scale:
+            shared = ColorScale.from_data(stack, gamma, cmap, vmin, vmax)
+            return cls(shared, shared.indices(stack), dict.fromkeys(keys, shared))
+        indices = np.empty(stack.shape, dtype=np.uint8)
+        per_head = {}
+        for i, j in keys:  # each head's min..max unless fixed
+            scale = ColorScale.from_data(stack[i, j], gamma, cmap, vmin, vmax)
+            indices[i, j] = scale.indices(stack[i, j])
+            per_head[i, j] = scale
+        return cls(ColorScale(0.0, 1.0, gamma, cmap), indices, per_head)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Headers:
+    """Column and row headers: "Head 3" / "Layer 0" when they fit, else bare numbers under
+    axis titles ("compact")."""
+
+    columns: list[str]
+    rows: list[str]
+    size: float
+    compact: bool
+    row_width: float
+
+    @classmethod
+    def fit(cls, fm: TextMetrics, grid: _Grid, layers: int, heads: int, style: Style) -> _Headers:
+        top = style.caption_size
+        size = min(top, grid.height * 0.6, grid.width * 0.95 / fm.width(f"Head {heads - 1}", 1.0))
+        compact = size < min(MIN_HEADER_SIZE, top)
+        if compact:
+            size = min(top, grid.height * 0.8, grid.width * 0.9 / fm.width(str(heads - 1), 1))
+        if style.page_width is not None:  # a paper's figure: never below the readable size
+            size = max(size, style.min_value_size)
+        columns = [str(h) if compact else f"Head {h}" for h in range(heads)]
+        rows = [str(i) if compact else f"Layer {i}" for i in range(layers)]
+        row_width = max(fm.width(label, size) for label in rows) + 4.0
+        return cls(columns, rows, size, compact, row_width)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _OverviewPage:
+    """What every part of the overview page needs: metrics, style, grid, headers, margins."""
+
+    fm: TextMetrics
+    style: Style
+    grid: _Grid
+    headers: _Headers
+    margin: float
+    layers: int
+    heads: int
+
+    @property
+    def grid_left(self) -> float:
+        h = self.headers
+        return self.margin + h.row_width + (self.style.caption_size * 1.4 if h.compact else 0.0)
+
+    def top(self, title: str, subtitle: str) -> tuple[list[Node], float]:
+        """Title, subtitle and (compact) the "Head" axis title; returns them and the y where
+        the grid starts."""
+        fm, style, margin = self.fm, self.style, self.margin
+        grid_w, _ = self.grid.extent(self.layers, self.heads)
+        page_right = self.grid_left + grid_w - margin
+        if style.page_width is not None:
+            page_right = style.page_width - 2 * margin
+            title = fit_text(fm, title, style.title_size, page_right, bold=True)
+        baseline = margin + style.title_size
+        nodes: list[Node] = [
+            Group(
+                (text_node(fm, margin, baseline, title, style.title_size, bold=True),),
+                role="title",
+            )
+        ]
+        cursor = baseline + style.title_size * 0.4
+        size = style.caption_size
+        subtitle = fit_text(
+            fm, subtitle, size, max(page_right, 360.0 if style.page_width is None else 0.0)
+        )
+        baseline = cursor + size * 1.2
+        nodes.append(
+            Group((text_node(fm, margin, baseline, subtitle, size, fill=GREY),), role="subtitle")
+        )
+        cursor = baseline + size * 0.8
+        if self.headers.compact:
+            baseline = cursor + size * 1.2
+            axis = text_node(
+                fm, self.grid_left + grid_w / 2, baseline, "Head", size, anchor="middle"
+            )
+            nodes.append(Group((axis,), role="column-axis"))
+            cursor = baseline + size * 0.4
+        return nodes, cursor + self.headers.size * 1.7
+
+    def header_groups(self, grid_top: float) -> list[Node]:
+        """Column headers above the thumbnails, row headers left of them."""
+        fm, grid, headers = self.fm, self.grid, self.headers
+        size, left = headers.size, self.grid_left
+        baseline = grid_top - size * 0.5
+        columns = [
+            text_node(fm, left + grid.origin(0, h)[0] + grid.width / 2, baseline, label, size,
+                      anchor="middle")
+            for h, label in enumerate(headers.columns)
+        ]  # fmt: skip
+        rows: list[Node] = []
+        for i, label in enumerate(headers.rows):
+            y = grid_top + grid.origin(i, 0)[1] + grid.height / 2 + fm.cap_height * size / 2
+            rows.append(text_node(fm, left - 4.0, y, label, size, anchor="end"))
+        if headers.compact:
+            axis_size = self.style.caption_size
+            _, grid_h = grid.extent(self.layers, self.heads)
+            axis = text_node(fm, 0.0, 0.0, "Layer", axis_size, anchor="middle")
+            transform = compose(
+                translation(self.margin + axis_size, grid_top + grid_h / 2), rotation(90.0)
+            )
+            rows.append(Group((axis,), transform=transform, role="row-axis"))
+        return [
+            Group(tuple(columns), role="column-headers"),
+            Group(tuple(rows), role="row-headers"),
+        ]
+
+    def thumbnails(
+        self,
+        scales: _Scales,
+        grid_top: float,
+        links: Mapping[HeadKey, str] | None,
+        notes: Mapping[HeadKey, str] | None,
+    ) -> tuple[Group, list[dict[str, Any]]]:
+        """One framed image per head (washed out when it has no link of its own), its note
+        under it; and per head its layer, scale ends and link."""
+        grid, layers, heads = self.grid, self.layers, self.heads
+        _, _, q, k = scales.indices.shape
+        if links is None:  # the pages of a report of every head in (layer, head) order
+            links = {
+                (i, j): f"#page-{2 + i * heads + j}" for i in range(layers) for j in range(heads)
+            }
+            faded: set[HeadKey] = set()
+        else:
+            faded = {(i, j) for i in range(layers) for j in range(heads)} - set(links)
+        x_unit = np.linspace(0.0, grid.width, k + 1)
+        y_unit = np.linspace(0.0, grid.height, q + 1)
+        note_size = self.style.position_size
+        thumbs: list[Node] = []
+        records: list[dict[str, Any]] = []
+        for i in range(layers):
+            for j in range(heads):
+                x, y = grid.origin(i, j)
+                cells = CellGrid(
+                    x_unit, y_unit, scales.indices[i, j], scales.shared.palette, mode="image"
+                )
+                children: list[Node] = [cells]
+                if (i, j) in faded:
+                    children.append(Rect(0.0, 0.0, grid.width, grid.height, fill=VEIL))
+                children.append(
+                    Rect(0.0, 0.0, grid.width, grid.height, stroke=FRAME, stroke_width=0.4)
+                )
+                note = notes.get((i, j)) if notes else None
+                if note:
+                    children.append(
+                        text_node(self.fm, grid.width / 2, grid.height + note_size * 1.2, note,
+                                  note_size, anchor="middle", fill=GREY)
+                    )  # fmt: skip
+                link = links.get((i, j))
+                origin = translation(self.grid_left + x, grid_top + y)
+                thumbs.append(Group(tuple(children), origin, role="thumbnail", link=link))
+                scale = scales.per_head[i, j]
+                records.append(
+                    {"layer": i, "head": j, "vmin": scale.vmin, "vmax": scale.vmax, "link": link}
+                )
+        return Group(tuple(thumbs), role="thumbnails"), records
+
+
+def _overview_page(
+    stack: NDArray[np.float64], style: Style, notes: bool, max_width: float
+) -> _OverviewPage:
+    """The overview's geometry with the grid at most ``max_width`` points wide."""
+    fm = metrics(style.font)
+    layers, heads, q, k = stack.shape
+    note = style.position_size * 1.5 if notes else 0.0
+    # A page of fixed width may take thumbnails down to half the usual smallest, as long as
+    # their numbers (compact headers) still fit at the readable size.
+    smallest = MIN_THUMB
+    if style.page_width is not None:
+        smallest = max(MIN_THUMB / 2, fm.width(str(heads - 1), style.min_value_size) / 0.9)
+    grid = _Grid.fit(layers, heads, q, k, note, max_width, smallest)
+    headers = _Headers.fit(fm, grid, layers, heads, style)
+    margin = MARGIN if style.page_width is None else style.margin
+    return _OverviewPage(fm, style, grid, headers, margin, layers, heads)
 
 
 def _overview_scene(
     stack: NDArray[np.float64],
     labels: Sequence[str],
     *,
-    shared_scale: bool,
-    gamma: float,
-    cmap: str,
-    vmin: float | None,
-    vmax: float | None,
+    style: Style,
+    scales: _Scales,
     title: str,
     links: Mapping[HeadKey, str] | None,
     notes: Mapping[HeadKey, str] | None,
-) -> tuple[Scene, dict[str, Any]]:
-    """Lay out the overview page of a ``(layers, heads, q, k)`` stack."""
-    fm = metrics()
-    layers, heads, q, k = stack.shape
-    grid = _Grid.fit(layers, heads, q, k, bool(notes))
-
-    # One scale for every head, or one per head (each head's min..max unless fixed).
-    if shared_scale:
-        shared = ColorScale.from_data(stack, gamma, cmap, vmin, vmax)
-        indices = shared.indices(stack)
-        scales = {(i, j): shared for i in range(layers) for j in range(heads)}
-    else:
-        shared = ColorScale(0.0, 1.0, gamma, cmap)
-        indices = np.empty(stack.shape, dtype=np.uint8)
-        scales = {}
-        for i in range(layers):
-            for j in range(heads):
-                scale = ColorScale.from_data(stack[i, j], gamma, cmap, vmin, vmax)
-                indices[i, j] = scale.indices(stack[i, j])
-                scales[i, j] = scale
-    palette = shared.palette
-
-    # Headers: "Head 3" / "Layer 0" when they fit, bare numbers under axis titles otherwise.
-    widest_col = f"Head {heads - 1}"
-    size = min(HEADER_SIZE, grid.height * 0.6, grid.width * 0.95 / fm.width(widest_col, 1.0))
-    compact = size < MIN_HEADER_SIZE
-    if compact:
-        size = min(HEADER_SIZE, grid.height * 0.8, grid.width * 0.9 / fm.width(str(heads - 1), 1))
-    col_labels = [str(h) if compact else f"Head {h}" for h in range(heads)]
-    row_labels = [str(i) if compact else f"Layer {i}" for i in range(layers)]
-    row_width = max(fm.width(label, size) for label in row_labels) + 4.0
-
-    cursor = MARGIN
-    top_nodes: list[Node] = []
-    grid_left = MARGIN + row_width + (HEADER_SIZE * 1.4 if compact else 0.0)
-    grid_w, grid_h = grid.extent(layers, heads)
-    baseline = cursor + TITLE_SIZE
-    top_nodes.append(
-        Group((text_node(fm, MARGIN, baseline, title, TITLE_SIZE, bold=True),), role="title")
+) -> tuple[Scene, list[dict[str, Any]]]:
+    """Lay out the overview page of a ``(layers, heads, q, k)`` stack, and per thumbnail its
+    layer, head, scale ends and link; on a fixed page width the grid shrinks until the colour
+    bar's labels end inside the page."""
+    budget = MAX_GRID_WIDTH if style.page_width is None else style.page_width
+    for _ in range(12):
+        geometry = _overview_page(stack, style, bool(notes), budget)
+        scene, records = _overview_layout(geometry, labels, scales, title, links, notes)
+        over = scene.width - (style.page_width or scene.width)
+        if over <= 1e-6:
+            return dataclasses.replace(scene, width=style.page_width or scene.width), records
+        budget -= max(over, 0.25)
+    raise ValueError(
+        f"width: {style.page_width and style.page_width / 72:g} in is too narrow for an "
+        f"overview of {stack.shape[1]} heads at {style.caption_size:g} pt"
     )
-    cursor = baseline + TITLE_SIZE * 0.4
+
+
+def _overview_layout(
+    geometry: _OverviewPage,
+    labels: Sequence[str],
+    scales: _Scales,
+    title: str,
+    links: Mapping[HeadKey, str] | None,
+    notes: Mapping[HeadKey, str] | None,
+) -> tuple[Scene, list[dict[str, Any]]]:
+    """The overview page drawn with ``geometry`` (its width follows the content), and the
+    thumbnails' records."""
+    g, style = geometry, geometry.style
+    layers, heads = g.layers, g.heads
+    k = scales.indices.shape[3]
     subtitle = f"{layers} layers × {heads} heads, {k} tokens: " + " ".join(labels)
-    subtitle = _fit_line(fm, subtitle, SUBTITLE_SIZE, max(grid_left + grid_w - MARGIN, 360.0))
-    baseline = cursor + SUBTITLE_SIZE * 1.2
-    top_nodes.append(
-        Group(
-            (text_node(fm, MARGIN, baseline, subtitle, SUBTITLE_SIZE, fill=GREY),), role="subtitle"
-        )
+    top_nodes, grid_top = g.top(title, subtitle)
+    thumbs, records = g.thumbnails(scales, grid_top, links, notes)
+    grid_w, grid_h = g.grid.extent(layers, heads)
+    bar_height = layers * g.grid.height + (layers - 1) * (g.grid.gap + g.grid.note)
+    bar_x = (
+        g.grid_left + grid_w + (COLORBAR_GAP if style.page_width is None else style.colorbar_gap)
     )
-    cursor = baseline + SUBTITLE_SIZE * 0.8
-    if compact:
-        baseline = cursor + HEADER_SIZE * 1.2
-        top_nodes.append(
-            Group(
-                (
-                    text_node(
-                        fm, grid_left + grid_w / 2, baseline, "Head", HEADER_SIZE, anchor="middle"
-                    ),
-                ),
-                role="column-axis",
-            )
-        )
-        cursor = baseline + HEADER_SIZE * 0.4
-    header_baseline = cursor + size * 1.2
-    grid_top = header_baseline + size * 0.5
-
-    headers: list[Node] = []
-    for h, label in enumerate(col_labels):
-        x, _ = grid.origin(0, h)
-        headers.append(
-            text_node(
-                fm, grid_left + x + grid.width / 2, header_baseline, label, size, anchor="middle"
-            )
-        )
-    row_headers: list[Node] = []
-    for i, label in enumerate(row_labels):
-        _, y = grid.origin(i, 0)
-        baseline = grid_top + y + grid.height / 2 + fm.cap_height * size / 2
-        row_headers.append(text_node(fm, grid_left - 4.0, baseline, label, size, anchor="end"))
-    if compact:
-        axis = text_node(fm, 0.0, 0.0, "Layer", HEADER_SIZE, anchor="middle")
-        transform = compose(
-            translation(MARGIN + HEADER_SIZE, grid_top + grid_h / 2), rotation(90.0)
-        )
-        row_headers.append(Group((axis,), transform=transform, role="row-axis"))
-
-    if links is None:  # the pages of a report of every head in (layer, head) order
-        links = {(i, j): f"#page-{2 + i * heads + j}" for i in range(layers) for j in range(heads)}
-        faded: set[HeadKey] = set()
-    else:
-        faded = {(i, j) for i in range(layers) for j in range(heads)} - set(links)
-    thumbs: list[Node] = []
-    records: list[dict[str, Any]] = []
-    x_unit = np.linspace(0.0, grid.width, k + 1)
-    y_unit = np.linspace(0.0, grid.height, q + 1)
-    for i in range(layers):
-        for j in range(heads):
-            x, y = grid.origin(i, j)
-            children: list[Node] = [CellGrid(x_unit, y_unit, indices[i, j], palette, mode="image")]
-            if (i, j) in faded:
-                children.append(Rect(0.0, 0.0, grid.width, grid.height, fill=VEIL))
-            children.append(Rect(0.0, 0.0, grid.width, grid.height, stroke=FRAME, stroke_width=0.4))
-            note = notes.get((i, j)) if notes else None
-            if note:
-                children.append(
-                    text_node(
-                        fm,
-                        grid.width / 2,
-                        grid.height + NOTE_SIZE * 1.2,
-                        note,
-                        NOTE_SIZE,
-                        anchor="middle",
-                        fill=GREY,
-                    )
-                )
-            link = links.get((i, j))
-            thumbs.append(
-                Group(
-                    tuple(children),
-                    translation(grid_left + x, grid_top + y),
-                    role="thumbnail",
-                    link=link,
-                )
-            )
-            scale = scales[i, j]
-            records.append(
-                {"layer": i, "head": j, "vmin": scale.vmin, "vmax": scale.vmax, "link": link}
-            )
-
-    bar_height = layers * grid.height + (layers - 1) * (grid.gap + grid.note)
-    colorbar, reach = _colorbar(
-        fm, shared, grid_left + grid_w + COLORBAR_GAP, grid_top, bar_height, shared_scale
+    bar, reach = _colorbar(
+        g.fm, scales.shared, bar_x, grid_top, bar_height, scales.is_shared, style
     )
-    title_width = fm.width(title, TITLE_SIZE, True) + 2 * MARGIN
-    width = math.ceil(max(reach + MARGIN, title_width))
-    height = math.ceil(grid_top + grid_h + MARGIN)
-    root = Group(
-        (
-            *top_nodes,
-            Group(tuple(headers), role="column-headers"),
-            Group(tuple(row_headers), role="row-headers"),
-            Group(tuple(thumbs), role="thumbnails"),
-            colorbar,
-        ),
-        role="overview",
-    )
-    data: dict[str, Any] = {
+    title_node = top_nodes[0]
+    assert isinstance(title_node, Group)
+    title_width = title_node.children[0].width + 2 * g.margin  # type: ignore[union-attr]
+    width = math.ceil(max(reach + g.margin, title_width))
+    height = math.ceil(grid_top + grid_h + g.margin)
+    root = Group((*top_nodes, *g.header_groups(grid_top), thumbs, bar), role="overview")
+    return Scene(width, height, root, title=title, font=style.font), records
+
+
+def _overview_data(
+    shape: tuple[int, ...], scales: _Scales, gamma: float, records: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``Figure.data`` of an overview: its shape, colour scale and thumbnails."""
+    layers, heads, q, k = shape
+    shared = scales.is_shared
+    return {
         "kind": "overview",
         "layers": layers,
         "heads": heads,
         "shape": [q, k],
-        "shared_scale": shared_scale,
-        "vmin": shared.vmin if shared_scale else None,
-        "vmax": shared.vmax if shared_scale else None,
+        "shared_scale": shared,
+        "vmin": scales.shared.vmin if shared else None,
+        "vmax": scales.shared.vmax if shared else None,
         "gamma": gamma,
-        "cmap": cmap,
+        "cmap": scales.shared.cmap,
         "thumbnails": records,
     }
-    return Scene(width, height, root, title=title), data
 
 
 def _prepare(
@@ -379,6 +496,10 @@ def overview(
     query_tokens: Sequence[str] | None = None,
     links: Mapping[HeadKey, str] | None = None,
     notes: Mapping[HeadKey, str] | None = None,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw every layer and head of a model's attention as a grid of small heatmaps.
 
@@ -413,6 +534,9 @@ def overview(
         in a :func:`report` of every head.
     notes
         A short text drawn under a thumbnail, by ``(layer, head)`` (e.g. its rank and score).
+    width, font, font_size, style
+        Fit the page to a paper (page width in inches, font file or family, text size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -429,19 +553,19 @@ def overview(
     72
     """
     stack, xs, _ = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
-    scene, data = _overview_scene(
+    layout = figure_style(width, font, font_size, style)
+    shared = check_bool(shared_scale, "shared_scale")
+    scales = _Scales.of(stack, shared, float(gamma), cmap, vmin, vmax)
+    scene, records = _overview_scene(
         stack,
         xs,
-        shared_scale=check_bool(shared_scale, "shared_scale"),
-        gamma=float(gamma),
-        cmap=cmap,
-        vmin=vmin,
-        vmax=vmax,
+        style=layout,
+        scales=scales,
         title=title or "Attention overview",
         links=links,
         notes=notes,
     )
-    return Figure(scene, data)
+    return Figure(scene, _overview_data(stack.shape, scales, float(gamma), records))
 
 
 # --------------------------------------------------------------------------------------------
@@ -705,86 +829,49 @@ def report(
         its layer, head, page number, score and the numbers drawn (as :func:`izzyviz.heatmap`),
         and the files written. Each file written prints ``IzzyViz: saved <path>``.
     """
-    from izzyviz.plot import heatmap
-
-    allowed = _heatmap_options()
-    unknown = sorted(set(heatmap_options) - allowed)
-    if unknown:
-        raise TypeError(
-            f"report: unknown option(s) {', '.join(unknown)}; heatmap options are "
-            f"{', '.join(sorted(allowed))}"
-        )
+    _check_report_options(heatmap_options)
     check_bool(progress, "progress")
     shared_scale = check_bool(shared_scale, "shared_scale")
     target, folder_format = _check_output(path, format, dpi)
-    gamma = heatmap_options.get("gamma", 1.5)
-    cmap = heatmap_options.get("cmap", "Blues")
+    options = dict(heatmap_options)
+    layout = figure_style(*(options.get(name) for name in ("width", "font", "font_size", "style")))
+    gamma = options.get("gamma", 1.5)
+    cmap = options.get("cmap", "Blues")
     stack, xs, ys = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
-    layers, count = stack.shape[:2]
     selected = _select_heads(
-        stack,
-        list(tokens),
-        heads,
-        order_by,
-        descending,
-        top,
-        heatmap_options.get("special_tokens"),
+        stack, list(tokens), heads, order_by, descending, top, options.get("special_tokens")
     )
-    digits = max(2, len(str(max(layers, count) - 1)))
-    names = [f"layer{i:0{digits}d}_head{j:0{digits}d}" for i, j, _ in selected]
-    if folder_format is None:
-        links = {(i, j): f"#page-{n + 2}" for n, (i, j, _) in enumerate(selected)}
-    else:
-        links = {
-            (i, j): f"{name}.{folder_format}"
-            for (i, j, _), name in zip(selected, names, strict=True)
-        }
-    notes = None
+    names, links = _page_names(stack.shape, selected, folder_format)
     shown = format_numbers([s for *_, s in selected if s is not None], 3)
+    notes = None
     if order_by is not None:
         notes = {(i, j): f"#{n + 1}  {shown[n]}" for n, (i, j, _) in enumerate(selected)}
 
     from tqdm.auto import tqdm
 
-    pages_total = len(selected) + 1
     with tqdm(
-        total=2 * pages_total,
+        total=2 * (len(selected) + 1),
         desc="izzyviz report",
         unit="step",
         disable=not progress,
         delay=PROGRESS_DELAY,
         leave=False,
     ) as bar:
-        cover, cover_data = _overview_scene(
+        scales = _Scales.of(stack, shared_scale, float(gamma), cmap, *_ends(options))
+        cover, thumbnails = _overview_scene(
             stack,
             xs,
-            shared_scale=shared_scale,
-            gamma=float(gamma),
-            cmap=cmap,
-            vmin=heatmap_options.get("vmin"),
-            vmax=heatmap_options.get("vmax"),
+            style=layout,
+            scales=scales,
             title=title or "Attention overview",
             links=links,
             notes=notes,
         )
         bar.update(1)
-        pages = [cover]
-        records: list[dict[str, Any]] = []
-        for n, (i, j, score) in enumerate(selected):
-            bookmark = f"Layer {i} / Head {j}"
-            page_title = f"{title}: {bookmark}" if title else bookmark
-            if score is not None:
-                page_title += f" · {order_by} {shown[n]} (rank {n + 1} of {len(selected)})"
-            fig = heatmap(stack[i, j], xs, ys, title=page_title, **heatmap_options)
-            pages.append(dataclasses.replace(fig.scene, bookmarks=(bookmark,)))
-            records.append(
-                {"layer": i, "head": j, "page": n + 2, "title": page_title, "score": score}
-                | fig.data
-            )
-            bar.update(1)
-
+        titles = _page_titles(selected, title, order_by, shown)
+        pages, records = _head_pages(stack, xs, ys, selected, titles, options, bar.update)
         files = _write(
-            pages,
+            [cover, *pages],
             ["overview", *names],
             target,
             folder_format,
@@ -798,8 +885,86 @@ def report(
         "kind": "report",
         "order_by": order_by,
         "descending": descending if order_by else None,
-        "overview": cover_data,
+        "overview": _overview_data(stack.shape, scales, float(gamma), thumbnails),
         "pages": records,
         "files": [str(f) for f in files],
     }
-    return Figure(pages, data)
+    return Figure([cover, *pages], data)
+
+
+def _check_report_options(options: Mapping[str, Any]) -> None:
+    """Refuse options :func:`izzyviz.heatmap` does not take (or that a report sets itself)."""
+    allowed = _heatmap_options()
+    unknown = sorted(set(options) - allowed)
+    if unknown:
+        raise TypeError(
+            f"report: unknown option(s) {', '.join(unknown)}; heatmap options are "
+            f"{', '.join(sorted(allowed))}"
+        )
+
+
+def _ends(options: Mapping[str, Any]) -> tuple[float | None, float | None]:
+    """The colour scale's fixed ends among the heatmap options."""
+    return options.get("vmin"), options.get("vmax")
+
+
+def _page_names(
+    shape: tuple[int, ...],
+    selected: Sequence[tuple[int, int, float | None]],
+    folder_format: str | None,
+) -> tuple[list[str], dict[HeadKey, str]]:
+    """Each head page's file name (``layer03_head07``) and the link its thumbnail gets: a page
+    of the PDF, or the page's file in the folder."""
+    digits = max(2, len(str(max(shape[0], shape[1]) - 1)))
+    names = [f"layer{i:0{digits}d}_head{j:0{digits}d}" for i, j, _ in selected]
+    if folder_format is None:
+        links = {(i, j): f"#page-{n + 2}" for n, (i, j, _) in enumerate(selected)}
+    else:
+        links = {
+            (i, j): f"{name}.{folder_format}"
+            for (i, j, _), name in zip(selected, names, strict=True)
+        }
+    return names, links
+
+
+def _page_titles(
+    selected: Sequence[tuple[int, int, float | None]],
+    title: str | None,
+    order_by: str | None,
+    shown: Sequence[str],
+) -> list[tuple[str, str]]:
+    """``(bookmark, page title)`` of each head page: "Layer L / Head H", after the report's
+    title, with the head's score and rank when ordered."""
+    titles = []
+    for n, (i, j, score) in enumerate(selected):
+        bookmark = f"Layer {i} / Head {j}"
+        page_title = f"{title}: {bookmark}" if title else bookmark
+        if score is not None:
+            page_title += f" · {order_by} {shown[n]} (rank {n + 1} of {len(selected)})"
+        titles.append((bookmark, page_title))
+    return titles
+
+
+def _head_pages(
+    stack: NDArray[np.float64],
+    xs: Sequence[str],
+    ys: Sequence[str],
+    selected: Sequence[tuple[int, int, float | None]],
+    titles: Sequence[tuple[str, str]],
+    options: Mapping[str, Any],
+    tick: Callable[[], Any],
+) -> tuple[list[Scene], list[dict[str, Any]]]:
+    """One :func:`izzyviz.heatmap` page per selected head (bookmarked), and per page its
+    layer, head, page number, title, score and the numbers drawn; ``tick`` after each."""
+    from izzyviz.plot import heatmap
+
+    pages: list[Scene] = []
+    records: list[dict[str, Any]] = []
+    for n, ((i, j, score), (bookmark, page_title)) in enumerate(zip(selected, titles, strict=True)):
+        fig = heatmap(stack[i, j], xs, ys, title=page_title, **options)
+        pages.append(dataclasses.replace(fig.scene, bookmarks=(bookmark,)))
+        records.append(
+            {"layer": i, "head": j, "page": n + 2, "title": page_title, "score": score} | fig.data
+        )
+        tick()
+    return pages, records

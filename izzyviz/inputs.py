@@ -32,6 +32,7 @@ from izzyviz._validate import (
     label_text,
     to_numpy,
 )
+from izzyviz.blocks import Matrix, as_source
 from izzyviz.text import CONTROL_PICTURES
 
 __all__ = [
@@ -153,19 +154,35 @@ def _select(
     attentions: Any, layer: Any, head: Any, batch_index: Any, name: str
 ) -> NDArray[np.float64]:
     """:func:`select_attention` with ``name`` used for ``attentions`` in error messages."""
+    return as_float_array(*_pick(attentions, layer, head, batch_index, name), 2)
+
+
+def select_source(
+    attentions: Any, layer: Any, head: Any, batch_index: Any = 0, name: str = "attentions"
+) -> tuple[Matrix, str]:
+    """The matrix :func:`select_attention` selects, as it is (a float16 capture stays float16;
+    see :func:`izzyviz.blocks.as_source`; its values are checked block by block when read),
+    and the name that errors about it use."""
+    item, item_name = _pick(attentions, layer, head, batch_index, name)
+    return as_source(item, item_name), item_name
+
+
+def _pick(attentions: Any, layer: Any, head: Any, batch_index: Any, name: str) -> tuple[Any, str]:
+    """The ``(q, k)`` item of ``attentions`` at ``layer``, ``head``, ``batch_index``, not yet
+    converted, and the name that errors about it use."""
     if hasattr(attentions, "shape") and len(_shape(attentions)) == 2:
         # One (q, k) map, e.g. from decoder_self_attention_from_generate: layer 0, head 0.
         check_index(layer, "layer", 1, "layers (a single 2-D map was given)")
         check_index(head, "head", 1, "heads (a single 2-D map was given)")
         check_index(batch_index, "batch_index", 1, "batch items")
-        return as_float_array(attentions, name, 2)
+        return attentions, name
     container, n_layers, stacked = _layers(attentions, name)
     li = check_index(layer, "layer", n_layers, "layers")
     per_layer = container[li]
     shape = _shape(container)[1:] if stacked else _shape(per_layer)
     item, bi = _batch_item(per_layer, shape, batch_index, name if stacked else f"{name}[{li}]")
     hi = check_index(head, "head", _shape(item)[0], "heads")
-    return as_float_array(item[hi], f"{name} (layer {li}, head {hi}, batch_index {bi})", 2)
+    return item[hi], f"{name} (layer {li}, head {hi}, batch_index {bi})"
 
 
 def layer_head_counts(attentions: Any) -> tuple[int, int]:

@@ -9,6 +9,7 @@ what else to put in the cells) and the panel comes back as a group of scene node
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from izzyviz.scene import (
     translation,
 )
 from izzyviz.text import (
+    Font,
     TextMetrics,
     is_special_token,
     metrics,
@@ -53,6 +55,7 @@ __all__ = [
     "Style",
     "colorbar",
     "display_bounds",
+    "fit_text",
     "heatmap_panel",
     "page",
     "text_node",
@@ -77,7 +80,13 @@ Region = tuple[int, int, int, int]
 @dataclass(frozen=True, slots=True)
 class Style:
     """Sizes (points) and fonts of a heatmap figure; the defaults give a page comparable to the
-    original IzzyViz's 10 x 10 inch figure."""
+    original IzzyViz's 10 x 10 inch figure.
+
+    ``page_width`` (points) fixes the page's width: each panel is fitted inside it (see
+    :func:`heatmap_panel`), titles are cut to it, and the page is exactly that wide; None lets
+    the width follow the content. ``font`` is the font of every text (None: the bundled DejaVu
+    Sans). :func:`izzyviz.paper.figure_style` makes the styles for papers.
+    """
 
     max_width: float = 540.0
     max_height: float = 560.0
@@ -108,6 +117,9 @@ class Style:
     display_dpi: float = 150.0
     position_size: float = 6.0
     position_ticks: int = 8
+    caption_size: float = 8.0
+    page_width: float | None = None
+    font: Font | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -305,6 +317,20 @@ def colorbar(
     return Group(tuple(nodes), role="colorbar"), reach
 
 
+def fit_text(fm: TextMetrics, text: str, size: float, width: float, bold: bool = False) -> str:
+    """``text`` cut (with an ellipsis) to fit ``width`` points at ``size``."""
+    if fm.width(text, size, bold) <= width:
+        return text
+    lo, hi = 0, len(text)
+    while lo < hi:  # longest prefix that fits with the ellipsis
+        mid = (lo + hi + 1) // 2
+        if fm.width(text[:mid] + "…", size, bold) <= width:
+            lo = mid
+        else:
+            hi = mid - 1
+    return text[:lo].rstrip() + "…"
+
+
 class _Bounds:
     """Accumulates the bounding box of what a panel draws."""
 
@@ -353,6 +379,11 @@ def display_bounds(
     pixels as the heatmap covers at ``style.display_dpi``, the resolution a reader sees a PDF or
     SVG page at (and the PNG default)."""
     rows, cols = shape
+    if style.page_width is not None:  # the heatmap is at most as wide as the page's inside
+        room = style.page_width - 2 * style.margin
+        style = dataclasses.replace(
+            style, max_width=min(style.max_width, room), max_height=min(style.max_height, room)
+        )
     unit_w, unit_h = _cell_sizes(rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style)
     per_point = style.display_dpi / 72
     return (
@@ -560,6 +591,8 @@ class _Builder:
             x, y = float(xc[cols[k]]), float(yc[rows[k]])
             width = fm.width(value, size)
             left = x + ring + 1.5
+            if left + width + 1 > cells.x_edges[-1]:  # at the right edge: tag on the left
+                left = x - ring - 1.5 - width
             nodes.append(Circle(x, y, ring, stroke=CALLOUT, stroke_width=0.8))
             nodes.append(
                 Rect(
@@ -614,6 +647,51 @@ class _Builder:
         self.bounds.add(0.0, y, node.width, y + size * 1.25)
         return Group((node,), role="note")
 
+    def titles(self, width: float, height: float, x_reach: float, y_reach: float) -> list[Group]:
+        """The title and x-axis title, stacked upwards from the column labels and centred on
+        the heatmap (``width`` x ``height``), and the y-axis title left of the row labels. On a
+        fixed page width they are cut to the page and moved sideways to stay on it."""
+        spec, style = self.spec, self.style
+        groups: list[Group] = []
+        baseline = -x_reach - 6.0
+        for text, size, role in (
+            (spec.xlabel, style.axis_label_size, "xlabel"),
+            (spec.title, style.title_size, "title"),
+        ):
+            if text:
+                node, centre = self.fitted_title(text, size, width / 2)
+                node = dataclasses.replace(node, x=centre, y=baseline)
+                half = node.width / 2
+                self.bounds.add(centre - half, baseline - size, centre + half, baseline + size / 4)
+                groups.append(Group((node,), role=role))
+                baseline -= size * 1.25
+        if spec.ylabel:
+            size = style.axis_label_size
+            node = self.text(
+                0.0, 0.0, spec.ylabel, size, anchor="middle", limit=style.max_title_chars
+            )
+            transform = compose(translation(-y_reach - 6.0, height / 2), rotation(90.0))
+            corners = [(-node.width / 2, -size), (node.width / 2, 0.25)]
+            self.bounds.add_points(apply(transform, corners))
+            groups.append(Group((node,), transform=transform, role="ylabel"))
+        return groups
+
+    def fitted_title(self, text: str, size: float, centre: float) -> tuple[Text, float]:
+        """A centred title and the x of its centre: ``centre``, or on a fixed page width the
+        nearest x that keeps the title and everything laid out so far within the page."""
+        style = self.style
+        node = self.text(0.0, 0.0, text, size, anchor="middle", limit=style.max_title_chars)
+        if style.page_width is None:
+            return node, centre
+        room = style.page_width - 2 * style.margin
+        if node.width > room:
+            node = self.text(0.0, 0.0, fit_text(self.fm, node.text, size, room), size,
+                             anchor="middle", limit=None)  # fmt: skip
+        left, _, right, _ = self.bounds.box
+        half = node.width / 2
+        low, high = right - room + half, left + room - half
+        return node, min(max(centre, low), high) if low <= high else centre
+
     def colorbar(self, x: float, height: float) -> Group:
         """A colour bar as tall as the heatmap: the colormap drawn linearly along the bar, ticks
         at evenly spaced data values placed at their gamma-normalised positions."""
@@ -651,15 +729,66 @@ class _Builder:
         return Group((frame, *nodes, *texts), role="legend")
 
 
+MIN_MAP_WIDTH = 36.0
+"""The narrowest heatmap (points) a fixed page width may leave: half an inch of cells."""
+
+
 def heatmap_panel(
     spec: HeatmapSpec, style: Style | None = None, fm: TextMetrics | None = None
 ) -> Panel:
     """Lay out one heatmap panel: cells, top-cell values, labels, regions, colour bar, titles.
 
     The heatmap's top-left corner is at the origin; ``Panel.bounds`` covers everything drawn.
+    With ``style.page_width`` set, the heatmap is made as wide as leaves everything else
+    (labels, colour bar, titles) inside the page's margins; text keeps its size and labels are
+    thinned instead. ``ValueError`` (naming ``width`` and the smallest width that works) when
+    even a :data:`MIN_MAP_WIDTH` heatmap leaves no room.
     """
     style = style or Style()
-    b = _Builder(spec, style, fm or metrics())
+    fm = fm or metrics(style.font)
+    if style.page_width is None:
+        return _panel(spec, style, fm)
+    room = style.page_width - 2 * style.margin
+    budget = room
+    for _ in range(12):  # the labels' reach barely depends on the cells: converges in 2 or 3
+        fitted = dataclasses.replace(style, max_width=budget, max_height=budget)
+        spec = _pooled_for(spec, fitted)
+        panel = _panel(spec, fitted, fm)
+        over = panel.bounds[2] - panel.bounds[0] - room
+        if over <= 1e-6:
+            return panel
+        budget -= max(over, 0.25)
+        if budget < MIN_MAP_WIDTH:
+            break
+    narrowest = _panel(spec, dataclasses.replace(style, max_width=MIN_MAP_WIDTH), fm)
+    need = (narrowest.bounds[2] - narrowest.bounds[0] + 2 * style.margin) / 72
+    raise ValueError(
+        f"width: {style.page_width / 72:g} in is too narrow for this figure's labels, colour "
+        f"bar and titles at {style.label_size:g} pt; the smallest width that works is "
+        f"{math.ceil(need * 100) / 100:g} in (or use a smaller font_size)"
+    )
+
+
+def _pooled_for(spec: HeatmapSpec, style: Style) -> HeatmapSpec:
+    """``spec`` with its cells pooled into the pixels of the heatmap ``style`` lays out (a
+    page width shrinks the heatmap below the size its first summary assumed): the matrix is
+    read again only when those pixels change."""
+    summary = spec.summary
+    if summary is None:
+        return spec
+    bounds = display_bounds(summary.shape, style)
+    if all(
+        np.array_equal(new, old)
+        for new, old in zip(bounds, (summary.row_bounds, summary.col_bounds), strict=True)
+    ):
+        return spec
+    again = summarize(spec.matrix, spec.top_n, *bounds, summary.pool, masked=summary.masked)
+    return dataclasses.replace(spec, summary=again)
+
+
+def _panel(spec: HeatmapSpec, style: Style, fm: TextMetrics) -> Panel:
+    """One panel laid out in ``style.max_width`` x ``style.max_height`` of cells."""
+    b = _Builder(spec, style, fm)
     matrix = spec.matrix
     rows, cols = matrix.shape
     summary = spec.summary or summarize(
@@ -722,30 +851,7 @@ def heatmap_panel(
     if spec.legend:
         children.append(b.legend(colorbar_x, height + style.label_size))
 
-    # Titles stack upwards from the column labels; the y-axis label sits left of the row labels.
-    baseline = -x_reach - 6.0
-    for text, size, role in (
-        (spec.xlabel, style.axis_label_size, "xlabel"),
-        (spec.title, style.title_size, "title"),
-    ):
-        if text:
-            node = b.text(
-                width / 2, baseline, text, size, anchor="middle", limit=style.max_title_chars
-            )
-            b.bounds.add(
-                width / 2 - node.width / 2,
-                baseline - size,
-                width / 2 + node.width / 2,
-                baseline + size * 0.25,
-            )
-            children.append(Group((node,), role=role))
-            baseline -= size * 1.25
-    if spec.ylabel:
-        size = style.axis_label_size
-        node = b.text(0.0, 0.0, spec.ylabel, size, anchor="middle", limit=style.max_title_chars)
-        transform = compose(translation(-y_reach - 6.0, height / 2), rotation(90.0))
-        b.bounds.add_points(apply(transform, [(-node.width / 2, -size), (node.width / 2, 0.25)]))
-        children.append(Group((node,), transform=transform, role="ylabel"))
+    children += b.titles(width, height, x_reach, y_reach)
     return Panel(Group(tuple(children), role=spec.role), b.bounds.freeze(), cells)
 
 
@@ -793,26 +899,28 @@ def _cell_grid(
 
 def page(panels: Sequence[Panel], style: Style | None = None, title: str | None = None) -> Scene:
     """Stack panels top to bottom on a page that fits them, heatmaps aligned on their left
-    edges."""
+    edges; on a fixed ``style.page_width`` the page is exactly that wide and each panel is
+    centred on it."""
     style = style or Style()
     if not panels:
         raise ValueError("panels: expected at least one panel")
     left = min(p.bounds[0] for p in panels)
     right = max(p.bounds[2] for p in panels)
+    width = right - left + 2 * style.margin
     y = style.margin
     placed: list[Node] = []
     for panel in panels:
-        _, y0, _, y1 = panel.bounds
-        placed.append(
-            Group(
-                panel.group.children,
-                translation(style.margin - left, y - y0),
-                role=panel.group.role,
-            )
-        )
+        x0, y0, x1, y1 = panel.bounds
+        x = style.margin - left
+        if style.page_width is not None:
+            x = (style.page_width - (x1 - x0)) / 2 - x0
+        placed.append(Group(panel.group.children, translation(x, y - y0), role=panel.group.role))
         y += (y1 - y0) + style.panel_spacing
     height = y - style.panel_spacing + style.margin
-    width = right - left + 2 * style.margin
     return Scene(
-        math.ceil(width), math.ceil(height), Group(tuple(placed), role="page"), title=title
+        style.page_width or math.ceil(width),
+        math.ceil(height),
+        Group(tuple(placed), role="page"),
+        title=title,
+        font=style.font,
     )

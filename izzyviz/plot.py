@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any, Literal
 
 import numpy as np
@@ -30,6 +31,7 @@ from izzyviz.layout import (
     heatmap_panel,
     page,
 )
+from izzyviz.paper import figure_style
 from izzyviz.render import resolve_backend
 
 __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
@@ -37,7 +39,7 @@ __all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figu
 CELL_MODES = ("auto", "vector", "image")
 
 
-def check_regions(regions: Any, shape: tuple[int, int], name: str = "regions") -> list[Region]:
+def check_regions(regions: Any, shape: tuple[int, ...], name: str = "regions") -> list[Region]:
     """Validate ``((row0, col0), (row1, col1))`` inclusive cell ranges against a matrix shape;
     returns them as ``(row0, col0, row1, col1)`` tuples."""
     if regions is None:
@@ -133,6 +135,10 @@ def heatmap(
     cells: Literal["auto", "vector", "image"] = "auto",
     pool: Literal["max", "mean"] = "max",
     full_resolution: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: Literal["column", "page"] | None = None,
 ) -> Figure:
     """Draw an attention matrix as a heatmap figure.
 
@@ -180,13 +186,18 @@ def heatmap(
         ``"vector"`` (a rectangle per cell), ``"image"`` (one embedded image: small files for
         long sequences) or ``"auto"`` (vector up to 128 x 128 cells).
     pool
-        When the matrix has more cells than the heatmap has pixels at 150 dpi (a page as a
-        reader sees it, and the PNG default), each pixel shows a block of cells: their
+        When the matrix has more cells than the heatmap has pixels (at 150 dpi for a PDF or
+        SVG page, as a reader sees it; at its own dpi for a PNG, see
+        :meth:`Figure.at_dpi`), each pixel shows a block of cells: their
         ``"max"`` (default: a thin diagonal or a single bright cell stays visible) or their
         ``"mean"``. The figure says so in small print ("each pixel: max of 4 × 4 cells") and
         gains position ticks (0, 1k, 2k, ...). Top cells are still found on the full matrix.
     full_resolution
         Keep one image pixel per cell however long the sequence (large files).
+    width, font, font_size, style
+        Fit the figure to a paper: page width in inches, a font file or installed family
+        name, the labels' size in points, or a preset (``"column"``: 3.5 in, 8 pt;
+        ``"page"``: 7 in, 9 pt). See :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -200,33 +211,53 @@ def heatmap(
     >>> fig.size[0] > 0
     True
     """
+    layout_style = figure_style(width, font, font_size, style)
     masked = isinstance(matrix, np.ma.MaskedArray)
     # A masked array is in memory already: its float64 copy carries the mask as NaN.
     data = as_matrix(matrix, "matrix", masked=True) if masked else as_source(matrix, "matrix")
-    spec, scale = heatmap_spec(
-        data,
-        x_labels,
-        y_labels,
-        top_n=top_n,
-        enlarged_size=enlarged_size,
-        gamma=gamma,
-        cmap=cmap,
-        title=title,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        regions=regions,
-        vmin=vmin,
-        vmax=vmax,
-        region_color=region_color,
-        special_tokens=special_tokens,
-        show_values=show_values,
-        cells=cells,
-        pool=pool,
-        full_resolution=full_resolution,
-        masked=masked,
-    )
-    panel = heatmap_panel(spec)
-    return Figure(page([panel], title=title), figure_data([panel], scale))
+
+    def draw(style: Style) -> Figure:
+        spec, scale = heatmap_spec(
+            data,
+            x_labels,
+            y_labels,
+            style=style,
+            top_n=top_n,
+            enlarged_size=enlarged_size,
+            gamma=gamma,
+            cmap=cmap,
+            title=title,
+            xlabel=xlabel,
+            ylabel=ylabel,
+            regions=regions,
+            vmin=vmin,
+            vmax=vmax,
+            region_color=region_color,
+            special_tokens=special_tokens,
+            show_values=show_values,
+            cells=cells,
+            pool=pool,
+            full_resolution=full_resolution,
+            masked=masked,
+        )
+        panel = heatmap_panel(spec, style)
+        return Figure(page([panel], style, title=title), figure_data([panel], scale))
+
+    return redrawable(draw, layout_style)
+
+
+def redrawable(draw: Callable[[Style], Figure], style: Style | None = None) -> Figure:
+    """``draw(style)``, able to draw itself again for a reader at another resolution (a PNG at
+    its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels."""
+    style = style or Style()
+
+    def again(dpi: float) -> Figure | None:
+        if dpi == style.display_dpi:
+            return None
+        return redrawable(draw, replace(style, display_dpi=dpi))
+
+    fig = draw(style)
+    return Figure(fig.pages, fig.data, redraw=again)
 
 
 def heatmap_spec(
@@ -247,11 +278,15 @@ def heatmap_spec(
     pool: str = "max",
     full_resolution: bool = False,
     masked: bool = False,
+    style: Style | None = None,
+    name: str = "matrix",
     **options: Any,
 ) -> tuple[HeatmapSpec, ColorScale]:
     """Validate the options shared by every heatmap-drawing function, read the matrix once
     (range, finiteness, top cells, display pixels: :func:`izzyviz.blocks.summarize`) and build
-    the spec. ``masked``: ``data`` is float64 with NaN for masked cells ("no data")."""
+    the spec. ``masked``: ``data`` is float64 with NaN for masked cells ("no data"). Display
+    pixels are those of ``style`` (default :class:`Style`); errors about values call ``data``
+    ``name``."""
     rows, cols = data.shape
     xs = check_labels(x_labels, "x_labels", cols, "columns")
     ys = check_labels(y_labels, "y_labels", rows, "rows")
@@ -260,8 +295,8 @@ def heatmap_spec(
     check_choice(cells, CELL_MODES, "cells")
     check_choice(pool, POOL_RULES, "pool")
     full_resolution = check_bool(full_resolution, "full_resolution")
-    for name in ("title", "xlabel", "ylabel"):
-        check_optional_text(options.get(name), name)
+    for text in ("title", "xlabel", "ylabel"):
+        check_optional_text(options.get(text), text)
     if "show_values" in options:
         options["show_values"] = check_bool(options["show_values"], "show_values")
     if options.get("special_tokens") is not None:
@@ -269,8 +304,8 @@ def heatmap_spec(
     if scale is None:
         check_positive(gamma, "gamma")
         lut(cmap)
-    bounds = display_bounds((rows, cols), Style())
-    summary = summarize(data, top_n, *bounds, pool, masked=masked)  # type: ignore[arg-type]
+    bounds = display_bounds((rows, cols), style or Style())
+    summary = summarize(data, top_n, *bounds, pool, name, masked=masked)  # type: ignore[arg-type]
     if scale is None:
         ends = np.array([summary.vmin, summary.vmax])
         scale = ColorScale.from_data(ends, gamma, cmap, vmin, vmax)

@@ -43,6 +43,9 @@ class Renderer(ABC):
     name: ClassVar[str]
     extensions: ClassVar[tuple[str, ...]] = ()
     multipage: ClassVar[bool] = False
+    #: Pixels per inch of a raster output, whose long maps pool cells into its own pixels
+    #: (see :meth:`izzyviz.Figure.at_dpi`); None for vector formats, seen at about 150 dpi.
+    display_dpi: float | None = None
 
     _dispatch: ClassVar[dict[type, str]] = {
         Group: "draw_group",
@@ -54,6 +57,11 @@ class Renderer(ABC):
         Image: "draw_image",
         CellGrid: "draw_cell_grid",
     }
+
+    def check(self, scenes: Sequence[Scene]) -> None:
+        """Refuse ``scenes`` this renderer cannot draw (e.g. too many pixels), before any work
+        is done for them. Nothing to check by default."""
+        return None
 
     def render(self, scenes: Sequence[Scene]) -> bytes:
         """Draw ``scenes`` (one per page) and return the file's bytes."""

@@ -13,10 +13,13 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, TypeAlias, Union
+from typing import TYPE_CHECKING, Literal, TypeAlias, Union
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from izzyviz.text import Font
 
 __all__ = [
     "RGBA",
@@ -245,7 +248,11 @@ class Group:
 
 @dataclass(frozen=True, slots=True)
 class Scene:
-    """One page: its size in points, a white (or other) background and the root group."""
+    """One page: its size in points, a white (or other) background and the root group.
+
+    ``font`` is the font the page's text was measured in (None: the bundled DejaVu fonts);
+    backends draw and embed that font (see :func:`izzyviz.text.metrics`).
+    """
 
     width: float
     height: float
@@ -253,6 +260,7 @@ class Scene:
     background: RGBA | None = (1.0, 1.0, 1.0, 1.0)
     title: str | None = None
     bookmarks: tuple[str, ...] = field(default=())
+    font: Font | None = None
 
     def __post_init__(self) -> None:
         # Titles and bookmarks become document metadata: the text policy of labels (no lone

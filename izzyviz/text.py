@@ -20,6 +20,7 @@ from izzyviz.scene import GlyphRun, Text
 __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
     "FONT_FILES",
+    "Font",
     "FontFace",
     "FontMetrics",
     "MissingGlyphWarning",
@@ -182,6 +183,20 @@ def shorten(text: str, limit: int = 24) -> str:
 def font_path(bold: bool = False) -> Path:
     """The bundled TrueType file for regular or bold text."""
     return Path(str(resources.files("izzyviz") / "fonts" / FONT_FILES[bold]))
+
+
+@dataclass(frozen=True, slots=True)
+class Font:
+    """A font family chosen for a figure's text: its regular face and, when the family has one,
+    its bold face (``bold`` None: bold text is drawn in the regular face). Paths are TrueType
+    files (``index``: the font inside a .ttc collection). See :func:`izzyviz.paper.find_font`.
+    """
+
+    family: str
+    regular: Path
+    bold: Path | None = None
+    regular_index: int = 0
+    bold_index: int = 0
 
 
 class MissingGlyphWarning(UserWarning):
@@ -401,8 +416,13 @@ class _OutlinePen:
         self.ops.append(("Z",))
 
 
+CHOSEN_ASCENT, CHOSEN_DESCENT = 0.93, 0.24
+"""Most a chosen font's ascent and descent count for, in ems (about the bundled DejaVu's)."""
+
+
 class FontMetrics:
-    """Metrics of the bundled DejaVu fonts, with per-character fallback to system fonts.
+    """Metrics of a figure's fonts (the bundled DejaVu fonts, or a :class:`Font`), with
+    per-character fallback to other fonts.
 
     Characters the bundled font lacks are drawn in the first fallback font that has them (see
     :func:`fallback_font_paths`); characters no font has draw as the bundled font's empty box,
@@ -412,19 +432,25 @@ class FontMetrics:
     that every backend then draws.
     """
 
-    def __init__(self, regular: Path | None = None, bold: Path | None = None) -> None:
-        self.primary = {
-            False: FontFace.read(
-                regular or font_path(False), id="regular", family=None if regular else FONT_FAMILY
-            ),
-            True: FontFace.read(
-                bold or font_path(True), id="bold", family=None if bold else FONT_FAMILY
-            ),
-        }
+    def __init__(self, font: Font | None = None) -> None:
+        if font is None:  # the bundled DejaVu, under the ids the backends have always used
+            self.primary = {
+                False: FontFace.read(font_path(False), id="regular", family=FONT_FAMILY),
+                True: FontFace.read(font_path(True), id="bold", family=FONT_FAMILY),
+            }
+        else:  # ids made from the files, so two fonts never share a backend registration
+            regular = FontFace.read(font.regular, font.regular_index, family=font.family)
+            bold = regular
+            if font.bold is not None:
+                bold = FontFace.read(font.bold, font.bold_index, family=font.family)
+            self.primary = {False: regular, True: bold}
         face = self.primary[False]
         em = face.units_per_em
         self.ascent = face.ascent / em
         self.descent = face.descent / em
+        if font is not None:  # boxes around labels sized for text, not for the tallest glyphs
+            self.ascent = min(self.ascent, CHOSEN_ASCENT)  # (STIX reaches 1.06 em for math)
+            self.descent = max(self.descent, -CHOSEN_DESCENT)
         self.cap_height = face.cap_height / em
         self._fallbacks: list[FontFace] | None = None
         self._by_id: dict[str, FontFace] = {f.id: f for f in self.primary.values()}
@@ -441,7 +467,9 @@ class FontMetrics:
         return self._fallbacks
 
     def face(self, font_id: str) -> FontFace:
-        """The font a run of text names."""
+        """The font a run of text names (a fallback font is read on first need)."""
+        if font_id not in self._by_id:
+            self.fallbacks()
         return self._by_id[font_id]
 
     def runs(self, text: str, bold: bool = False) -> tuple[tuple[str, str], ...] | None:
@@ -579,11 +607,15 @@ class FontMetrics:
         return ops
 
     def covers(self, char: str, bold: bool = False) -> bool:
-        """Whether the bundled font has a glyph for ``char``."""
+        """Whether the primary font has a glyph for ``char``."""
         return ord(char) in self.primary[bold].advances
 
+    def primary_id(self, bold: bool = False) -> str:
+        """The font id of text drawn without fallback runs."""
+        return self.primary[bold].id
 
-@lru_cache(maxsize=1)
-def metrics() -> FontMetrics:
-    """The shared metrics of the bundled fonts (read on first use)."""
-    return FontMetrics()
+
+@lru_cache(maxsize=8)
+def metrics(font: Font | None = None) -> FontMetrics:
+    """The shared metrics of ``font`` (default: the bundled fonts), read on first use."""
+    return FontMetrics(font)

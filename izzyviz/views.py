@@ -38,7 +38,8 @@ from izzyviz._validate import (
 )
 from izzyviz.colors import ColorScale, lut, parse_color, relative_luminance
 from izzyviz.figure import Figure
-from izzyviz.layout import CellLayout, LegendEntry, Overlay, heatmap_panel, page
+from izzyviz.layout import CellLayout, LegendEntry, Overlay, Style, heatmap_panel, page
+from izzyviz.paper import figure_style
 from izzyviz.plot import figure_data, heatmap_spec, save_figure
 from izzyviz.scene import (
     RGBA,
@@ -118,15 +119,19 @@ def _draw(
     save_path: PathLike | None,
     default: str,
     data: dict[str, Any] | None = None,
+    layout: Style | None = None,
     **options: Any,
 ) -> Figure:
-    """Lay out one panel (no top-cell enlargement: these views mark cells otherwise), put it
-    on a page with its numbers in ``Figure.data``, and save it."""
-    spec, scale = heatmap_spec(matrix, x_labels, y_labels, top_n=0, title=title, **options)
-    panel = heatmap_panel(spec)
+    """Lay out one panel (no top-cell enlargement: these views mark cells otherwise) in the
+    ``layout`` style, put it on a page with its numbers in ``Figure.data``, and save it."""
+    spec, scale = heatmap_spec(
+        matrix, x_labels, y_labels, style=layout, top_n=0, title=title, **options
+    )
+    panel = heatmap_panel(spec, layout)
     figure_data_ = figure_data([panel], scale)
     figure_data_.update(data or {})
-    return save_figure(Figure(page([panel], title=title), figure_data_), save_path, default)
+    fig = Figure(page([panel], layout, title=title), figure_data_)
+    return save_figure(fig, save_path, default)
 
 
 # -- 1. comparison -------------------------------------------------------------------------------
@@ -144,6 +149,11 @@ def compare_two_attentions_with_circles(
     gamma: float = 1.5,
     cmap: str = "Blues",
     max_circle_ratio: float = 0.45,
+    *,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Compare two attention matrices: ``attn1`` as the cells, ``attn2`` as circles in them.
 
@@ -173,6 +183,10 @@ def compare_two_attentions_with_circles(
         Colormap name.
     max_circle_ratio
         Radius of the largest circle as a fraction of the cell's smaller side (> 0).
+
+    width, font, font_size, style
+        Fit the figure to a paper (page width in inches, font file or family, label size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -232,6 +246,7 @@ def compare_two_attentions_with_circles(
         xlabel=xlabel,
         ylabel=ylabel,
         overlay=circles,
+        layout=figure_style(width, font, font_size, style),
     )
 
 
@@ -255,6 +270,11 @@ def check_stability_heatmap_with_gradient_color(
     use_white_center: bool = False,
     color_contrast_scale: float = 2.0,
     max_circle_ratio: float = 0.45,
+    *,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Show how stable attention is over several runs: the mean as cells, the spread as circles.
 
@@ -295,6 +315,10 @@ def check_stability_heatmap_with_gradient_color(
         How far (in spreads) from the mean the gradient's two colours are picked (> 0).
     max_circle_ratio
         Radius of the largest circle as a fraction of the cell's smaller side (> 0).
+
+    width, font, font_size, style
+        Fit the figure to a paper (page width in inches, font file or family, label size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -368,6 +392,7 @@ def check_stability_heatmap_with_gradient_color(
         overlay=circles,
         gap=linewidths,
         gap_color=line_color,
+        layout=figure_style(width, font, font_size, style),
     )
 
 
@@ -405,6 +430,11 @@ def visualize_attention_evolution_sparklines(
     normalize_sparklines: bool = False,
     save_path: PathLike | None = "attention_evolution_sparklines.pdf",
     cell_values: str = "mean",
+    *,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Show how attention changed over time: each cell coloured by its mean over the steps
     (as the original IzzyViz does) or by the last step, with its history as a sparkline
@@ -437,6 +467,10 @@ def visualize_attention_evolution_sparklines(
     cell_values
         What colours the cells (and the colour bar): ``"mean"``, the mean over the steps, or
         ``"last"``, the last step.
+
+    width, font, font_size, style
+        Fit the figure to a paper (page width in inches, font file or family, label size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -517,6 +551,7 @@ def visualize_attention_evolution_sparklines(
         ylabel=ylabel,
         overlay=sparklines,
         legend=legend,
+        layout=figure_style(width, font, font_size, style),
     )
 
 
@@ -524,11 +559,11 @@ def visualize_attention_evolution_sparklines(
 
 
 def _region_labels(
-    regions: Sequence[tuple[int, int, int, int]], color: RGBA, stroke: float
+    regions: Sequence[tuple[int, int, int, int]], color: RGBA, stroke: float, layout: Style
 ) -> Overlay:
     """An overlay numbering the region boxes "1", "2", ...: white digits on a badge of the box
-    colour, just inside each box's top-left corner."""
-    fm = metrics()
+    colour, just inside each box's top-left corner, in the figure's font."""
+    fm = metrics(layout.font)
     badge = (color[0], color[1], color[2], 1.0)
 
     def labels(cells: CellLayout) -> list[Node]:
@@ -580,6 +615,11 @@ def visualize_attention_with_detected_regions(
     cmap: str = "Blues",
     max_expansion_steps: int = 3,
     proximity_threshold: int = 2,
+    *,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw an attention matrix with boxes around regions of high attention found
     automatically by :func:`izzyviz.regions.find_attention_regions_with_merging`.
@@ -607,6 +647,10 @@ def visualize_attention_with_detected_regions(
     cmap
         Colormap name.
 
+    width, font, font_size, style
+        Fit the figure to a paper (page width in inches, font file or family, label size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+
     Returns
     -------
     Figure
@@ -616,13 +660,14 @@ def visualize_attention_with_detected_regions(
     from izzyviz.regions import find_attention_regions_with_merging
 
     check_bool(label_regions, "label_regions")
+    layout = figure_style(width, font, font_size, style)
     matrix = as_matrix(attention_matrix, "attention_matrix")
     rows, cols = matrix.shape
     x_labels = _labels(source_tokens, "source_tokens", cols, "columns")
     y_labels = _labels(target_tokens, "target_tokens", rows, "rows")
     alpha = check_fraction(region_alpha, "region_alpha")
     color = parse_color(region_color, "region_color", alpha=alpha)
-    width = check_positive(region_linewidth, "region_linewidth")
+    line_width = check_positive(region_linewidth, "region_linewidth")
     try:
         found = find_attention_regions_with_merging(
             matrix,
@@ -649,8 +694,9 @@ def visualize_attention_with_detected_regions(
         cmap=cmap,
         regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found],
         region_color=color,
-        region_width=width,
+        region_width=line_width,
         xlabel=xlabel,
         ylabel=ylabel,
-        overlay=_region_labels(found, color, width) if label_regions else None,
+        overlay=_region_labels(found, color, line_width, layout) if label_regions else None,
+        layout=layout,
     )

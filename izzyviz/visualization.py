@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
-from izzyviz._validate import as_matrix, check_bool, check_choice, check_labels, describe
+from izzyviz._validate import check_bool, check_choice, check_labels, describe
+from izzyviz.blocks import Matrix, as_source, sub_matrix, value_range
 from izzyviz.colors import ColorScale, lut
 from izzyviz.figure import Figure
-from izzyviz.inputs import display_tokens, select_attention
-from izzyviz.layout import Panel, Region, heatmap_panel, page
-from izzyviz.plot import check_regions, figure_data, heatmap_spec, save_figure
+from izzyviz.inputs import display_tokens, select_source
+from izzyviz.layout import Panel, Region, Style, heatmap_panel, page
+from izzyviz.paper import figure_style
+from izzyviz.plot import check_regions, figure_data, heatmap_spec, redrawable, save_figure
 from izzyviz.views import (
     check_stability_heatmap_with_gradient_color,
     compare_two_attentions_with_circles,
@@ -135,7 +136,7 @@ ENCODER_DECODER_USE_CASES: dict[str, tuple[View, str, str]] = {
 labels the rows and the columns."""
 
 
-def _regions(left_top_cells: Any, right_bottom_cells: Any, shape: tuple[int, int]) -> list[Region]:
+def _regions(left_top_cells: Any, right_bottom_cells: Any, shape: tuple[int, ...]) -> list[Region]:
     """The seed API's two corner lists as checked ``(row0, col0, row1, col1)`` regions."""
     if left_top_cells is None and right_bottom_cells is None:
         return []
@@ -180,12 +181,13 @@ def _clip(region: Region, rows: slice, cols: slice) -> Region | None:
 
 
 def draw_views(
-    matrix: NDArray[np.float64],
+    matrix: Matrix,
     row_tokens: Sequence[str],
     col_tokens: Sequence[str],
     views: Sequence[View],
     titles: Sequence[str],
     *,
+    name: str = "attention_matrix",
     split: int = 0,
     regions: Sequence[Region] = (),
     top_n: int = 3,
@@ -195,50 +197,59 @@ def draw_views(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    layout: Style | None = None,
 ) -> Figure:
     """Lay out ``views`` of ``matrix`` as panels stacked on one page with one colour scale.
 
-    ``regions`` are in full-matrix cells and drawn on every panel they fall in.
+    ``matrix`` is read in row blocks, never copied whole (see :mod:`izzyviz.blocks`); ``name``
+    is what errors about its values call it. ``regions`` are in full-matrix cells and drawn on
+    every panel they fall in; ``layout`` is the page's :class:`~izzyviz.layout.Style` (see
+    :func:`izzyviz.figure_style`).
     """
     check_bool(auto_detect_regions, "auto_detect_regions")
     rows_total, cols_total = matrix.shape
     ys = display_tokens(row_tokens, raw=raw_tokens)
     xs = display_tokens(col_tokens, raw=raw_tokens)
     lut(cmap)
+    value_range(matrix, name)  # every value finite, errors naming the cell in the whole matrix
+    spans = [(_span(v.rows, split, rows_total), _span(v.cols, split, cols_total)) for v in views]
+    parts = [sub_matrix(matrix, rows, cols) for rows, cols in spans]
     # One scale for the panels, spanning what they show (a causal decoder's full matrix has
     # 1.0 in its first row, which would wash out a generated-to-source panel).
-    drawn = [
-        matrix[_span(v.rows, split, rows_total), _span(v.cols, split, cols_total)].ravel()
-        for v in views
-    ]
-    scale = ColorScale.from_data(np.concatenate(drawn), gamma, cmap)
-    panels: list[Panel] = []
-    for view, title in zip(views, titles, strict=True):
-        rows = _span(view.rows, split, rows_total)
-        cols = _span(view.cols, split, cols_total)
-        data = matrix[rows, cols]
-        boxes = [b for b in (_clip(r, rows, cols) for r in regions) if b is not None]
-        if auto_detect_regions:
-            from izzyviz.regions import find_attention_regions_with_merging
+    ranges = np.array([value_range(part, name) for part in parts])
+    scale = ColorScale.from_data(ranges.ravel(), gamma, cmap)
+    boxes = [[b for b in (_clip(r, *span) for r in regions) if b is not None] for span in spans]
+    if auto_detect_regions:
+        from izzyviz.regions import find_attention_regions_with_merging
 
-            boxes += find_attention_regions_with_merging(data)
-        spec, _ = heatmap_spec(
-            data,
-            xs[cols],
-            ys[rows],
-            scale=scale,
-            top_n=top_n,
-            enlarged_size=enlarged_size,
-            regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in boxes],
-            title=title,
-            xlabel=view.xlabel,
-            ylabel=view.ylabel,
-            special_tokens=special_tokens,
-        )
-        panels.append(heatmap_panel(spec))
-    return Figure(
-        page(panels, title=titles[0] if len(titles) == 1 else None), figure_data(panels, scale)
-    )
+        for found, part in zip(boxes, parts, strict=True):
+            found += find_attention_regions_with_merging(np.asarray(part[:, :], np.float64))
+
+    def draw(style: Style) -> Figure:
+        panels: list[Panel] = []
+        for view, title, part, found, (rows, cols) in zip(
+            views, titles, parts, boxes, spans, strict=True
+        ):
+            spec, _ = heatmap_spec(
+                part,
+                xs[cols],
+                ys[rows],
+                style=style,
+                name=name,
+                scale=scale,
+                top_n=top_n,
+                enlarged_size=enlarged_size,
+                regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found],
+                title=title,
+                xlabel=view.xlabel,
+                ylabel=view.ylabel,
+                special_tokens=special_tokens,
+            )
+            panels.append(heatmap_panel(spec, style))
+        page_title = titles[0] if len(titles) == 1 else None
+        return Figure(page(panels, style, title=page_title), figure_data(panels, scale))
+
+    return redrawable(draw, layout)
 
 
 def visualize_attention_encoder_only(
@@ -261,6 +272,10 @@ def visualize_attention_encoder_only(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw the self-attention of an encoder (BERT-like) for one layer and head.
 
@@ -300,13 +315,17 @@ def visualize_attention_encoder_only(
     auto_detect_regions
         Also box the regions :func:`izzyviz.regions.find_attention_regions_with_merging` finds.
 
+    width, font, font_size, style
+        Fit the figure to a paper (page width in inches, font file or family, label size in
+        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+
     Returns
     -------
     Figure
     """
     chosen = ENCODER_ONLY_MODES[check_choice(mode, ENCODER_ONLY_MODES, "mode")]
     titles = _titles(plot_titles, chosen.views, "plot_titles")
-    matrix = select_attention(attentions, layer, head, batch_index=batch_index)
+    matrix, name = select_source(attentions, layer, head, batch_index)
     labels = _square_labels(tokens, "tokens", matrix.shape)
     split = 0
     if mode == "question_context":
@@ -317,6 +336,7 @@ def visualize_attention_encoder_only(
         labels,
         chosen.views,
         titles,
+        name=name,
         split=split,
         regions=_regions(left_top_cells, right_bottom_cells, matrix.shape),
         top_n=top_n,
@@ -326,6 +346,7 @@ def visualize_attention_encoder_only(
         raw_tokens=raw_tokens,
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
+        layout=figure_style(width, font, font_size, style),
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -376,6 +397,10 @@ def visualize_attention_decoder_only(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw the self-attention of a decoder (GPT-like) over source and generated tokens.
 
@@ -390,17 +415,19 @@ def visualize_attention_decoder_only(
     chosen = DECODER_ONLY_USE_CASES[check_choice(use_case, DECODER_ONLY_USE_CASES, "use_case")]
     (view,) = chosen.views
     titles = _titles(plot_titles, chosen.views, "plot_titles")
-    matrix = select_attention(attentions, layer, head, batch_index=batch_index)
+    matrix, name = select_source(attentions, layer, head, batch_index)
     source = list(source_tokens)
     generated = list(generated_tokens)
     tokens = _square_labels(source + generated, "source_tokens + generated_tokens", matrix.shape)
     split = len(source)
-    for part, name, count in (
+    for part, tokens_name, count in (
         ("first", "source_tokens", split),
         ("second", "generated_tokens", len(generated)),
     ):
         if count == 0 and part in (view.rows, view.cols):
-            raise ValueError(f"{name}: use_case {use_case!r} needs at least one token, got none")
+            raise ValueError(
+                f"{tokens_name}: use_case {use_case!r} needs at least one token, got none"
+            )
     rows = _span(view.rows, split, len(tokens))
     cols = _span(view.cols, split, len(tokens))
     shape = (rows.stop - rows.start, cols.stop - cols.start)
@@ -415,6 +442,7 @@ def visualize_attention_decoder_only(
         tokens,
         chosen.views,
         titles,
+        name=name,
         split=split,
         regions=shifted,
         top_n=top_n,
@@ -424,6 +452,7 @@ def visualize_attention_decoder_only(
         raw_tokens=raw_tokens,
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
+        layout=figure_style(width, font, font_size, style),
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -445,6 +474,10 @@ def visualize_attention_encoder_decoder(
     raw_tokens: bool = False,
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
+    width: float | None = None,
+    font: str | os.PathLike[str] | None = None,
+    font_size: float | None = None,
+    style: str | None = None,
 ) -> Figure:
     """Draw an attention matrix of an encoder-decoder model (T5, BART).
 
@@ -456,7 +489,8 @@ def visualize_attention_encoder_decoder(
     view, row_name, col_name = ENCODER_DECODER_USE_CASES[
         check_choice(use_case, ENCODER_DECODER_USE_CASES, "use_case")
     ]
-    matrix = as_matrix(attention_matrix, "attention_matrix")
+    name = "attention_matrix"
+    matrix = as_source(attention_matrix, name)
     token_lists = {"source": list(source_tokens), "generated": list(generated_tokens)}
     rows, cols = token_lists[row_name], token_lists[col_name]
     if matrix.shape != (len(rows), len(cols)):
@@ -472,6 +506,7 @@ def visualize_attention_encoder_decoder(
         cols,
         (view,),
         titles,
+        name=name,
         regions=_regions(left_top_cells, right_bottom_cells, matrix.shape),
         top_n=top_n,
         enlarged_size=enlarged_size,
@@ -480,5 +515,6 @@ def visualize_attention_encoder_decoder(
         raw_tokens=raw_tokens,
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
+        layout=figure_style(width, font, font_size, style),
     )
     return save_figure(fig, save_path, "cross_attention_heatmap.pdf")

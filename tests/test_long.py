@@ -107,6 +107,40 @@ def test_no_full_size_copy_of_the_matrix_is_made() -> None:
     assert peak < 0.8 * matrix.nbytes, f"peak {peak / 2**20:.0f} MB"
 
 
+@pytest.mark.parametrize("kind", ["encoder_only", "decoder_only", "encoder_decoder"])
+def test_seed_functions_read_long_maps_without_a_copy(kind: str, tmp_path: Path) -> None:
+    """A captured long map given to a seed function is read in place too: no float64 copy of
+    the head's matrix (4x a float16 capture's size) or of its panels."""
+    n = 3072
+    matrix = softmax_rows(n, 6).astype(np.float16)
+    draw = {
+        "encoder_only": lambda m, t, path: izzyviz.visualize_attention_encoder_only(
+            m[None, None], t, 0, 0, save_path=path
+        ),
+        "decoder_only": lambda m, t, path: izzyviz.visualize_attention_decoder_only(
+            m[None, None],
+            t[: len(t) // 3],
+            t[len(t) // 3 :],
+            0,
+            0,
+            save_path=path,
+            use_case="generated_to_source",
+        ),
+        "encoder_decoder": lambda m, t, path: izzyviz.visualize_attention_encoder_decoder(
+            m, t, t, save_path=path
+        ),
+    }[kind]
+    draw(matrix[:8, :8], labels(8), tmp_path / "warm.svg")  # fonts, colormaps
+    tracemalloc.start()
+    try:
+        fig = draw(matrix, labels(n), tmp_path / "long.svg")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1.5 * matrix.nbytes, f"peak {peak / 2**20:.0f} MB"
+    assert "each pixel: max of" in fig.to_svg()
+
+
 def test_mean_pooling_on_request_and_stated() -> None:
     n = 2048
     matrix = softmax_rows(n, 5)
@@ -237,6 +271,59 @@ def test_a_low_dpi_png_keeps_the_peaks(tmp_path: Path) -> None:
     # Averaging 7.6 x 7.6 cells per pixel would leave the diagonal about a third lighter.
     for feature in ("sink", "diagonal", "bright"):
         assert low[feature] >= default[feature] - 3, (low, default)
+    # ... into the 72-dpi PNG's own pixels, and says so.
+    assert "each pixel: max of 4 × 4 cells" in fig.to_svg()
+    assert "each pixel: max of 8 × 8 cells" in fig.at_dpi(72).to_svg()
+
+
+def test_a_high_dpi_png_pools_at_its_own_dpi(tmp_path: Path) -> None:
+    """A PNG pools cells into its own pixels, not the 150-dpi page's: at 600 dpi a 2048-token
+    map shows every cell, so two bright cells three columns apart stay two spots (the 150-dpi
+    pooling, two cells a pixel, merged them into one), and the note saying how cells were pooled
+    goes when nothing is pooled."""
+    from PIL import Image
+
+    n, row = 2048, 1000
+    matrix = np.full((n, n), 1e-4, dtype=np.float32)
+    matrix[row, [1000, 1003]] = 1.0
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=0)
+
+    def dark_runs(dpi: float) -> int:
+        rgb = np.asarray(Image.open(io.BytesIO(fig.to_png(dpi=dpi))).convert("RGB"))
+        x0, y0, x1, y1 = (v * dpi / 72 for v in bench_long.heatmap_box(fig))
+        sx, sy = (x1 - x0) / n, (y1 - y0) / n
+        line = bench_long.ink(rgb[int(y0 + (row + 0.5) * sy)])
+        span = line[int(x0 + 990 * sx) : int(x0 + 1013 * sx)] > 128
+        return int(np.count_nonzero(span[1:] & ~span[:-1]) + span[0])
+
+    assert dark_runs(150) == 1  # two cells a pixel: one spot, as the page shows it
+    assert dark_runs(600) == 2
+    assert "each pixel" in fig.to_svg()
+    assert "each pixel" not in fig.at_dpi(600).to_svg()
+    with pytest.raises(ValueError, match="dpi: expected a positive number, got 0"):
+        fig.at_dpi(0)
+
+
+@pytest.mark.parametrize("style", ["column", "page"])
+def test_a_fitted_width_pools_into_the_pixels_of_the_fitted_map(style: str) -> None:
+    """At a paper's width the heatmap is smaller than the default page's: its cells are pooled
+    into the pixels it has there (no more), or a PDF viewer resamples the image and thin
+    features fade; the sink, diagonal and bright cell stay visible."""
+    from PIL import Image
+
+    from izzyviz.scene import CellGrid
+
+    n = 4096
+    fig = izzyviz.heatmap(bench_long.make_input(n, "structured"), labels(n), labels(n), style=style)
+    grids = [node for node in fig.scene.root.walk() if isinstance(node, CellGrid)]
+    grid = max(grids, key=lambda g: g.indices.size)  # not the colour bar
+    x0, _, x1, _ = bench_long.heatmap_box(fig)
+    pixels = (x1 - x0) * 150 / 72
+    assert pixels / 2 < grid.indices.shape[1] <= pixels + 1, (grid.indices.shape, pixels)
+    rgb = np.asarray(Image.open(io.BytesIO(fig.to_png())).convert("RGB"))
+    box = [v * 150 / 72 for v in bench_long.heatmap_box(fig)]
+    contrast = bench_long.feature_contrast(rgb, (box[0], box[1], box[2], box[3]), n)
+    assert min(contrast.values()) >= bench_long.MIN_CONTRAST, contrast
 
 
 def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
