@@ -1,14 +1,15 @@
 """Head statistics over a corpus: exact partial sums, their result, and its pictures and files.
 
-This module is numpy only. :func:`batch_sums` turns one batch of attention weights (float64, with
-masks saying which positions are real and which keys are special) into :class:`Sums`: float64
-sums and sums of squares of every measure per ``(layer, head)``, the summed weight by relative
-offset, and counts. Sums of two batches add, so a corpus split into any batches, in any order,
-over any number of workers, reduces to the same numbers (up to float64 rounding, ~1e-16
-relative). :class:`HeadStatistics` holds the means and standard deviations computed from them;
-it draws (:meth:`~HeadStatistics.figure`, :meth:`~HeadStatistics.report`) through the ordinary
-heatmap engine and saves to ``.npz`` or ``.json``. Running a model is the job of
-:mod:`izzyviz.stats`.
+This module is numpy only. :func:`batch_sums` turns one batch of attention weights (float32 or
+float64, with masks saying which positions are real and which keys are special) into
+:class:`Sums`: float64 sums and sums of squares of every measure per ``(layer, head)``, the
+summed weight by relative offset, and counts. Each text's per-row values are computed on its own
+block of real positions, whatever it is batched with, and sums of two batches add, so a corpus
+split into any batches, in any order, over any number of workers, reduces to the same numbers
+(up to float64 rounding, ~1e-16 relative). :class:`HeadStatistics` holds the means and
+standard deviations computed from them; it draws (:meth:`~HeadStatistics.figure`,
+:meth:`~HeadStatistics.report`) through the ordinary heatmap engine and saves to ``.npz`` or
+``.json``. Running a model is the job of :mod:`izzyviz.stats`.
 """
 
 from __future__ import annotations
@@ -243,6 +244,7 @@ def _jobs(
     """The :func:`_measure_rows` calls that measure one layer, each run of texts cut into
     about ``threads`` parts by its share of the work, and the rows each run's calls fill."""
     total = sum(_work(run) for run in runs)
+    entropy, distance = "entropy" in names, "distance" in names
     jobs, outputs = [], []
     for (first, stop, start, end), sets in zip(runs, members, strict=True):
         q = end - start
@@ -252,7 +254,6 @@ def _jobs(
         parts = min(len(matrices), -(-threads * _work((first, stop, start, end)) // total))
         for lo, hi in itertools.pairwise(np.linspace(0, len(matrices), parts + 1).astype(int)):
             part = None if sets is None else sets[lo:hi].astype(layer.dtype)
-            entropy, distance = "entropy" in names, "distance" in names
             jobs.append((matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi]))
     return jobs, outputs
 
@@ -312,17 +313,19 @@ def batch_sums(
     result = Sums.zeros(measures, len(attentions), heads, window)
     threads = max(1, min(threads, heads * sum(_work(run) for run in runs) // THREAD_WORK))
     with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        run = map if pool is None else pool.map
+        apply = map if pool is None else pool.map
         for i, layer in enumerate(attentions):
             a = np.asarray(layer)
             if a.dtype not in (np.float32, np.float64):
                 a = a.astype(np.float64)
             jobs, outputs = _jobs(a, runs, members, names, log, threads)
-            # Padding keys carry no weight, so the offset profile is read off the whole batch.
+            # Padding keys carry no weight, so the offset profile is read off the whole batch;
+            # padding rows are cleared (a fully masked row may hold NaN).
             profile = np.empty((batch * heads, q, 2 * window + 1))
             _diagonals(a.reshape(-1, q, q), window, profile)
             profile = profile.reshape(batch, heads, q, -1)
-            list(run(lambda job: _measure_rows(*job), jobs))
+            np.copyto(profile, 0.0, where=~real[:, None, :, None])
+            list(apply(lambda job: _measure_rows(*job), jobs))
             values = np.zeros((len(names), batch, heads, q))
             for (first, stop, start, end), rows in zip(runs, outputs, strict=True):
                 shape = (len(names), stop - first, heads, end - start)

@@ -352,6 +352,7 @@ def test_batch_sums_follow_the_definitions_in_any_padding_and_threads(
     lengths = [30, 7, 19, 30, 1, 12]
     layers, real, key_sets = random_batch(lengths, left={2, 5}, causal=causal)
     values, offsets = reference_sums(layers, real, key_sets, window=4)
+    layers[0][1, :, -1] = np.nan  # a fully masked padding row (text 1 is 7 tokens of 30)
     for threads in (1, 3):
         for log in (np.log, _torch_log):
             sums = batch_sums(layers, real, key_sets, MEASURES, 4, log=log, threads=threads)
