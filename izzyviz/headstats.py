@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import itertools
 import json
 import os
@@ -62,9 +63,9 @@ DESCRIPTIONS = {
 FORMAT_VERSION = 1
 # Attention weights reduced per piece: small enough that a piece stays in the CPU cache between
 # the passes over it, large enough that the per-call overhead does not count.
-CHUNK = 1 << 16
+CHUNK = 1 << 18
 # Attention weights per layer worth a thread: below that, threads cost more than they share.
-THREAD_WORK = 1 << 19
+THREAD_WORK = 1 << 17
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -319,13 +320,14 @@ def batch_sums(
             if a.dtype not in (np.float32, np.float64):
                 a = a.astype(np.float64)
             jobs, outputs = _jobs(a, runs, members, names, log, threads)
-            # Padding keys carry no weight, so the offset profile is read off the whole batch;
-            # padding rows are cleared (a fully masked row may hold NaN).
+            # Padding keys carry no weight, so the offset profile is read off the whole batch
+            # (its padding rows cleared below: a fully masked row may hold NaN).
             profile = np.empty((batch * heads, q, 2 * window + 1))
-            _diagonals(a.reshape(-1, q, q), window, profile)
+            tasks = [functools.partial(_diagonals, a.reshape(-1, q, q), window, profile)]
+            tasks += [functools.partial(_measure_rows, *job) for job in jobs]
+            list(apply(lambda task: task(), tasks))
             profile = profile.reshape(batch, heads, q, -1)
             np.copyto(profile, 0.0, where=~real[:, None, :, None])
-            list(apply(lambda job: _measure_rows(*job), jobs))
             values = np.zeros((len(names), batch, heads, q))
             for (first, stop, start, end), rows in zip(runs, outputs, strict=True):
                 shape = (len(names), stop - first, heads, end - start)
