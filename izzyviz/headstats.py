@@ -19,6 +19,7 @@ import dataclasses
 import functools
 import itertools
 import json
+import math
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -241,22 +242,35 @@ def _jobs(
     names: Sequence[str],
     log: Any,
     threads: int,
-) -> tuple[list[tuple[Any, ...]], list[NDArray[Any]]]:
-    """The :func:`_measure_rows` calls that measure one layer, each run of texts cut into
-    about ``threads`` parts by its share of the work, and the rows each run's calls fill."""
+) -> tuple[list[list[tuple[Any, ...]]], list[NDArray[Any]]]:
+    """The :func:`_measure_rows` calls that measure one layer, in ``threads`` bundles of about
+    equal work (a long run of texts is cut into parts, short runs share a bundle), and the rows
+    each run's calls fill."""
     total = sum(_work(run) for run in runs)
     entropy, distance = "entropy" in names, "distance" in names
-    jobs, outputs = [], []
+    bundles: list[list[tuple[Any, ...]]] = [[] for _ in range(threads)]
+    outputs, done = [], 0.0
     for (first, stop, start, end), sets in zip(runs, members, strict=True):
         q = end - start
         matrices = layer[first:stop, :, start:end, start:end].reshape(-1, q, q)
         rows = np.empty((len(names), len(matrices), q), layer.dtype)
         outputs.append(rows)
-        parts = min(len(matrices), -(-threads * _work((first, stop, start, end)) // total))
-        for lo, hi in itertools.pairwise(np.linspace(0, len(matrices), parts + 1).astype(int)):
-            part = None if sets is None else sets[lo:hi].astype(layer.dtype)
-            jobs.append((matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi]))
-    return jobs, outputs
+        share = _work((first, stop, start, end)) / total / len(matrices)
+        parts = min(len(matrices), math.ceil(threads * share * len(matrices)))
+        cuts = [len(matrices) * k // parts for k in range(parts + 1)]
+        for lo, hi in itertools.pairwise(cuts):
+            part = None if sets is None else sets[lo:hi].astype(layer.dtype, copy=False)
+            middle = done + share * (hi - lo) / 2  # which bundle: where the part's middle falls
+            bundles[min(threads - 1, int(middle * threads))].append(
+                (matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi])
+            )
+            done += share * (hi - lo)
+    return [bundle for bundle in bundles if bundle], outputs
+
+
+def _measure_bundle(jobs: Sequence[tuple[Any, ...]]) -> None:
+    for job in jobs:
+        _measure_rows(*job)
 
 
 def batch_sums(
@@ -304,11 +318,11 @@ def batch_sums(
     names = [name for name in ("entropy", "distance") if name in measures] + keys
     batch, heads, q, _ = np.shape(attentions[0])
     runs = _text_runs(real)
-    members = [  # per run, the key sets of each of its matrices (texts x heads)
-        np.repeat(np.stack([key_sets[n][first:stop, start:end] for n in keys], -1), heads, 0)
+    members = [  # per run, the key sets of each of its matrices (texts x heads); 0/1 is exact
+        np.repeat(np.stack([key_sets[n][a:b, c:d] for n in keys], -1), heads, 0).astype("f4")
         if keys
         else None
-        for first, stop, start, end in runs
+        for a, b, c, d in runs
     ]
     weights = real.astype(np.float64)
     result = Sums.zeros(measures, len(attentions), heads, window)
@@ -324,7 +338,7 @@ def batch_sums(
             # (its padding rows cleared below: a fully masked row may hold NaN).
             profile = np.empty((batch * heads, q, 2 * window + 1))
             tasks = [functools.partial(_diagonals, a.reshape(-1, q, q), window, profile)]
-            tasks += [functools.partial(_measure_rows, *job) for job in jobs]
+            tasks += [functools.partial(_measure_bundle, bundle) for bundle in jobs]
             list(apply(lambda task: task(), tasks))
             profile = profile.reshape(batch, heads, q, -1)
             np.copyto(profile, 0.0, where=~real[:, None, :, None])
