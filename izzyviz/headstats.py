@@ -355,28 +355,6 @@ def batch_sums(
     return dataclasses.replace(result, count=int(real.sum()), texts=real.shape[0])
 
 
-def _unhighlight(node: Any, marked: Mapping[str, set[str]]) -> Any:
-    """``node`` (a scene or a node) with the highlight taken from every axis label (a group of
-    role ``"x-label"`` or ``"y-label"``) whose text is not in ``marked[role]``. The grid
-    writes every cell's value by making every cell a top cell, which highlights every label."""
-    from izzyviz.layout import HIGHLIGHT
-    from izzyviz.scene import Group, Rect, Scene, Text
-
-    if isinstance(node, Scene):
-        return dataclasses.replace(node, root=_unhighlight(node.root, marked))
-    if not isinstance(node, Group):
-        return node
-    if node.role not in marked:
-        return dataclasses.replace(
-            node, children=tuple(_unhighlight(child, marked) for child in node.children)
-        )
-    texts = [child.text for child in node.children if isinstance(child, Text)]
-    if texts and texts[0] in marked[str(node.role)]:
-        return node
-    kept = [c for c in node.children if not (isinstance(c, Rect) and c.fill == HIGHLIGHT)]
-    return dataclasses.replace(node, children=tuple(kept))
-
-
 def _float_array(value: Any, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
     array = np.asarray(value, dtype=np.float64)
     if array.shape != shape:
@@ -504,8 +482,6 @@ class HeadStatistics:
         Figure
             Rows are layers, columns heads; ``fig.data`` is the heatmap's.
         """
-        from izzyviz.blocks import top_cells
-        from izzyviz.figure import Figure
         from izzyviz.plot import heatmap
 
         name = self._check_measure(measure)
@@ -516,7 +492,8 @@ class HeadStatistics:
             f"{self.texts:,} texts"
         )
         options: dict[str, Any] = {
-            "top_n": layers * heads,  # every cell is a "top" cell: all get their value written
+            "top_n": top,
+            "show_values": "all",
             "enlarged_size": 1.0,
             "xlabel": "Head",
             "ylabel": "Layer",
@@ -525,11 +502,7 @@ class HeadStatistics:
         } | heatmap_options
         labels_x = [str(h) for h in range(heads)]
         labels_y = [str(i) for i in range(layers)]
-        fig = heatmap(self.mean[name], labels_x, labels_y, **options)
-        rows, cols = top_cells(self.mean[name], top)
-        marked = {"x-label": {labels_x[c] for c in cols}, "y-label": {labels_y[r] for r in rows}}
-        pages = tuple(_unhighlight(page, marked) for page in fig.pages)
-        return Figure(pages, fig.data)
+        return heatmap(self.mean[name], labels_x, labels_y, **options)
 
     def top_heads(self, top: int = 12) -> list[tuple[int, int, int]]:
         """The ``top`` heads whose offset profile peaks highest away from the query itself, as

@@ -222,7 +222,7 @@ class HeatmapSpec:
     region_color: RGBA = REGION_RED
     region_width: float = 2.0
     special_tokens: Iterable[str] | None = None
-    show_values: bool = True
+    show_values: bool | Literal["all"] = True
     overlay: Overlay | None = None
     cells: Literal["auto", "vector", "image"] = "auto"
     colorbar: bool = True
@@ -539,13 +539,35 @@ class _Builder:
         return Group(tuple(nodes), role=f"{axis}-labels"), reach
 
     def values(self, cells: CellLayout) -> Group:
-        """The value of each top cell, written inside it in a colour that reads on the cell."""
-        style, fm = self.style, self.fm
-        rows, cols = cells.top_rows, cells.top_cols
-        if not self.spec.show_values or len(rows) == 0:
+        """The value of each top cell (every cell with ``show_values="all"``, when they have
+        room for it), written inside it in a colour that reads on the cell."""
+        if not self.spec.show_values:
             return Group(role="values")
+        shape = cells.matrix.shape
+        if self.spec.show_values == "all" and shape[0] * shape[1] <= self.style.vector_cell_limit:
+            rows, cols = (index.ravel() for index in np.indices(shape))
+            values = np.asarray(cells.matrix[:, :], dtype=np.float64)[rows, cols]
+            known = ~np.isnan(values)  # masked cells have no value
+            group = self.values_inside(cells, rows[known], cols[known], values[known])
+            if group is not None:
+                return group
+        rows, cols, values = cells.top_rows, cells.top_cols, cells.top_values
+        if len(rows) == 0:
+            return Group(role="values")
+        group = self.values_inside(cells, rows, cols, values)
+        return self.value_callouts(cells, *cells.centers) if group is None else group
+
+    def values_inside(
+        self,
+        cells: CellLayout,
+        rows: NDArray[np.intp],
+        cols: NDArray[np.intp],
+        values: NDArray[np.float64],
+    ) -> Group | None:
+        """``values`` written inside their cells, or None when the cells are too small."""
+        style, fm = self.style, self.fm
         widths, heights = cells.sizes
-        labels = format_numbers(cells.top_values, 3)
+        labels = format_numbers(values, 3)
         sample = max(fm.width(label, 1.0) for label in ["0.000", *labels])
         size = min(
             style.value_size,
@@ -554,8 +576,8 @@ class _Builder:
         )
         xc, yc = cells.centers
         if size < style.min_value_size:
-            return self.value_callouts(cells, xc, yc)
-        luminance = relative_luminance(cells.scale.rgba(cells.top_values))
+            return None
+        luminance = relative_luminance(cells.scale.rgba(values))
         nodes: list[Node] = []
         for r, c, lum, value in zip(
             rows.tolist(), cols.tolist(), luminance.tolist(), labels, strict=True

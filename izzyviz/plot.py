@@ -131,7 +131,7 @@ def heatmap(
     vmax: float | None = None,
     region_color: Any = "red",
     special_tokens: Iterable[str] | None = None,
-    show_values: bool = True,
+    show_values: bool | Literal["all"] = True,
     cells: Literal["auto", "vector", "image"] = "auto",
     pool: Literal["max", "mean"] = "max",
     full_resolution: bool = False,
@@ -179,7 +179,9 @@ def heatmap(
         Labels drawn in bold; default :data:`izzyviz.text.DEFAULT_SPECIAL_TOKENS` (plus any
         ``<|...|>`` token).
     show_values
-        Write the value inside each top cell (``True`` or ``False``). Values are written with
+        Write the value inside each top cell (``True``), inside every cell (``"all"``: for
+        small grids, e.g. layers x heads; where cells are too small for text, only the top
+        cells' values are written) or nowhere (``False``). Values are written with
         three decimals, or in scientific notation where that cannot show them
         (see :func:`izzyviz.numbers.format_numbers`).
     cells
@@ -246,6 +248,15 @@ def heatmap(
     return redrawable(draw, layout_style)
 
 
+def check_show_values(value: Any) -> bool | Literal["all"]:
+    """``show_values``: True, False (numpy bools too) or ``"all"``."""
+    if isinstance(value, str) and value == "all":
+        return "all"
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"show_values: expected True, False or 'all', got {describe(value)}")
+    return bool(value)
+
+
 def redrawable(draw: Callable[[Style], Figure], style: Style | None = None) -> Figure:
     """``draw(style)``, able to draw itself again for a reader at another resolution (a PNG at
     its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels."""
@@ -298,7 +309,7 @@ def heatmap_spec(
     for text in ("title", "xlabel", "ylabel"):
         check_optional_text(options.get(text), text)
     if "show_values" in options:
-        options["show_values"] = check_bool(options["show_values"], "show_values")
+        options["show_values"] = check_show_values(options["show_values"])
     if options.get("special_tokens") is not None:
         options["special_tokens"] = check_special_tokens(options["special_tokens"])
     if scale is None:

@@ -270,8 +270,8 @@ def test_bytes_labels_are_decoded_and_none_is_refused() -> None:
         ({"vmax": True}, TypeError, "vmax: expected a finite number or None, got True"),
         ({"vmax": float("nan")}, ValueError, "vmax: expected a finite number or None, got nan"),
         ({"vmin": float("-inf")}, ValueError, "vmin: expected a finite number or None, got -inf"),
-        ({"show_values": "no"}, TypeError, "show_values: expected True or False, got 'no'"),
-        ({"show_values": 0}, TypeError, "show_values: expected True or False, got 0"),
+        ({"show_values": "no"}, TypeError, "show_values: expected True, False or 'all', got 'no'"),
+        ({"show_values": 0}, TypeError, "show_values: expected True, False or 'all', got 0"),
     ],
 )
 def test_numbers_and_booleans_are_not_coerced(
@@ -292,6 +292,21 @@ def test_numpy_numbers_and_booleans_are_accepted() -> None:
         show_values=np.False_,
     )
     assert fig.data["vmax"] == 2.0 and not fig.scene.find("values")[0].children
+
+
+def test_show_values_all_writes_every_cell_and_marks_only_the_top_cells() -> None:
+    """A small grid (layers x heads) can have every value written while only its top cells
+    are enlarged and their labels highlighted; where cells are too small for text, the top
+    cells' values are written as usual."""
+    matrix = np.arange(20, dtype=float).reshape(4, 5) / 100
+    fig = izzyviz.heatmap(matrix, list("abcde"), list("wxyz"), top_n=1, show_values="all")
+    texts = [node.text for node in fig.scene.find("values")[0].children]
+    assert texts == [f"{v:.3f}" for v in matrix.ravel()]
+    highlighted = [g for g in fig.scene.find("x-label") if len(g.children) > 1]
+    assert len(highlighted) == 1
+    many = np.random.default_rng(0).random((300, 300))
+    small = izzyviz.heatmap(many, [""] * 300, [""] * 300, top_n=1, show_values="all")
+    assert len(small.scene.find("values")[0].children) < 10  # the top cell's callout only
 
 
 @pytest.mark.filterwarnings("ignore:Sparse CSR tensor support is in beta")
