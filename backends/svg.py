@@ -10,8 +10,11 @@ badly on multi-megabyte attributes.
 from __future__ import annotations
 
 import base64
+import io
 import re
 from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -63,6 +66,28 @@ def _paint(color: RGBA | None, kind: str) -> str:
     return out
 
 
+def _css_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+@lru_cache(maxsize=32)
+def _subset(path: Path, index: int, chars: str) -> bytes:
+    """The font at ``path`` (``index`` in a collection) with only the glyphs of ``chars``, as
+    TrueType bytes (the same bytes every time: no new timestamp)."""
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+
+    font = TTFont(str(path), fontNumber=index, recalcTimestamp=False)
+    options = subset.Options(notdef_outline=True)
+    options.drop_tables += ["FFTM"]  # FontForge's timestamps: "don't know how to subset"
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=[ord(c) for c in chars])
+    subsetter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
 class SVGRenderer(Renderer):
     """Writes one page as an SVG document."""
 
@@ -96,10 +121,39 @@ class SVGRenderer(Renderer):
         )
         if scene.title:
             self._out.append(f"<title>{_text(scene.title)}</title>\n")
+        self._out.append(self._font_faces(scene))
         if scene.background is not None:
             self._out.append(
                 f'<rect width="{w}" height="{h}"{_paint(scene.background, "fill")}/>\n'
             )
+
+    def _font_faces(self, scene: Scene) -> str:
+        """``@font-face`` rules carrying a chosen font (``scene.font``), each face subset to
+        the characters the page draws in it, so viewers without the font installed show it.
+        Nothing for the default font."""
+        font = scene.font
+        if font is None:
+            return ""
+        fm = self._fonts
+        chars: dict[bool, set[str]] = {False: set(), True: set()}
+        for node in scene.root.walk():
+            if isinstance(node, Text):
+                bold = node.bold and font.bold is not None  # no bold face: the regular's
+                for part, font_id in node.runs or ((node.text, fm.primary_id(node.bold)),):
+                    if font_id == fm.primary_id(node.bold):
+                        chars[bold].update(part)
+        rules = []
+        for weight, path, index, used in (
+            (400, font.regular, font.regular_index, chars[False]),
+            (700, font.bold, font.bold_index, chars[True]),
+        ):
+            if path is not None and used:
+                data = base64.b64encode(_subset(path, index, "".join(sorted(used)))).decode()
+                rules.append(
+                    f"@font-face{{font-family:{_css_string(font.family)};font-weight:{weight};"
+                    f'src:url(data:font/ttf;base64,{data}) format("truetype")}}'
+                )
+        return f"<defs><style>{escape(''.join(rules))}</style></defs>\n" if rules else ""
 
     def end_page(self, scene: Scene) -> None:
         self._out.append("</svg>\n")

@@ -162,6 +162,33 @@ def test_font_file_is_embedded_named_and_drawn(tmp_path: Path) -> None:
     assert a.shape[1] == b.shape[1] and (a[:rows] != b[:rows]).mean() > 0.005
 
 
+def test_svg_carries_the_chosen_font(tmp_path: Path) -> None:
+    """The SVG embeds the chosen font (subset to the characters drawn, regular and bold), so a
+    browser without it installed draws it: Chromium's picture changes when the embedded faces
+    are taken out (STIX is not a font Chromium knows)."""
+    import base64
+    import re
+
+    from fontTools.ttLib import TTFont
+
+    svg = _heatmap(12, font=str(STIX), style="column").to_svg()
+    faces = re.findall(r"font-weight:(\d+);src:url\(data:font/ttf;base64,([A-Za-z0-9+/=]+)\)", svg)
+    assert sorted(w for w, _ in faces) == ["400", "700"]
+    for weight, data in faces:
+        font = TTFont(io.BytesIO(base64.b64decode(data)))
+        covered = {chr(c) for c in font.getBestCmap()}
+        drawn = "quickbrownfox" if weight == "400" else "[CLS]"
+        assert set(drawn) <= covered and len(covered) < 60  # a subset
+    assert svg == _heatmap(12, font=str(STIX), style="column").to_svg()  # same bytes each time
+    (tmp_path / "with.svg").write_text(svg)
+    (tmp_path / "without.svg").write_text(re.sub(r"<defs><style>.*?</style></defs>", "", svg))
+    from test_renderers import chromium
+
+    shown = chromium(tmp_path / "with.svg", 400, 400)
+    fallback = chromium(tmp_path / "without.svg", 400, 400)
+    assert (shown != fallback).any(axis=-1).mean() > 0.002
+
+
 def test_font_family_name(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("IZZYVIZ_FONT_PATH", str(STIX_DIR))
     font = find_font("stixgeneral")  # any case
