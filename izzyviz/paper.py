@@ -6,8 +6,8 @@ which checks them once and returns the :class:`~izzyviz.layout.Style` the one la
 - ``width``: the page width in inches. The layout fits cells, labels, colour bar and titles into
   it (see :func:`izzyviz.layout.heatmap_panel`); the height follows the content.
 - ``font``: a TrueType/OpenType file, or the family name of an installed font
-  (:func:`find_font`). The layout measures text in it; the PDF embeds it, the SVG embeds it (subset), the
-  PNG draws it. Characters it lacks fall back to other fonts as always.
+  (:func:`find_font`). The layout measures text in it; the PDF and the SVG embed it (subset),
+  the PNG draws it. Characters it lacks fall back to other fonts as always.
 - ``font_size``: the labels' size in points. Titles and axis titles scale from it; no text is
   ever drawn smaller than :data:`READABLE_SIZE` (or ``font_size`` if that is smaller): labels
   are thinned instead.
