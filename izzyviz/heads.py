@@ -393,9 +393,13 @@ def _overview_scene(
         if over <= 1e-6:
             return dataclasses.replace(scene, width=style.page_width or scene.width), records
         budget -= max(over, 0.25)
+    narrowest, _ = _overview_layout(
+        _overview_page(stack, style, bool(notes), 0.0), labels, scales, title, links, notes
+    )
     raise ValueError(
         f"width: {style.page_width and style.page_width / 72:g} in is too narrow for an "
-        f"overview of {stack.shape[1]} heads at {style.caption_size:g} pt"
+        f"overview of {stack.shape[1]} heads at {style.caption_size:g} pt; the smallest width "
+        f"that works is {math.ceil(narrowest.width / 72 * 100) / 100:g} in"
     )
 
 

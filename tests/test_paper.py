@@ -261,6 +261,15 @@ def test_width_too_small_names_the_smallest_that_works() -> None:
     assert _heatmap(12, width=smallest, font_size=8).size[0] == pytest.approx(smallest * 72)
 
 
+def test_overview_too_narrow_names_the_smallest_width_that_works() -> None:
+    sample = izzyviz.load_sample("quick_start")
+    with pytest.raises(ValueError, match=r"width: 1.5 in is too narrow for an overview") as caught:
+        izzyviz.overview(sample.attentions, sample.tokens, width=1.5)
+    smallest = float(re.search(r"smallest width that works is ([\d.]+) in", str(caught.value))[1])
+    fig = izzyviz.overview(sample.attentions, sample.tokens, width=smallest)
+    assert fig.size[0] == pytest.approx(smallest * 72)
+
+
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
