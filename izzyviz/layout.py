@@ -379,11 +379,6 @@ def display_bounds(
     pixels as the heatmap covers at ``style.display_dpi``, the resolution a reader sees a PDF or
     SVG page at (and the PNG default)."""
     rows, cols = shape
-    if style.page_width is not None:  # the heatmap is at most as wide as the page's inside
-        room = style.page_width - 2 * style.margin
-        style = dataclasses.replace(
-            style, max_width=min(style.max_width, room), max_height=min(style.max_height, room)
-        )
     unit_w, unit_h = _cell_sizes(rows, cols, np.zeros(rows, bool), np.zeros(cols, bool), 1.0, style)
     per_point = style.display_dpi / 72
     return (
