@@ -211,12 +211,15 @@ def draw_views(
     ys = display_tokens(row_tokens, raw=raw_tokens)
     xs = display_tokens(col_tokens, raw=raw_tokens)
     lut(cmap)
-    value_range(matrix, name)  # every value finite, errors naming the cell in the whole matrix
+    whole = value_range(matrix, name)  # every value finite, errors naming the cell in it
     spans = [(_span(v.rows, split, rows_total), _span(v.cols, split, cols_total)) for v in views]
     parts = [sub_matrix(matrix, rows, cols) for rows, cols in spans]
     # One scale for the panels, spanning what they show (a causal decoder's full matrix has
-    # 1.0 in its first row, which would wash out a generated-to-source panel).
-    ranges = np.array([value_range(part, name) for part in parts])
+    # 1.0 in its first row, which would wash out a generated-to-source panel); a panel of the
+    # whole matrix is not read again.
+    ranges = np.array(
+        [whole if part.shape == matrix.shape else value_range(part, name) for part in parts]
+    )
     scale = ColorScale.from_data(ranges.ravel(), gamma, cmap)
     boxes = [[b for b in (_clip(r, *span) for r in regions) if b is not None] for span in spans]
     if auto_detect_regions:
