@@ -30,9 +30,9 @@ class Figure:
     data
         The numbers drawn (top cells, regions, colour scale), for tools and tests.
     redraw
-        For figures whose long maps pool cells into display pixels: ``redraw(dpi)`` builds the
-        figure again for a reader at ``dpi`` pixels per inch, or returns None when it would be
-        the same (see :meth:`at_dpi`).
+        For figures whose maps may pool cells into display pixels: ``redraw(dpi)`` builds the
+        figure again for a reader at ``dpi`` pixels per inch, or returns None at the resolution
+        it was built for (see :meth:`at_dpi`).
     """
 
     __slots__ = ("_redraw", "data", "pages")
@@ -67,7 +67,7 @@ class Figure:
         pixel. Figures are built for a page seen at 150 dpi (``Style.display_dpi``, also the PNG
         default); a PNG at another ``dpi`` is drawn from ``fig.at_dpi(dpi)``, so it pools into
         its own pixels (finer at 300 dpi, coarser at 72) and its small print says how. Figures
-        with nothing to pool come back as they are.
+        built without a way to redraw (reports, overviews) come back as they are.
         """
         dpi = check_positive(dpi, "dpi")
         again = None if self._redraw is None else self._redraw(dpi)
