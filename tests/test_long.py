@@ -15,6 +15,7 @@ import pytest
 
 import izzyviz
 from izzyviz.blocks import MAX_TOP_CELLS, as_source, block_bounds, summarize
+from tests.system_tools import require
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_long
@@ -239,6 +240,8 @@ def test_unknown_pooling_rule_is_named() -> None:
 
 
 def rendered(fig: izzyviz.Figure, fmt: str, tmp_path: Path) -> Any:
+    if fmt == "pdf":
+        require("pdftoppm")
     path = fig.save(tmp_path / f"f.{fmt}")
     return bench_long.rasterise(str(path), fmt)
 

@@ -24,6 +24,7 @@ from izzyviz.heads import overview, report
 from izzyviz.layout import Style
 from izzyviz.paper import READABLE_SIZE, figure_style, find_font
 from izzyviz.scene import Text
+from tests.system_tools import require
 
 _MPL = importlib.util.find_spec("matplotlib")
 assert _MPL is not None and _MPL.submodule_search_locations
@@ -63,7 +64,7 @@ def _texts(fig: izzyviz.Figure, role: str) -> list[Text]:
 def _pdffonts(pdf: bytes, tmp_path: Path) -> str:
     path = tmp_path / "f.pdf"
     path.write_bytes(pdf)
-    return subprocess.run(["pdffonts", str(path)], capture_output=True, text=True).stdout
+    return subprocess.run([require("pdffonts"), str(path)], capture_output=True, text=True).stdout
 
 
 # -- sizes -----------------------------------------------------------------------------------

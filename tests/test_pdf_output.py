@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from pypdf import PdfReader
 
 import izzyviz
 from tests import figures
+from tests.system_tools import require
 
 SAMPLE = izzyviz.load_sample("quick_start")
 
@@ -139,9 +139,7 @@ def test_fallback_fonts_are_embedded_and_their_text_copies_out(tmp_path: Path) -
 
 
 def _pdffonts(path: Path) -> list[list[str]]:
-    exe = shutil.which("pdffonts")
-    if exe is None:
-        pytest.skip("poppler's pdffonts is not installed (Debian: poppler-utils)")
+    exe = require("pdffonts")
     out = subprocess.run([exe, str(path)], capture_output=True, text=True, check=True).stdout
     return [line.split() for line in out.splitlines()[2:]]
 

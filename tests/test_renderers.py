@@ -12,7 +12,6 @@ not white in either picture: cells, text, lines).
 from __future__ import annotations
 
 import io
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from PIL import Image
 
 import izzyviz
 from tests import figures
+from tests.system_tools import require
 
 TOLERANCE = 24
 DPI = 96
@@ -45,9 +45,7 @@ def pdfium(path: Path, dpi: float) -> np.ndarray:
 
 
 def poppler(path: Path, dpi: float) -> np.ndarray:
-    exe = shutil.which("pdftoppm")
-    if exe is None:
-        pytest.skip("poppler's pdftoppm is not installed (Debian: poppler-utils)")
+    exe = require("pdftoppm")
     stem = path.with_name(f"{path.stem}-poppler-{dpi:g}")
     subprocess.run(
         [exe, "-r", f"{dpi:g}", "-png", "-singlefile", str(path), str(stem)],
@@ -67,20 +65,10 @@ def cairo(path: Path, dpi: float) -> np.ndarray:
         return np.asarray(image.convert("RGB"))
 
 
-def _chromium_exe() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
-        exe = shutil.which(name)
-        if exe is not None:
-            return exe
-    return None
-
-
 def chromium(path: Path, width: int, height: int) -> np.ndarray:
     """A headless Chromium screenshot of the SVG file, at 1 CSS pixel per device pixel, with
     no network, no GPU and a throw-away profile."""
-    exe = _chromium_exe()
-    if exe is None:
-        pytest.skip("headless Chromium is not installed (Debian: apt-get install chromium)")
+    exe = require("chromium")
     out = path.with_name(f"{path.stem}-chromium.png")
     profile = path.with_name(f"{path.stem}-chromium-profile")
     subprocess.run(

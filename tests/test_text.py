@@ -11,6 +11,7 @@ from pypdf import PdfReader
 
 import izzyviz
 from izzyviz.text import MissingGlyphWarning, metrics, visual_order
+from tests.system_tools import require
 
 SCRIPTS = {
     "latin": "café",
@@ -182,7 +183,10 @@ def test_characters_no_font_has_reach_the_pdf_text_layer(tmp_path) -> None:  # t
     text = pdf_text(fig, tmp_path)
     assert f"x{lonely}y" in text and "\x00" not in text
     poppler = subprocess.run(
-        ["pdftotext", str(tmp_path / "t.pdf"), "-"], capture_output=True, text=True, check=True
+        [require("pdftotext"), str(tmp_path / "t.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     assert lonely in poppler and "\x00" not in poppler  # (poppler splits "xéy" words too)
 
@@ -211,7 +215,10 @@ def test_cjk_and_hangul_fonts_come_from_pip(tmp_path) -> None:  # type: ignore[n
         assert fm.face(font).path.is_relative_to(package), fm.face(font).path
     fig = izzyviz.heatmap(np.eye(2), ["東京", "한국"], ["a", "b"], top_n=0)
     listing = subprocess.run(
-        ["pdffonts", str(fig.save(tmp_path / "c.pdf"))], capture_output=True, text=True, check=True
+        [require("pdffonts"), str(fig.save(tmp_path / "c.pdf"))],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     line = next(row for row in listing.splitlines() if "WenQuanYi" in row)
     assert "TrueType" in line and " yes " in line  # embedded TrueType outlines

@@ -25,6 +25,7 @@ from izzyviz.colors import MISSING_COLOR
 from izzyviz.numbers import format_numbers
 from izzyviz.raster import grid_image
 from izzyviz.scene import CellGrid, Text
+from tests.system_tools import require
 
 L4 = list("abcd")
 LISTED = ["tab10", "Set1", "Pastel1", "tab20", "Accent"]
@@ -227,7 +228,7 @@ def _pixels(path: Path) -> np.ndarray:
 
     if path.suffix == ".pdf":
         out = subprocess.run(
-            ["pdftoppm", "-png", "-r", "72", str(path)], check=True, capture_output=True
+            [require("pdftoppm"), "-png", "-r", "72", str(path)], check=True, capture_output=True
         ).stdout
         return np.asarray(PILImage.open(io.BytesIO(out)).convert("RGB"))
     if path.suffix == ".svg":
