@@ -215,6 +215,20 @@ def _check_masked(source: MaskedRows, r0: int, r1: int, name: str) -> None:
         raise _not_finite(np.where(mask, 0.0, data), r0, name)
 
 
+def _masked_block_max(
+    source: MaskedRows, r0: int, r1: int, per: tuple[int, int], name: str
+) -> tuple[float, NDArray[np.float64]]:
+    """:func:`_block_max` of a masked matrix, in the data's own precision: masked cells are
+    read as -inf for the maxima and +inf for the minimum (NaN where a pixel has none)."""
+    data, mask = read_rows(source.data, r0, r1), source.mask[r0:r1]
+    if not (np.isfinite(data) | mask).all():
+        raise _not_finite(np.where(mask, 0.0, data), r0, name)
+    smallest = float(np.where(mask, np.inf, data).min())
+    maxima = _pool2(np.where(mask, -np.inf, data), per, np.maximum).astype(np.float64)
+    maxima[maxima == -np.inf] = np.nan
+    return smallest, maxima
+
+
 # Bit patterns of the largest finite value, and how to widen bits to float32, per half format.
 _HALF: dict[str, tuple[int, Callable[[NDArray[np.int16]], NDArray[np.float32]]]] = {
     "float16": (0x7BFF, lambda bits: bits.view(np.float16).astype(np.float32)),
@@ -273,10 +287,9 @@ def _block_max(
                 raise _not_finite(read_rows(source, r0, r1), r0, name)
             lowest_value = float(widen(np.array([lowest], dtype=np.int16))[0])
             return lowest_value, widen(maxima).astype(np.float64)
-    values = read_rows(source, r0, r1)
     if isinstance(source, MaskedRows):
-        _check_masked(source, r0, r1, name)
-        return float(np.nanmin(values, initial=np.inf)), _pool2(values, per, np.fmax)
+        return _masked_block_max(source, r0, r1, per, name)
+    values = read_rows(source, r0, r1)
     smallest = float(values.min())
     maxima = _pool2(values, per, np.maximum)
     if not (np.isfinite(smallest) and np.isfinite(maxima.max())):
