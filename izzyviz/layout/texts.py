@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 from izzyviz.layout.geometry import Bounds
 from izzyviz.layout.spec import HeatmapSpec
@@ -93,24 +93,11 @@ class Context:
         self.spec, self.style, self.fm = spec, style, fm
         self.bounds = Bounds()
 
-    def text(
-        self,
-        x: float,
-        y: float,
-        label: str,
-        size: float,
-        *,
-        bold: bool = False,
-        anchor: Literal["start", "middle", "end"] = "start",
-        fill: RGBA = BLACK,
-        limit: int | None = -1,
-    ) -> Text:
-        """A measured text node; ``limit`` characters at most (-1: the style's label limit,
-        None: no limit)."""
-        limit = self.style.max_label_chars if limit == -1 else limit
-        return text_node(
-            self.fm, x, y, label, size, bold=bold, anchor=anchor, fill=fill, limit=limit
-        )
+    def text(self, x: float, y: float, label: str, size: float, **options: Any) -> Text:
+        """:func:`text_node` with these metrics, cut to the style's label length unless
+        ``limit`` says otherwise (None: no limit)."""
+        options.setdefault("limit", self.style.max_label_chars)
+        return text_node(self.fm, x, y, label, size, **options)
 
     def centred_baseline(self, y: float, size: float) -> float:
         """Baseline that centres capitals and digits vertically on ``y``."""
