@@ -77,7 +77,7 @@ def test_right_to_left_labels_are_drawn_in_visual_order() -> None:
     # The node keeps the text in logical order; its glyphs are in visual order.
     assert texts[0].text == "שלום" and texts[0].full_text is None
     (run,) = texts[0].glyphs
-    nominal = [metrics()._hb_font("regular").get_nominal_glyph(ord(ch)) for ch in "שלום"]
+    nominal = [metrics().shaper.hb_font("regular").get_nominal_glyph(ord(ch)) for ch in "שלום"]
     assert list(run.ids) == nominal[::-1]
 
 
