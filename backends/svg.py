@@ -128,30 +128,32 @@ class SVGRenderer(Renderer):
             )
 
     def _font_faces(self, scene: Scene) -> str:
-        """``@font-face`` rules carrying a chosen font (``scene.font``), each face subset to
-        the characters the page draws in it, so viewers without the font installed show it.
-        Nothing for the default font."""
-        font = scene.font
-        if font is None:
+        """``@font-face`` rules carrying the faces a page in a chosen font (``scene.font``)
+        draws its text in, each subset to the characters drawn in it: the chosen font's regular
+        and bold faces, and the fallback fonts of characters it lacks. Viewers without those
+        fonts installed show them. Nothing for the default font."""
+        if scene.font is None:
             return ""
         fm = self._fonts
-        chars: dict[bool, set[str]] = {False: set(), True: set()}
+        primary = {fm.primary_id(False): 400}
+        primary.setdefault(fm.primary_id(True), 700)  # no bold face: bold text in the regular
+        used: dict[str, set[str]] = {font_id: set() for font_id in primary}
         for node in scene.root.walk():
             if isinstance(node, Text):
-                bold = node.bold and font.bold is not None  # no bold face: the regular's
                 for part, font_id in node.runs or ((node.text, fm.primary_id(node.bold)),):
-                    if font_id == fm.primary_id(node.bold):
-                        chars[bold].update(part)
+                    # Shaped text is drawn as outlines, over invisible text in the page's font.
+                    if node.glyphs is None or font_id == fm.primary_id(node.bold):
+                        used.setdefault(font_id, set()).update(part)
         rules = []
-        for weight, path, index, used in (
-            (400, font.regular, font.regular_index, chars[False]),
-            (700, font.bold, font.bold_index, chars[True]),
-        ):
-            if path is not None and used:
-                data = base64.b64encode(_subset(path, index, "".join(sorted(used)))).decode()
+        for font_id, chars in used.items():
+            face = fm.face(font_id)
+            weight = primary.get(font_id, 700 if face.weight >= 600 else 400)
+            if chars:
+                subset = _subset(face.path, face.index, "".join(sorted(chars)))
                 rules.append(
-                    f"@font-face{{font-family:{_css_string(font.family)};font-weight:{weight};"
-                    f'src:url(data:font/ttf;base64,{data}) format("truetype")}}'
+                    f"@font-face{{font-family:{_css_string(face.family)};font-weight:{weight};"
+                    f"src:url(data:font/ttf;base64,{base64.b64encode(subset).decode()}) "
+                    'format("truetype")}'
                 )
         return f"<defs><style>{escape(''.join(rules))}</style></defs>\n" if rules else ""
 

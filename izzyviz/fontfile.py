@@ -134,9 +134,15 @@ def font_problem(path: Path, index: int = 0) -> str | None:
     """
     try:
         with open(path, "rb") as file:
-            magic = file.read(4)
+            problem = _file_problem(file, path, index)
     except OSError as exc:
         return f"cannot be read ({exc.strerror})"
+    return problem or _embedding_problem(path, index)
+
+
+def _file_problem(file: Any, path: Path, index: int) -> str | None:
+    """What keeps the open font ``file`` from being read and drawn, or None."""
+    magic = file.read(4)
     if magic in _WEB_FONTS:
         return (
             f"is {_WEB_FONTS[magic]}, which cannot be embedded in a PDF; convert it to TrueType "
@@ -144,16 +150,15 @@ def font_problem(path: Path, index: int = 0) -> str | None:
         )
     from fontTools.ttLib import TTFont
 
+    file.seek(0)
     try:
-        font = TTFont(str(path), lazy=True, fontNumber=index)
+        font = TTFont(file, lazy=True, fontNumber=index)
     except Exception:  # fontTools fails in many ways on a file that is not a font
         return "is not a TrueType/OpenType font (fontTools cannot read it)"
-    with font:
-        try:
-            problem = _table_problem(font)
-        except Exception as exc:
-            problem = f"cannot be read as a font (fontTools: {_one_line(exc)})"
-    return problem or _embedding_problem(path, index)
+    try:
+        return _table_problem(font)
+    except Exception as exc:
+        return f"cannot be read as a font (fontTools: {_one_line(exc)})"
 
 
 def _table_problem(font: Any) -> str | None:

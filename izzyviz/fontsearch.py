@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from izzyviz._validate import describe
-from izzyviz.fontfile import CONTROL_FONT_FILE, FontFace, font_path
+from izzyviz.fontfile import CONTROL_FONT_FILE, FontFace, fallback_face, font_path, font_problem
 from izzyviz.scene import Font
 
 __all__ = [
@@ -45,8 +45,8 @@ PACKAGE_FONTS = (
 ``(module, file inside it)``: found where pip installed them, without importing them. All
 have TrueType outlines."""
 
-# Fallback fonts tried, in order, for characters the bundled DejaVu fonts lack. Only fonts with
-# TrueType outlines qualify: ReportLab cannot embed CFF (PostScript-outline) fonts.
+# Fallback fonts tried, in order, for characters the bundled DejaVu fonts lack. Only fonts
+# :func:`font_problem` passes qualify: e.g. ReportLab cannot embed CFF (PostScript-outline) fonts.
 FALLBACK_FONT_FILES = (
     "DroidSansFallbackFull.ttf",  # CJK (Debian: fonts-droid-fallback)
     "DroidSansFallback.ttf",
@@ -69,18 +69,24 @@ FONT_DIRS = (
 )
 
 
-def _package_fonts() -> list[Path]:
-    """The :data:`PACKAGE_FONTS` files that are installed."""
+def _env_entries(env: str) -> list[Path]:
+    """The files and folders named in an ``IZZYVIZ_FONT_PATH`` value."""
+    return [Path(entry).expanduser() for entry in filter(None, env.split(os.pathsep))]
+
+
+def _package_folders(module: str) -> list[Path]:
+    """The folders of an installed package, found without importing it (none if absent)."""
     import importlib.util
 
+    spec = importlib.util.find_spec(module)
+    return [Path(f) for f in (spec.submodule_search_locations or [])] if spec else []
+
+
+def _package_fonts() -> list[Path]:
+    """The :data:`PACKAGE_FONTS` files that are installed."""
     found: list[Path] = []
     for module, name in PACKAGE_FONTS:
-        spec = importlib.util.find_spec(module)
-        for folder in (spec.submodule_search_locations or []) if spec else []:
-            path = Path(folder) / name
-            if path.is_file():
-                found.append(path)
-                break
+        found += [f / name for f in _package_folders(module) if (f / name).is_file()][:1]
     return found
 
 
@@ -98,43 +104,54 @@ def _system_fonts() -> list[Path]:
     return [by_name[name] for name in FALLBACK_FONT_FILES if name in by_name]
 
 
+def _env_fonts(env: str) -> list[Path]:
+    """The font files ``IZZYVIZ_FONT_PATH`` names: files as they are, folders' TrueType files."""
+    found: list[Path] = []
+    for path in _env_entries(env):
+        if path.is_dir():
+            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in (".ttf", ".ttc")))
+        elif path.is_file():
+            found.append(path)
+    return found
+
+
 def fallback_font_paths() -> list[Path]:
     """Font files to try, in order, for characters the bundled fonts lack: the bundled
     control-pictures font; those named in the ``IZZYVIZ_FONT_PATH`` environment variable
     (files or folders, separated by ``os.pathsep``); fonts from PyPI packages
     (:data:`PACKAGE_FONTS`, e.g. ``pip install "izzyviz[cjk]"``); then
     :data:`FALLBACK_FONT_FILES` found in the usual system font folders."""
-    import os
-
-    found = [font_path().parent / CONTROL_FONT_FILE]
-    for entry in filter(None, os.environ.get("IZZYVIZ_FONT_PATH", "").split(os.pathsep)):
-        path = Path(entry).expanduser()
-        if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in (".ttf", ".ttc")))
-        elif path.is_file():
-            found.append(path)
-    return found + _package_fonts() + _system_fonts()
+    env = _env_fonts(os.environ.get("IZZYVIZ_FONT_PATH", ""))
+    return [font_path().parent / CONTROL_FONT_FILE, *env, *_package_fonts(), *_system_fonts()]
 
 
 def fallback_faces() -> list[FontFace]:
-    """The fallback fonts (:func:`fallback_font_paths`) that can be used, read once per value of
-    ``IZZYVIZ_FONT_PATH``."""
+    """The fallback fonts (:func:`fallback_font_paths`) that can be used (see
+    :func:`~izzyviz.fontfile.font_problem`), read once per value of ``IZZYVIZ_FONT_PATH``. A
+    file named there that cannot be used is skipped with a warning naming it."""
     return list(_fallback_faces(os.environ.get("IZZYVIZ_FONT_PATH", "")))
 
 
 @lru_cache(maxsize=4)
 def _fallback_faces(env: str) -> tuple[FontFace, ...]:
-    return tuple(FontFace.read(path) for path in fallback_font_paths() if _has_outlines(path))
+    named = set(_env_fonts(env))
+    faces = []
+    for path in fallback_font_paths():
+        problem = font_problem(path)
+        if problem is None:
+            faces.append(fallback_face(path))
+        elif path in named:
+            import warnings
+
+            warnings.warn(
+                f"izzyviz: IZZYVIZ_FONT_PATH: {str(path)!r} {problem}; it is skipped",
+                UserWarning,
+                stacklevel=2,
+            )
+    return tuple(faces)
 
 
-def _has_outlines(path: Path) -> bool:
-    from fontTools.ttLib import TTFont
-
-    try:
-        with TTFont(str(path), lazy=True, fontNumber=0) as font:
-            return "glyf" in font
-    except Exception:  # a broken or unsupported file is simply not a fallback
-        return False
+# -- fonts chosen with font= -----------------------------------------------------------------
 
 
 class _Face(NamedTuple):
@@ -146,12 +163,23 @@ class _Face(NamedTuple):
     weight: int
     italic: bool
 
+    @property
+    def problem(self) -> str | None:
+        """Why this face cannot be used, or None (see :func:`font_problem`)."""
+        return font_problem(self.path, self.number)
+
 
 def find_font(font: Any) -> Font:
-    """The :class:`~izzyviz.text.Font` that ``font`` names: a TrueType/OpenType file (``str``
+    """The :class:`~izzyviz.scene.Font` that ``font`` names: a TrueType/OpenType file (``str``
     or path-like ending in .ttf, .otf or .ttc, or an existing file), whose bold face is looked
-    for among the fonts next to it; or the family name of an installed font
-    (:func:`installed_families`), matched without regard to case.
+    for in the file itself (a .ttc collection) and among the fonts next to it; or the family
+    name of an installed font (:func:`installed_families`), matched without regard to case.
+
+    Raises
+    ------
+    ValueError
+        The file, or every face of the family, cannot be used (see
+        :func:`~izzyviz.fontfile.font_problem`); one line names the file and why.
     """
     if isinstance(font, os.PathLike) or (
         isinstance(font, str)
@@ -186,21 +214,21 @@ def installed_families() -> list[str]:
     return sorted({faces[0].family for faces in _installed().values()}, key=str.casefold)
 
 
+def _nearest(weight: int) -> Any:
+    return lambda face: (abs(face.weight - weight), str(face.path), face.number)
+
+
 @lru_cache(maxsize=16)  # a report asks once per page
 def _font_file(path: Path) -> Font:
+    """The font a file names: its upright face nearest the regular weight (its only face, for
+    most files), with a bold face from the same collection or a sibling file of the family."""
     if not path.is_file():
         raise FileNotFoundError(f"font: no such font file {str(path)!r}")
     faces = _read_faces(path)
-    if not faces:
-        raise ValueError(
-            f"font: {str(path)!r} is not a TrueType/OpenType font (fontTools cannot read it)"
-        )
-    regular = faces[0]
-    if not _has_glyf(path, regular.number):
-        raise ValueError(
-            f"font: {str(path)!r} has PostScript (CFF) outlines, which cannot be embedded in "
-            "the PDF; give the TrueType (.ttf) version of the font"
-        )
+    usable = [face for face in faces if face.problem is None]
+    if not usable:
+        raise ValueError(f"font: {str(path)!r} {font_problem(path, 0)}")
+    regular = min([f for f in usable if not f.italic] or usable, key=_nearest(400))
     siblings = [
         face
         for sibling in sorted(path.parent.iterdir())
@@ -208,23 +236,29 @@ def _font_file(path: Path) -> Font:
         for face in _read_faces(sibling)
         if face.family.casefold() == regular.family.casefold()
     ]
-    return _family((regular, *siblings), regular)
+    return _family((*faces, *siblings), regular)
 
 
 @lru_cache(maxsize=16)
 def _family(faces: tuple[_Face, ...], regular: _Face | None = None) -> Font:
     """The regular face (upright, weight nearest 400) and the bold one (upright, weight 600 or
-    more, nearest 700) of one family's faces; only faces with TrueType outlines count."""
-    upright = [f for f in faces if not f.italic and _has_glyf(f.path, f.number)]
+    more, nearest 700) of one family's faces; only faces that can be used count."""
+    upright = [f for f in faces if not f.italic and f.problem is None]
     if regular is None:
         if not upright:
+            broken = next((f for f in faces if f.problem is not None), None)
+            if broken is not None:
+                raise ValueError(
+                    f"font: no face of the family {faces[0].family!r} can be used: "
+                    f"{str(broken.path)!r} {broken.problem}"
+                )
             raise ValueError(
-                f"font: the family {faces[0].family!r} has no upright TrueType face "
+                f"font: the family {faces[0].family!r} has no upright face "
                 f"(found {', '.join(str(f.path) for f in faces)})"
             )
-        regular = min(upright, key=lambda f: (abs(f.weight - 400), str(f.path)))
+        regular = min(upright, key=_nearest(400))
     bolds = [f for f in upright if f.weight >= 600 and f.weight > regular.weight]
-    bold = min(bolds, key=lambda f: (abs(f.weight - 700), str(f.path))) if bolds else None
+    bold = min(bolds, key=_nearest(700)) if bolds else None
     return Font(
         regular.family,
         regular.path,
@@ -235,16 +269,13 @@ def _family(faces: tuple[_Face, ...], regular: _Face | None = None) -> Font:
 
 
 def _read_faces(path: Path) -> list[_Face]:
-    """The fonts in one file (several in a .ttc), or none when it is not a font."""
+    """The fonts in one file (several in a .ttc collection), or none when it is not a font."""
     from fontTools.ttLib import TTCollection, TTFont
 
     faces = []
     try:
         with open(path, "rb") as file:
-            if path.suffix.lower() == ".ttc":
-                count = len(TTCollection(file, lazy=True).fonts)
-            else:
-                count = 1
+            count = len(TTCollection(file, lazy=True).fonts) if file.read(4) == b"ttcf" else 1
             for index in range(count):
                 file.seek(0)
                 font = TTFont(file, lazy=True, fontNumber=index)
@@ -258,13 +289,6 @@ def _read_faces(path: Path) -> list[_Face]:
     return faces
 
 
-def _has_glyf(path: Path, index: int) -> bool:
-    from fontTools.ttLib import TTFont
-
-    with TTFont(str(path), lazy=True, fontNumber=index) as font:
-        return "glyf" in font
-
-
 def _installed() -> dict[str, list[_Face]]:
     return _index(os.environ.get("IZZYVIZ_FONT_PATH", ""))
 
@@ -272,13 +296,9 @@ def _installed() -> dict[str, list[_Face]]:
 @lru_cache(maxsize=4)
 def _index(env: str) -> dict[str, list[_Face]]:
     """Installed faces by case-folded family name (read once per ``IZZYVIZ_FONT_PATH``)."""
-    import importlib.util
-
-    folders = [font_path().parent]
-    folders += [Path(entry).expanduser() for entry in filter(None, env.split(os.pathsep))]
+    folders = [font_path().parent, *_env_entries(env)]
     for module in dict.fromkeys(module for module, _ in PACKAGE_FONTS):
-        spec = importlib.util.find_spec(module)
-        folders += [Path(f) for f in (spec.submodule_search_locations or [])] if spec else []
+        folders += _package_folders(module)
     folders += [Path(folder).expanduser() for folder in FONT_DIRS]
     files: list[Path] = []
     for folder in folders:

@@ -84,9 +84,9 @@ class FontChain:
     """The fonts a figure's text is drawn in, in the order they are tried for each character.
 
     First the figure's font (``primary``, regular and bold: the bundled DejaVu Sans, or a chosen
-    :class:`~izzyviz.scene.Font`), then the fallback fonts (see
-    :func:`~izzyviz.fontsearch.fallback_font_paths`), read on first need. Characters no font
-    has draw as the primary font's empty box, with one :class:`MissingGlyphWarning` naming them.
+    :class:`~izzyviz.scene.Font`), then, glyph by glyph, the fallback fonts (:meth:`fallbacks`),
+    read on first need. Characters no font has draw as the primary font's empty box, with one
+    :class:`MissingGlyphWarning` naming them.
     """
 
     def __init__(self, font: Font | None = None) -> None:
@@ -98,16 +98,27 @@ class FontChain:
             if font.bold is not None:
                 bold = FontFace.read(font.bold, font.bold_index, family=font.family)
             self.primary = {False: regular, True: bold}
-        self._fallbacks: list[FontFace] | None = None
+        self.chosen = font is not None
+        self._fallbacks: dict[bool, list[FontFace]] | None = None
         self._by_id: dict[str, FontFace] = {f.id: f for f in self.primary.values()}
         self._warned: set[str] = set()
 
     def fallbacks(self, bold: bool = False) -> list[FontFace]:
-        """The fallback fonts tried, in order, for text of that weight (read on first need)."""
+        """The fallback fonts tried, in order, for text of that weight (read on first need):
+        with a chosen font, the bundled DejaVu Sans in the weight the text is drawn in comes
+        first, so no character the default font draws shows as a box; then the fallback fonts
+        that can be used (:func:`~izzyviz.fontsearch.fallback_faces`)."""
         if self._fallbacks is None:
-            self._fallbacks = fallback_faces()
-            self._by_id.update((f.id, f) for f in self._fallbacks)
-        return self._fallbacks
+            common = fallback_faces()
+            self._fallbacks = {False: common, True: common}
+            if self.chosen:
+                self._fallbacks = {
+                    False: [bundled_face(False), *common],
+                    True: [bundled_face(True), *common],
+                }
+            for faces in self._fallbacks.values():
+                self._by_id.update((f.id, f) for f in faces)
+        return self._fallbacks[bold]
 
     def face(self, font_id: str) -> FontFace:
         """The font a run of text names (a fallback font is read on first need)."""
