@@ -34,7 +34,7 @@ from izzyviz.scene import (
     Scene,
     Text,
 )
-from izzyviz.text import FontMetrics, metrics, visual_order
+from izzyviz.text import FontMetrics, metrics, valid_text, visual_order
 
 __all__ = ["PDFRenderer"]
 
@@ -258,11 +258,11 @@ class PDFRenderer(Renderer):
     def __init__(
         self, *, title: str | None = None, author: str | None = None, subject: str | None = None
     ) -> None:
-        self.meta = {
-            "Title": check_optional_text(title, "title"),
-            "Author": check_optional_text(author, "author"),
-            "Subject": check_optional_text(subject, "subject"),
-        }
+        self.meta: dict[str, str | None] = {}
+        for key, value in (("Title", title), ("Author", author), ("Subject", subject)):
+            text = check_optional_text(value, key.lower())
+            # The text policy of labels and titles, so that every value can be written.
+            self.meta[key] = None if text is None else valid_text(text)
         self._buffer = io.BytesIO()
         self.canvas: Any = None
         self._images = 0
