@@ -10,35 +10,18 @@ every value is checked once, here. This module is numpy only.
 
 from __future__ import annotations
 
-import dataclasses
-import os
-import zipfile
-import zlib
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz import statsfile
-from izzyviz._io import write_atomic
+from izzyviz import statsfigures, statsfile
 from izzyviz._validate import check_choice, check_nonnegative_int, describe
 from izzyviz.headsums import KEY_MEASURES, MEASURES, Sums, batch_sums
 
 __all__ = ["KEY_MEASURES", "MEASURES", "HeadStatistics", "Sums", "batch_sums"]
 
-DESCRIPTIONS = {
-    "entropy": "entropy of the attention row (nats)",
-    "cls": "weight on the first special token ([CLS] / BOS)",
-    "sep": "weight on [SEP] / EOS",
-    "special_tokens": "weight on special tokens",
-    "previous": "weight on the previous token",
-    "self": "weight on the token itself",
-    "next": "weight on the next token",
-    "distance": "expected distance |q - k| (tokens)",
-    "punctuation": "weight on punctuation",
-}
 MAX_COUNT = 2**63 - 1  # counts are int64 wherever they travel (Ray rows, numpy sums)
 
 
@@ -184,120 +167,6 @@ class HeadStatistics:
             f"{self.count} query positions, measures {', '.join(self.measures)}>"
         )
 
-    # -- pictures -------------------------------------------------------------------------
-
-    def _check_measure(self, measure: Any) -> str:
-        return check_choice(measure, self.measures, "measure")
-
-    def figure(self, measure: str, *, top: int = 3, **heatmap_options: Any) -> Any:
-        """A layer x head heatmap of one measure's mean, every cell's value written in it.
-
-        Parameters
-        ----------
-        measure
-            One of :attr:`measures`.
-        top
-            The labels of the layers and heads holding the ``top`` highest means (ties
-            included) are highlighted, as those of :func:`izzyviz.heatmap`'s top cells.
-        **heatmap_options
-            Options of :func:`izzyviz.heatmap` (``cmap``, ``gamma``, ``title``, ...).
-
-        Returns
-        -------
-        Figure
-            Rows are layers, columns heads; ``fig.data`` is the heatmap's.
-        """
-        from izzyviz.plot import heatmap
-
-        name = self._check_measure(measure)
-        top = check_nonnegative_int(top, "top")
-        layers, heads = self.shape
-        title = (
-            f"{name}: {DESCRIPTIONS[name]}, mean over {self.count:,} positions of "
-            f"{self.texts:,} texts"
-        )
-        options: dict[str, Any] = {
-            "top_n": top,
-            "show_values": "all",
-            "enlarged_size": 1.0,
-            "xlabel": "Head",
-            "ylabel": "Layer",
-            "special_tokens": (),
-            "title": title,
-        } | heatmap_options
-        labels_x = [str(h) for h in range(heads)]
-        labels_y = [str(i) for i in range(layers)]
-        return heatmap(self.mean[name], labels_x, labels_y, **options)
-
-    def top_heads(self, top: int = 12) -> list[tuple[int, int, int]]:
-        """The ``top`` heads whose offset profile peaks highest away from the query itself, as
-        ``(layer, head, peak offset)``, highest peak first."""
-        top = check_nonnegative_int(top, "top", 1)
-        profile = self.offsets.reshape(-1, self.offsets.shape[-1]).copy()
-        profile[:, self.window] = -np.inf  # the token itself is not a position pattern
-        order = np.argsort(-profile.max(-1), kind="stable")[:top]
-        heads = self.shape[1]
-        return [
-            (int(n // heads), int(n % heads), int(profile[n].argmax()) - self.window) for n in order
-        ]
-
-    def offset_figure(self, top: int = 12) -> Any:
-        """A heatmap of the relative-offset profiles of the :meth:`top_heads`: one row per head,
-        one column per offset ``-window .. window``."""
-        from izzyviz.plot import heatmap
-
-        chosen = self.top_heads(top)
-        matrix = np.stack([self.offsets[i, j] for i, j, _ in chosen])
-        rows = [f"L{i} H{j}" for i, j, _ in chosen]
-        cols = [f"{d:+d}" if d else "0" for d in range(-self.window, self.window + 1)]
-        return heatmap(
-            matrix,
-            cols,
-            rows,
-            top_n=len(chosen),
-            title=f"Mean weight by relative offset (key - query), top {len(chosen)} heads",
-            xlabel="Offset",
-            ylabel="Head",
-            special_tokens=(),
-        )
-
-    def report(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        top: int = 12,
-        format: str | None = None,
-        dpi: float | None = None,
-    ) -> Any:
-        """Write every measure (one page each) and the offset profiles of the top heads.
-
-        Parameters
-        ----------
-        path
-            A ``.pdf`` file (with one bookmark per page), or a ``.svg``/``.png`` name or folder
-            (one file per page, as :func:`izzyviz.report`).
-        top
-            How many heads get an offset profile (see :meth:`top_heads`).
-        format, dpi
-            Page format and PNG resolution of a folder, as for :func:`izzyviz.report`.
-
-        Returns
-        -------
-        Figure
-            Every page; ``fig.data["files"]`` lists the files written.
-        """
-        from izzyviz.figure import Figure
-        from izzyviz.heads import write_pages
-
-        pages = [
-            dataclasses.replace(self.figure(m).scene, bookmarks=(m,)) for m in self.measures
-        ] + [dataclasses.replace(self.offset_figure(top).scene, bookmarks=("offsets",))]
-        names = [*self.measures, "offsets"]
-        files = write_pages(pages, names, path, format=format, dpi=dpi, title="Head statistics")
-        return Figure(pages, {"kind": "head_statistics", "files": [str(f) for f in files]})
-
-    # -- files ----------------------------------------------------------------------------
-
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain Python lists and numbers (what :meth:`save` writes as JSON)."""
         return {
@@ -312,58 +181,10 @@ class HeadStatistics:
             "offsets": self.offsets.tolist(),
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write to ``path``: ``.npz`` (numpy arrays) or ``.json`` (readable anywhere); floats
-        round-trip exactly in both. Written atomically."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
-        suffix = Path(path).suffix.lower()
-        if suffix not in (".npz", ".json"):
-            raise ValueError(f"path: expected a .npz or .json file, got {str(path)!r}")
-        fields = self.to_dict() | {"mean": self.mean, "std": self.std, "offsets": self.offsets}
-        return write_atomic(path, statsfile.encode(fields, suffix))
-
-    @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> HeadStatistics:
-        """Read statistics written by :meth:`save` (``.npz`` or ``.json``).
-
-        Raises
-        ------
-        FileNotFoundError
-            There is no such file.
-        ValueError
-            Anything else: the file is not one :meth:`save` wrote (damaged, of another format,
-            or crafted), or was written by a newer IzzyViz (the message says to upgrade). The
-            format version, every count and every array's shape and size are checked before
-            anything the file asks for is allocated.
-        """
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
-        target = Path(path)
-        try:
-            fields = statsfile.read(target)
-            return cls(
-                fields["mean"],
-                fields["std"],
-                fields["offsets"],
-                fields["count"],
-                fields["texts"],
-                fields.get("skipped", 0),
-                fields.get("source", ""),
-            )
-        except FileNotFoundError:
-            raise FileNotFoundError(f"path: no file {str(target)!r}") from None
-        except statsfile.NewerFormatError as exc:
-            raise ValueError(f"path: {str(target)!r} {exc}") from None
-        except _DAMAGED as exc:
-            reason = " ".join(str(exc).split()) or type(exc).__name__
-            raise ValueError(
-                f"path: {str(target)!r} is not a saved HeadStatistics file ({reason})"
-            ) from None
-
-
-# How a damaged or crafted file fails to be read: zip, zlib, numpy, json and our own checks.
-_DAMAGED = (
-    OSError, ValueError, KeyError, TypeError, EOFError, RecursionError, OverflowError,
-    NotImplementedError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
-)  # fmt: skip
+    # Its pictures and files are functions of the statistics, in their own modules.
+    figure = statsfigures.figure
+    top_heads = statsfigures.top_heads
+    offset_figure = statsfigures.offset_figure
+    report = statsfigures.report
+    save = statsfile.save
+    load = classmethod(statsfile.load)

@@ -1,11 +1,11 @@
-"""The files :class:`~izzyviz.headstats.HeadStatistics` saves: ``.npz`` and ``.json``.
+"""The files :class:`~izzyviz.headstats.HeadStatistics` saves and loads: ``.npz`` and ``.json``.
 
-:func:`encode` writes the fields of a result (a JSON header of counts, plus ``mean`` and ``std``
-arrays per measure and the ``offsets`` array) in either format; floats round-trip exactly.
-:func:`read` reads them back for :meth:`~izzyviz.headstats.HeadStatistics.load`, which checks
-the values themselves. Before anything a file asks for is allocated, the format version is
-compared, and every ``.npz`` member's dtype and shape is checked against the bytes the member
-holds, so a damaged or crafted file is refused, never half read.
+:func:`save` writes a result's counts as a JSON header, with the ``mean`` and ``std`` arrays of
+every measure and the ``offsets`` array; floats round-trip exactly. :func:`load` reads it back
+through the result's own checks. Before anything a file asks for is allocated, its format
+version is compared, and every ``.npz`` member's dtype and shape is checked against the bytes
+the member holds, so a damaged or crafted file is one ``ValueError`` naming it, never half read.
+Both are also methods of :class:`~izzyviz.headstats.HeadStatistics`.
 """
 
 from __future__ import annotations
@@ -13,61 +13,105 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
+import zipfile
+import zlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "NewerFormatError", "encode", "read"]
+from izzyviz._io import write_atomic
+from izzyviz._validate import describe
+
+if TYPE_CHECKING:
+    from izzyviz.headstats import HeadStatistics
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
 
 FORMAT = "izzyviz.HeadStatistics"
 FORMAT_VERSION = 1
-"""The version :func:`encode` writes; :func:`read` reads this version only."""
+"""The version :func:`save` writes; :func:`load` reads this version only."""
 
-ARRAYS = ("mean", "std", "offsets")
+_ARRAYS = ("mean", "std", "offsets")
 # Deflate expands at most ~1032-fold: a member declaring more bytes than that is crafted.
 _MAX_EXPANSION = 1032
 _MAX_HEADER = 1 << 16  # characters of the .npz's JSON header
 
 
-class NewerFormatError(ValueError):
+# How a damaged or crafted file fails to be read: zip, zlib, numpy, json and our own checks.
+_DAMAGED = (
+    OSError, ValueError, KeyError, TypeError, EOFError, RecursionError, OverflowError,
+    NotImplementedError, zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error,
+)  # fmt: skip
+
+
+class _NewerFormatError(ValueError):
     """The file was written by a newer IzzyViz, in a format version this one cannot read."""
 
 
-def encode(fields: dict[str, Any], suffix: str) -> bytes:
-    """The bytes of a ``.json`` or ``.npz`` file holding ``fields``: what
-    :meth:`~izzyviz.headstats.HeadStatistics.to_dict` returns, with ``mean`` and ``std`` as
-    ``{measure: array}`` and ``offsets`` as an array."""
-    header = {key: value for key, value in fields.items() if key not in ARRAYS}
+def save(stats: HeadStatistics, path: str | os.PathLike[str]) -> Path:
+    """Write to ``path``: ``.npz`` (numpy arrays) or ``.json`` (readable anywhere); floats
+    round-trip exactly in both. Written atomically."""
+    suffix = _path(path).suffix.lower()
+    if suffix not in (".npz", ".json"):
+        raise ValueError(f"path: expected a .npz or .json file, got {str(path)!r}")
+    fields = stats.to_dict()
     if suffix == ".json":
-        plain = {
-            "mean": {n: np.asarray(v).tolist() for n, v in fields["mean"].items()},
-            "std": {n: np.asarray(v).tolist() for n, v in fields["std"].items()},
-            "offsets": np.asarray(fields["offsets"]).tolist(),
-        }
-        return json.dumps(header | plain).encode("utf-8")
-    arrays: dict[str, Any] = {"header": np.array(json.dumps(header)), "offsets": fields["offsets"]}
-    arrays |= {f"mean:{n}": v for n, v in fields["mean"].items()}
-    arrays |= {f"std:{n}": v for n, v in fields["std"].items()}
+        return write_atomic(path, json.dumps(fields).encode("utf-8"))
+    header = {key: value for key, value in fields.items() if key not in _ARRAYS}
+    arrays: dict[str, Any] = {"header": np.array(json.dumps(header)), "offsets": stats.offsets}
+    arrays |= {f"mean:{n}": v for n, v in stats.mean.items()}
+    arrays |= {f"std:{n}": v for n, v in stats.std.items()}
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
-    return buffer.getvalue()
+    return write_atomic(path, buffer.getvalue())
 
 
-def read(path: Path) -> dict[str, Any]:
-    """The fields of a ``.npz`` or ``.json`` file written by :func:`encode`, in the form
-    :func:`encode` takes them, their values not yet checked.
+def load(cls: type[HeadStatistics], path: str | os.PathLike[str]) -> HeadStatistics:
+    """Read statistics written by :meth:`save` (``.npz`` or ``.json``).
 
     Raises
     ------
-    NewerFormatError
-        The file's format version is newer than :data:`FORMAT_VERSION`.
+    FileNotFoundError
+        There is no such file.
     ValueError
-        Anything else wrong with the file: the reason, without the file's name.
+        Anything else: the file is not one :meth:`save` wrote (damaged, of another format, or
+        crafted), or was written by a newer IzzyViz (the message says to upgrade). The format
+        version, every count and every array's shape and size are checked before anything the
+        file asks for is allocated.
     """
-    if path.suffix.lower() == ".npz":
-        return _read_npz(path)
+    target = _path(path)
+    try:
+        fields = _read_npz(target) if target.suffix.lower() == ".npz" else _read_json(target)
+        return cls(
+            fields["mean"],
+            fields["std"],
+            fields["offsets"],
+            fields["count"],
+            fields["texts"],
+            fields.get("skipped", 0),
+            fields.get("source", ""),
+        )
+    except FileNotFoundError:
+        raise FileNotFoundError(f"path: no file {str(target)!r}") from None
+    except _NewerFormatError as exc:
+        raise ValueError(f"path: {str(target)!r} {exc}") from None
+    except _DAMAGED as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise ValueError(
+            f"path: {str(target)!r} is not a saved HeadStatistics file ({reason})"
+        ) from None
+
+
+def _path(path: Any) -> Path:
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
+    return Path(path)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
     data = json.loads(path.read_text(encoding="utf-8"))
     _check_header(data)
     return dict(data)
@@ -79,7 +123,7 @@ def _check_header(header: Any) -> None:
         raise ValueError("not written by HeadStatistics.save")
     version = header.get("version")
     if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-        raise NewerFormatError(
+        raise _NewerFormatError(
             f"was written by a newer IzzyViz (HeadStatistics format version {version}; this "
             f"IzzyViz reads version {FORMAT_VERSION}): upgrade IzzyViz (pip install -U "
             "izzyviz) to read it"
@@ -90,8 +134,6 @@ def _check_header(header: Any) -> None:
 
 def _read_npz(path: Path) -> dict[str, Any]:
     """The fields of a ``.npz``: every member's header checked first, then the arrays read."""
-    import zipfile
-
     with zipfile.ZipFile(path) as archive:
         members = {info.filename.removesuffix(".npy"): info for info in archive.infolist()}
         if "header" not in members or "offsets" not in members:
