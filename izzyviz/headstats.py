@@ -10,6 +10,7 @@ every value is checked once, here. This module is numpy only.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -187,4 +188,9 @@ class HeadStatistics:
     offset_figure = statsfigures.offset_figure
     report = statsfigures.report
     save = statsfile.save
-    load = classmethod(statsfile.load)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> HeadStatistics:
+        """Read statistics written by :meth:`save`; every failure but a missing file is one
+        ``ValueError`` naming the file (see :func:`izzyviz.statsfile.load`)."""
+        return statsfile.load(cls, path)

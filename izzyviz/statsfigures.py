@@ -9,16 +9,33 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import NDArray
 
 from izzyviz._validate import check_choice, check_nonnegative_int
 
-if TYPE_CHECKING:
-    from izzyviz.headstats import HeadStatistics
-
 __all__ = ["DESCRIPTIONS", "figure", "offset_figure", "report", "top_heads"]
+
+
+class Statistics(Protocol):
+    """What the pictures read of a :class:`~izzyviz.headstats.HeadStatistics`."""
+
+    mean: dict[str, NDArray[np.float64]]
+    offsets: NDArray[np.float64]
+    count: int
+    texts: int
+
+    @property
+    def measures(self) -> tuple[str, ...]: ...
+
+    @property
+    def shape(self) -> tuple[int, int]: ...
+
+    @property
+    def window(self) -> int: ...
+
 
 DESCRIPTIONS = {
     "entropy": "entropy of the attention row (nats)",
@@ -33,7 +50,7 @@ DESCRIPTIONS = {
 }
 
 
-def figure(stats: HeadStatistics, measure: str, *, top: int = 3, **heatmap_options: Any) -> Any:
+def figure(stats: Statistics, measure: str, *, top: int = 3, **heatmap_options: Any) -> Any:
     """A layer x head heatmap of one measure's mean, every cell's value written in it.
 
     Parameters
@@ -74,7 +91,7 @@ def figure(stats: HeadStatistics, measure: str, *, top: int = 3, **heatmap_optio
     return heatmap(stats.mean[name], labels_x, labels_y, **options)
 
 
-def top_heads(stats: HeadStatistics, top: int = 12) -> list[tuple[int, int, int]]:
+def top_heads(stats: Statistics, top: int = 12) -> list[tuple[int, int, int]]:
     """The ``top`` heads whose offset profile peaks highest away from the query itself, as
     ``(layer, head, peak offset)``, highest peak first."""
     top = check_nonnegative_int(top, "top", 1)
@@ -87,7 +104,7 @@ def top_heads(stats: HeadStatistics, top: int = 12) -> list[tuple[int, int, int]
     ]
 
 
-def offset_figure(stats: HeadStatistics, top: int = 12) -> Any:
+def offset_figure(stats: Statistics, top: int = 12) -> Any:
     """A heatmap of the relative-offset profiles of the :meth:`~HeadStatistics.top_heads`: one
     row per head, one column per offset ``-window .. window``."""
     from izzyviz.plot import heatmap
@@ -109,7 +126,7 @@ def offset_figure(stats: HeadStatistics, top: int = 12) -> Any:
 
 
 def report(
-    stats: HeadStatistics,
+    stats: Statistics,
     path: str | os.PathLike[str],
     *,
     top: int = 12,

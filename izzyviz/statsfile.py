@@ -16,17 +16,15 @@ import math
 import os
 import zipfile
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._io import write_atomic
 from izzyviz._validate import describe
-
-if TYPE_CHECKING:
-    from izzyviz.headstats import HeadStatistics
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "load", "save"]
 
@@ -47,11 +45,24 @@ _DAMAGED = (
 )  # fmt: skip
 
 
+class Saved(Protocol):
+    """What :func:`save` reads of a :class:`~izzyviz.headstats.HeadStatistics`."""
+
+    mean: dict[str, NDArray[np.float64]]
+    std: dict[str, NDArray[np.float64]]
+    offsets: NDArray[np.float64]
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+Loaded = TypeVar("Loaded")
+
+
 class _NewerFormatError(ValueError):
     """The file was written by a newer IzzyViz, in a format version this one cannot read."""
 
 
-def save(stats: HeadStatistics, path: str | os.PathLike[str]) -> Path:
+def save(stats: Saved, path: str | os.PathLike[str]) -> Path:
     """Write to ``path``: ``.npz`` (numpy arrays) or ``.json`` (readable anywhere); floats
     round-trip exactly in both. Written atomically."""
     suffix = _path(path).suffix.lower()
@@ -69,7 +80,7 @@ def save(stats: HeadStatistics, path: str | os.PathLike[str]) -> Path:
     return write_atomic(path, buffer.getvalue())
 
 
-def load(cls: type[HeadStatistics], path: str | os.PathLike[str]) -> HeadStatistics:
+def load(cls: Callable[..., Loaded], path: str | os.PathLike[str]) -> Loaded:
     """Read statistics written by :meth:`save` (``.npz`` or ``.json``).
 
     Raises

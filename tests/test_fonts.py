@@ -27,8 +27,8 @@ import izzyviz
 from izzyviz.layout import text_node
 from izzyviz.paper import find_font
 from izzyviz.render import get_backend
-from izzyviz.scene import Group, Scene
-from izzyviz.text import Font, MissingGlyphWarning, metrics
+from izzyviz.scene import Font, Group, Scene
+from izzyviz.text import MissingGlyphWarning, metrics
 
 _MPL = importlib.util.find_spec("matplotlib")
 assert _MPL is not None and _MPL.submodule_search_locations
