@@ -144,9 +144,10 @@ def _file_problem(file: Any, path: Path, index: int) -> str | None:
     """What keeps the open font ``file`` from being read and drawn, or None."""
     magic = file.read(4)
     if magic in _WEB_FONTS:
+        brotli = "pip install brotli; " if magic == b"wOF2" else ""  # fontTools' WOFF2 decoder
         return (
             f"is {_WEB_FONTS[magic]}, which cannot be embedded in a PDF; convert it to TrueType "
-            f"first (fonttools ttLib -o font.ttf {path.name}) and give the .ttf"
+            f"first ({brotli}fonttools ttLib -o font.ttf {path.name}) and give the .ttf"
         )
     from fontTools.ttLib import TTFont
 
