@@ -185,17 +185,18 @@ def _table_problem(font: Any) -> str | None:
             f"has a licence that does not allow embedding (OS/2 fsType {fs_type:#06x}), so it "
             "cannot go into a PDF"
         )
-    font["hmtx"].metrics, font["hhea"].ascent, font["head"].unitsPerEm  # read them once
+    if not (font["hmtx"].metrics and font["hhea"].numberOfHMetrics and font["head"].unitsPerEm):
+        return "has no glyph widths (empty 'hmtx', 'hhea' or 'head' table)"
     return None
 
 
 def _embedding_problem(path: Path, index: int) -> str | None:
     """What ReportLab, which embeds fonts in PDFs, finds wrong with the font, or None."""
-    from reportlab.pdfbase.ttfonts import TTFError, TTFontFile
+    from reportlab.pdfbase.ttfonts import TTFontFile
 
     try:
         TTFontFile(str(path), validate=0, subfontIndex=index)
-    except (TTFError, ValueError, IndexError, KeyError, OSError) as exc:
+    except Exception as exc:  # its parser fails in many ways: TTFError, struct.error, ...
         return f"cannot be embedded in a PDF (ReportLab: {_one_line(exc)})"
     return None
 
