@@ -21,6 +21,8 @@ __all__ = [
     "FONT_FILES",
     "FontFace",
     "bundled_face",
+    "control_font_path",
+    "fallback_face",
     "font_path",
     "font_problem",
 ]

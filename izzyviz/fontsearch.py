@@ -14,7 +14,13 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from izzyviz._validate import describe
-from izzyviz.fontfile import CONTROL_FONT_FILE, FontFace, fallback_face, font_path, font_problem
+from izzyviz.fontfile import (
+    FontFace,
+    control_font_path,
+    fallback_face,
+    font_path,
+    font_problem,
+)
 from izzyviz.scene import Font
 
 __all__ = [
@@ -115,14 +121,15 @@ def _env_fonts(env: str) -> list[Path]:
     return found
 
 
-def fallback_font_paths() -> list[Path]:
+def fallback_font_paths(env: str | None = None) -> list[Path]:
     """Font files to try, in order, for characters the bundled fonts lack: the bundled
     control-pictures font; those named in the ``IZZYVIZ_FONT_PATH`` environment variable
     (files or folders, separated by ``os.pathsep``); fonts from PyPI packages
     (:data:`PACKAGE_FONTS`, e.g. ``pip install "izzyviz[cjk]"``); then
-    :data:`FALLBACK_FONT_FILES` found in the usual system font folders."""
-    env = _env_fonts(os.environ.get("IZZYVIZ_FONT_PATH", ""))
-    return [font_path().parent / CONTROL_FONT_FILE, *env, *_package_fonts(), *_system_fonts()]
+    :data:`FALLBACK_FONT_FILES` found in the usual system font folders. ``env``: a value of
+    ``IZZYVIZ_FONT_PATH`` to use instead of the environment's."""
+    named = _env_fonts(os.environ.get("IZZYVIZ_FONT_PATH", "") if env is None else env)
+    return [control_font_path(), *named, *_package_fonts(), *_system_fonts()]
 
 
 def fallback_faces() -> list[FontFace]:
@@ -136,7 +143,7 @@ def fallback_faces() -> list[FontFace]:
 def _fallback_faces(env: str) -> tuple[FontFace, ...]:
     named = set(_env_fonts(env))
     faces = []
-    for path in fallback_font_paths():
+    for path in fallback_font_paths(env):
         problem = font_problem(path)
         if problem is None:
             faces.append(fallback_face(path))
