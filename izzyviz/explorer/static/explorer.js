@@ -306,13 +306,13 @@
     for (let i = Math.ceil(first / step) * step; i < last; i += step) {
       const middle = at(i + (each ? 0.5 : 0));
       ctx.save();
-      if (vertical) { ctx.translate(middle, TOP - 6); ctx.rotate(-Math.PI / 2); }
-      else ctx.translate(LEFT - 6, middle);
-      ctx.beginPath(); ctx.moveTo(0, 0); ctx.lineTo(6, 0); ctx.stroke();
+      if (vertical) { ctx.translate(middle, TOP); ctx.rotate(-Math.PI / 2); }
+      else ctx.translate(LEFT, middle);
+      ctx.beginPath(); ctx.moveTo(vertical ? 0 : -5, 0); ctx.lineTo(vertical ? 5 : 0, 0); ctx.stroke();
       const isBold = each && bold.has(i);
       ctx.font = (isBold ? "bold " : "") + (each ? LABEL_FONT : 10) + "px 'DejaVu Sans', Verdana, sans-serif";
       const text = each ? fitLabel(labels[i], isBold, room) : String(i);
-      const width = ctx.measureText(text).width, x = vertical ? 3 : -3 - width;
+      const width = ctx.measureText(text).width, x = vertical ? 8 : -8 - width;
       const back = mine.has(i) || hits.has(i) ? PICKED : each && marked.has(i) ? HIGHLIGHT : null;
       if (back) { ctx.fillStyle = back; ctx.fillRect(x - 2, -7, width + 4, 14); ctx.fillStyle = "#222"; }
       ctx.textBaseline = "middle";
