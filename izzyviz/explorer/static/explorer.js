@@ -446,9 +446,11 @@
     if (x < LEFT && y > TOP && r >= 0 && r < R) toggle(picked.rows, r);
     else if (y < TOP && x > LEFT && c >= 0 && c < C) toggle(picked.cols, c);
   }
+  /* The middle of the map as shown (a whole map may be narrower than the view). */
+  const middle = () => [Math.min(mapW(), (C - ox) * s) / 2, Math.min(mapH(), (R - oy) * s) / 2];
   root.addEventListener("keydown", (e) => {
     if (e.target.tagName === "INPUT") return;
-    const x = mapW() / 2, y = mapH() / 2, step = 0.25;
+    const [x, y] = middle(), step = 0.25;
     const keys = {
       "+": () => zoomAt(x, y, 2), "=": () => zoomAt(x, y, 2), "-": () => zoomAt(x, y, 0.5),
       "_": () => zoomAt(x, y, 0.5), "0": fit,
@@ -462,8 +464,8 @@
     clamp();
     schedule();
   });
-  $("in").addEventListener("click", () => zoomAt(mapW() / 2, mapH() / 2, 2));
-  $("out").addEventListener("click", () => zoomAt(mapW() / 2, mapH() / 2, 0.5));
+  $("in").addEventListener("click", () => zoomAt(...middle(), 2));
+  $("out").addEventListener("click", () => zoomAt(...middle(), 0.5));
   $("fit").addEventListener("click", fit);
 
   // -- search and the top cells ----------------------------------------------------------------
@@ -567,10 +569,11 @@
   drawColourBar();
   new ResizeObserver(resize).observe(view);
   resize();
+  if (root.classList.contains("izv-page")) root.focus({ preventScroll: true });  // keys work at once
   /* For tools and tests: where the view stands and which tiles were decoded. */
   root.izv = {
     state: () => ({ scale: s, fitScale, ox, oy, level: currentLevel(), loaded: [...loaded],
-      complete: root.dataset.complete, rows: R, cols: C }),
+      complete: root.dataset.complete, rows: R, cols: C, picked: [[...picked.rows], [...picked.cols]] }),
     client: (r, c) => {
       const box = canvas.getBoundingClientRect();
       return [box.left + screenX(c + 0.5), box.top + screenY(r + 0.5)];
