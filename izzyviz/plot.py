@@ -251,7 +251,7 @@ def heatmap(
         return explorer(matrix, x_labels, y_labels, top_n=top_n, gamma=gamma, cmap=cmap,
                         title=title, xlabel=xlabel, ylabel=ylabel, regions=regions, vmin=vmin,
                         vmax=vmax, region_color=region_color, special_tokens=special_tokens,
-                        pool=pool, **page_options).html().encode("utf-8")  # fmt: skip
+                        pool=pool, **page_options).render()  # fmt: skip
 
     return redrawable(draw, layout_style, explore)
 

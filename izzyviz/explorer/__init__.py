@@ -41,18 +41,23 @@ class Explorer:
         """``(rows, columns)`` of the map."""
         return self._pyramid.geometry.rows, self._pyramid.geometry.cols
 
-    def html(self) -> str:
-        """The whole page, every tile inside (the same text for the same map and options)."""
+    def render(self) -> bytes:
+        """The whole page as UTF-8, every tile inside (the same bytes for the same map and
+        options)."""
         from izzyviz.explorer.page import file_page
 
         return file_page(self._pyramid)
+
+    def html(self) -> str:
+        """The whole page (see :meth:`render`) as text."""
+        return self.render().decode("utf-8")
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write the page to ``path`` (atomically, like every file IzzyViz writes) and return
         the path. Prints ``IzzyViz: saved <path>``."""
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__}")
-        return write_atomic(path, self.html().encode("utf-8"))
+        return write_atomic(path, self.render())
 
     def _repr_html_(self) -> str:
         from izzyviz.explorer.page import notebook_element

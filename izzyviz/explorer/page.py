@@ -11,7 +11,6 @@ from ``base`` (see :mod:`izzyviz.explorer.serve`).
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import json
 from functools import lru_cache
@@ -72,23 +71,21 @@ def _json(value: Any) -> str:
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
 
 
-def _tiles_json(pyramid: Pyramid) -> str:
-    """Every tile of ``pyramid`` as base64, in one JSON object."""
-    parts = [
-        f'"{key}":"{base64.b64encode(data).decode("ascii")}"' for key, data in pyramid.all_tiles()
-    ]
-    return "{" + ",".join(parts) + "}"
+def _tiles_json(pyramid: Pyramid) -> bytes:
+    """Every tile of ``pyramid`` as base64, in one JSON object (bytes: its tens of megabytes
+    are copied as few times as possible)."""
+    parts = [b'"' + key.encode() + b'":"' + base64.b64encode(data) + b'"'
+             for key, data in pyramid.all_tiles()]  # fmt: skip
+    return b"{" + b",".join(parts) + b"}"
 
 
-def element(meta: dict[str, Any], tiles: str | None = None, page: bool = False) -> str:
-    """The explorer's element: ``meta`` (see :func:`describe`), the tiles' JSON when they are
-    in the page, and the viewer. ``page``: it fills a whole browser window."""
-    digest = hashlib.sha256(_json(meta).encode() + (tiles or "").encode()).hexdigest()[:12]
+def element(meta: dict[str, Any], tiles: bytes | None = None, page: bool = False) -> bytes:
+    """The explorer's element, as UTF-8: ``meta`` (see :func:`describe`), the tiles' JSON when
+    they are in the page, and the viewer. ``page``: it fills a whole browser window."""
     classes = "izv izv-page" if page else "izv"
     label = html.escape(meta.get("title") or "attention map", quote=True)
-    return "".join([
-        f'<div class="{classes}" id="izv-{digest}" tabindex="0" role="application" '
-        f'aria-label="{label}">',
+    head = "".join([
+        f'<div class="{classes}" tabindex="0" role="application" aria-label="{label}">',
         "<style>", _asset("explorer.css"), "</style>",
         '<div class="izv-title"></div>',
         '<div class="izv-bar">',
@@ -105,30 +102,29 @@ def element(meta: dict[str, Any], tiles: str | None = None, page: bool = False) 
         '<h4>Top cells</h4><ol class="izv-list izv-top"></ol></div></div>',
         '<div class="izv-note"></div>',
         '<script type="application/json" class="izv-meta">', _json(meta), "</script>",
-        "" if tiles is None else f'<script type="application/json" class="izv-tiles">{tiles}'
-        "</script>",
-        "<script>", _asset("explorer.js"), "</script>",
-        "</div>",
-    ])  # fmt: skip
+    ]).encode("utf-8")  # fmt: skip
+    inside = b"" if tiles is None else b'<script type="application/json" class="izv-tiles">'
+    end = b"" if tiles is None else b"</script>"
+    viewer = ("<script>" + _asset("explorer.js") + "</script></div>").encode("utf-8")
+    return b"".join([head, inside, tiles or b"", end, viewer])
 
 
-def document(meta: dict[str, Any], tiles: str | None = None) -> str:
-    """A whole HTML page around :func:`element`."""
+def document(meta: dict[str, Any], tiles: bytes | None = None) -> bytes:
+    """A whole HTML page around :func:`element`, as UTF-8."""
     title = html.escape(meta.get("title") or "IzzyViz explorer")
-    return (
+    head = (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{title}</title><style>html,body{{margin:0;padding:0}}</style></head><body>"
-        + element(meta, tiles, page=True)
-        + "</body></html>\n"
     )
+    return head.encode("utf-8") + element(meta, tiles, page=True) + b"</body></html>\n"
 
 
-def file_page(pyramid: Pyramid) -> str:
-    """The self-contained page of ``pyramid``: every tile inside."""
+def file_page(pyramid: Pyramid) -> bytes:
+    """The self-contained page of ``pyramid``, as UTF-8: every tile inside."""
     return document(describe(pyramid), _tiles_json(pyramid))
 
 
 def notebook_element(pyramid: Pyramid) -> str:
     """The element of ``pyramid`` for a notebook: every tile inside, no page around it."""
-    return element(describe(pyramid), _tiles_json(pyramid))
+    return element(describe(pyramid), _tiles_json(pyramid)).decode("utf-8")

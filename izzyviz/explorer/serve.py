@@ -71,7 +71,7 @@ class ExplorerServer(ThreadingHTTPServer):
 
         self.pyramid = pyramid
         self.cache = TileCache(cache_bytes)
-        self.page = document(describe(pyramid, base="/")).encode("utf-8")
+        self.page = document(describe(pyramid, base="/"))
         super().__init__(address, _Handler)
 
     @property
