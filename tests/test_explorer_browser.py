@@ -217,3 +217,42 @@ def test_served_map_reads_values_over_http(browser: Browser, tmp_path: Path) -> 
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_two_explorers_in_a_notebook_page(browser: Browser, tmp_path: Path) -> None:
+    """Outputs inserted as a notebook inserts them (innerHTML, then each script re-created in
+    place, as JupyterLab does): the same map shown twice, each explorer on its own."""
+    matrix = np.zeros((300, 300), dtype=np.float32)
+    matrix[120, 40] = 1.0
+    element = izzyviz.explore(matrix, [f"c{i}" for i in range(300)], [f"r{i}" for i in range(300)],
+                              top_n=1)._repr_html_()  # fmt: skip
+    (tmp_path / "notebook.html").write_text(
+        "<!DOCTYPE html><meta charset='utf-8'><style>div { padding: 2px; }</style>"
+        "<h1>A notebook</h1><div id='out1'></div><div id='out2'></div>",
+        encoding="utf-8",
+    )
+    browser.open((tmp_path / "notebook.html").as_uri())
+    browser.evaluate(
+        f"""for (const id of ['out1', 'out2']) {{
+          const out = document.getElementById(id);
+          out.innerHTML = {element!r};
+          for (const old of out.querySelectorAll('script:not([type])')) {{
+            const script = document.createElement('script');
+            script.textContent = old.textContent;
+            old.replaceWith(script);
+          }}
+        }}"""
+    )
+    roots = "[...document.querySelectorAll('.izv')]"
+    browser.wait_for(f"{roots}.every(r => r.dataset.firstPaint)")
+    second = f"{roots}[1]"
+    browser.evaluate(f"{second}.scrollIntoView()")
+    x, y = browser.evaluate(f"{second}.izv.client(120, 40)")
+    browser.mouse("mouseMoved", x, y)
+    text = browser.wait_for(
+        f"(t => !t.hidden && !t.innerText.includes('…') && t.innerText)({second}"
+        ".querySelector('.izv-tip'))"
+    )
+    assert text.split() == ["query", "120", "“r120”", "key", "40", "“c40”", "value", "1"]
+    assert browser.evaluate(f"{roots}[0].querySelector('.izv-tip').hidden")
+    assert browser.evaluate(f"{roots}.map(r => r.izv.state().level)") == [0, 0]

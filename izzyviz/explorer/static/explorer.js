@@ -305,6 +305,7 @@
     const step = each ? 1 : niceStep(48 / s);
     for (let i = Math.ceil(first / step) * step; i < last; i += step) {
       const middle = at(i + (each ? 0.5 : 0));
+      if (middle < (vertical ? LEFT : TOP) + 3) continue;  // a cell cut by the axis
       ctx.save();
       if (vertical) { ctx.translate(middle, TOP); ctx.rotate(-Math.PI / 2); }
       else ctx.translate(LEFT, middle);
