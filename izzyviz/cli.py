@@ -239,7 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     render.add_argument("--key", help="array to read from a .npz, .pt or .safetensors file")
     _add_figure_options(render)
 
-    from izzyviz.explorer.serve import add_arguments  # the lead moves this into the new table
+    from izzyviz.explorer.command import add_arguments  # the lead moves this into the new table
 
     add_arguments(commands.add_parser("serve", help="explore a long map in the browser",
                                       epilog=SHORT_EXIT_STATUSES))  # fmt: skip
@@ -773,7 +773,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from izzyviz.explorer.serve import run
+    from izzyviz.explorer.command import run
 
     query = None if args.query_tokens is None else read_tokens(args.query_tokens)
     return run(args, read_tokens(args.tokens), query)

@@ -300,6 +300,7 @@ def test_ctrl_c_stops_the_server_cleanly(tmp_path: Path) -> None:
                str(tmp_path / "tokens.txt"), "--port", "0"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert process.stdout is not None
+    assert process.stdout.readline() == f"IzzyViz: reading {tmp_path / 'a.npy'} (5 x 5) ...\n"
     line = process.stdout.readline()
     url = re.search(r"http://127\.0\.0\.1:\d+/", line)
     assert url is not None, line

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from izzyviz._io import write_atomic
-from izzyviz._validate import check_nonnegative_int
 
 __all__ = ["DEFAULT_MAX_TOKENS", "Explorer", "explore"]
 
@@ -119,6 +118,7 @@ def explore(
     >>> page.shape
     (3, 3)
     """
+    from izzyviz._validate import check_nonnegative_int
     from izzyviz.explorer.engine import open_matrix, read_heatmap
     from izzyviz.explorer.pyramid import Pyramid
 
