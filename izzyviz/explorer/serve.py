@@ -209,24 +209,19 @@ def start(
         ) from None
 
 
-def serve(
-    matrix: Any,
-    tokens: Sequence[str] | None = None,
-    *,
-    query_tokens: Sequence[str] | None = None,
-    host: str = "127.0.0.1",
-    port: int = DEFAULT_PORT,
-    cache_bytes: int = CACHE_BYTES,
-    **options: Any,
-) -> None:
-    """Serve the explorer of ``matrix`` until Ctrl-C (see :func:`start` for the arguments).
+def serve(matrix: Any, tokens: Sequence[str] | None = None, **options: Any) -> None:
+    """Serve the explorer of ``matrix`` until Ctrl-C; the arguments are :func:`start`'s
+    (``query_tokens``, ``host``, ``port``, ``cache_bytes`` and :func:`izzyviz.heatmap`'s
+    options).
 
     Prints the page's address; Ctrl-C stops the server cleanly and returns.
+
+    Examples
+    --------
+    >>> from izzyviz.explorer.serve import serve
+    >>> serve("attention.npy", tokens, port=8765)  # doctest: +SKIP
     """
-    server = start(
-        matrix, tokens, query_tokens=query_tokens, host=host, port=port,
-        cache_bytes=cache_bytes, **options,
-    )  # fmt: skip
+    server = start(matrix, tokens, **options)
     rows, cols = server.pyramid.geometry.rows, server.pyramid.geometry.cols
     print(f"IzzyViz: exploring a {rows} x {cols} map at {server.url} (Ctrl-C stops)", flush=True)
     try:
