@@ -123,9 +123,9 @@ def explore(
     from izzyviz.explorer.pyramid import Pyramid
 
     max_tokens = check_nonnegative_int(max_tokens, "max_tokens", minimum=1)
-    source, masked = open_matrix(matrix)
+    source = open_matrix(matrix)
     shape = (int(source.shape[0]), int(source.shape[1]))
     if max(shape) > max_tokens:
         itemsize = 2 if str(getattr(source, "dtype", "")) == "float16" else 4
         raise _too_long(shape, max_tokens, itemsize)
-    return Explorer(Pyramid(read_heatmap(source, masked, x_labels, y_labels, **options)))
+    return Explorer(Pyramid(read_heatmap(source, x_labels, y_labels, **options)))

@@ -23,14 +23,14 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_matrix
-from izzyviz.blocks import Matrix, TensorRows, _release, as_source, sub_matrix, summarize
 from izzyviz.colors import ColorScale
 from izzyviz.layout import Style, colorbar
 from izzyviz.numbers import format_numbers
-from izzyviz.plot import heatmap_spec
+from izzyviz.plot import HeatmapJob
 from izzyviz.raster import encode_png
 from izzyviz.scene import RGBA, Image, Line, Text
+from izzyviz.source import MaskedRows, Matrix, as_source, read_rows, release, sub_matrix
+from izzyviz.summary import pooling_note, summarize
 from izzyviz.text import is_special_token, metrics, show_controls
 
 __all__ = [
@@ -38,7 +38,9 @@ __all__ = [
     "cell_values",
     "colour_png",
     "level_note",
+    "open_matrix",
     "pooled",
+    "pooled_again",
     "read_heatmap",
 ]
 
@@ -50,10 +52,8 @@ class HeatmapFacts:
     Attributes
     ----------
     source
-        The matrix as the engine reads it (numpy array, memmap or :class:`TensorRows`); with
-        ``masked``, a float64 array whose NaN cells are masked ("no data").
-    masked
-        Whether NaN marks masked cells.
+        The matrix as the engine reads it (:func:`izzyviz.source.as_source`: numpy array,
+        memmap, tensor rows, or masked rows that read NaN where masked).
     x_labels, y_labels
         Column and row labels as the figure draws them (control characters made visible).
     bold_x, bold_y
@@ -77,7 +77,6 @@ class HeatmapFacts:
     """
 
     source: Matrix
-    masked: bool
     x_labels: list[str]
     y_labels: list[str]
     bold_x: list[int]
@@ -104,16 +103,14 @@ class HeatmapFacts:
         return self.scale.palette
 
 
-def open_matrix(matrix: Any) -> tuple[Matrix, bool]:
-    """``matrix`` checked as :func:`izzyviz.heatmap` checks it, without a copy: the engine's
-    view of it and whether it is a masked array (then float64 with NaN where masked)."""
-    if isinstance(matrix, np.ma.MaskedArray):
-        return as_matrix(matrix, "matrix", masked=True), True
-    return as_source(matrix, "matrix"), False
+def open_matrix(matrix: Any) -> Matrix:
+    """``matrix`` checked at the engine's door (:func:`izzyviz.source.as_source`), kept as it
+    came: a numpy array or memmap, a tensor, or a masked array read as NaN where masked."""
+    return as_source(matrix, "matrix")
 
 
 def read_heatmap(
-    matrix: Matrix, masked: bool, x_labels: Sequence[str], y_labels: Sequence[str], **options: Any
+    matrix: Matrix, x_labels: Sequence[str], y_labels: Sequence[str], **options: Any
 ) -> HeatmapFacts:
     """Check a heatmap's labels and options as :func:`izzyviz.heatmap` does and read the matrix
     once as its static figure does (range, finiteness, colour scale, top cells).
@@ -121,27 +118,25 @@ def read_heatmap(
     ``matrix`` comes from :func:`open_matrix`; ``options`` are :func:`izzyviz.heatmap`'s, of
     which those that only shape a printed figure are checked and otherwise ignored.
     """
-    options.setdefault("show_values", True)
-    spec, scale = heatmap_spec(matrix, x_labels, y_labels, masked=masked, **options)
-    summary = spec.summary
-    assert summary is not None  # heatmap_spec always summarises
+    job = HeatmapJob.of(matrix, x_labels, y_labels, **options)
+    summary = job.summarize(Style())
+    scale = job.colors(summary)
+    spec = job.spec(summary, scale)
     order = np.argsort(-summary.top_values, kind="stable")
     texts = format_numbers(summary.top_values[order], 3)
     top = [
         (int(summary.top_rows[k]), int(summary.top_cols[k]), text)
         for k, text in zip(order.tolist(), texts, strict=True)
     ]
-    xs = [show_controls(label) for label in spec.x_labels]
-    ys = [show_controls(label) for label in spec.y_labels]
+    special = spec.special_tokens
     return HeatmapFacts(
         source=matrix,
-        masked=masked,
-        x_labels=xs,
-        y_labels=ys,
-        bold_x=[i for i, t in enumerate(spec.x_labels) if is_special_token(t, spec.special_tokens)],
-        bold_y=[i for i, t in enumerate(spec.y_labels) if is_special_token(t, spec.special_tokens)],
+        x_labels=[show_controls(label) for label in spec.x_labels],
+        y_labels=[show_controls(label) for label in spec.y_labels],
+        bold_x=[i for i, t in enumerate(spec.x_labels) if is_special_token(t, special)],
+        bold_y=[i for i, t in enumerate(spec.y_labels) if is_special_token(t, special)],
         scale=scale,
-        pool=spec.pool,
+        pool=summary.pool,
         top=top,
         top_values=summary.top_values[order],
         ticks=colorbar_ticks(scale),
@@ -171,7 +166,6 @@ def pooled(
     source: Matrix,
     factor: int,
     pool: str,
-    masked: bool = False,
     rows: slice | None = None,
     cols: slice | None = None,
 ) -> NDArray[np.float64]:
@@ -179,22 +173,31 @@ def pooled(
     by ``pool`` as the static figure pools them (NaN: a pixel of masked cells only)."""
     rows, cols = rows or slice(None), cols or slice(None)
     part = sub_matrix(source, rows, cols)
+    height, width = int(part.shape[0]), int(part.shape[1])
     if factor == 1:
-        display = np.asarray(part[:, :], dtype=np.float64)
+        display = np.asarray(read_rows(part, 0, height), dtype=np.float64)
+    elif isinstance(part, MaskedRows) and part.mask.all():  # no data: nothing to summarise
+        display = np.full((-(-height // factor), -(-width // factor)), np.nan)
     else:
-        h, w = int(part.shape[0]), int(part.shape[1])
-        display = summarize(
-            part, 0, _bounds(h, factor), _bounds(w, factor), pool,  # type: ignore[arg-type]
-            masked=masked,
-        ).display  # fmt: skip
+        bounds = (_bounds(height, factor), _bounds(width, factor))
+        display = summarize(part, 0, *bounds, pool).display  # type: ignore[arg-type]
     release_rows(source, rows)
     return display
 
 
+def pooled_again(display: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Pixels pooled by max, 2 x 2 to one (NaN: no data), as :func:`pooled` would pool their
+    cells: a max of maxima is the max."""
+    missing = np.isnan(display)
+    source: Matrix = MaskedRows(display, missing) if missing.any() else display
+    return pooled(source, 2, "max")
+
+
 def cell_values(source: Matrix, rows: slice, cols: slice) -> NDArray[np.floating[Any]]:
     """Cells ``[rows, cols]`` as stored, for reading values: float16 stays float16, anything
-    else becomes float32 (masked cells stay NaN)."""
-    values = np.asarray(sub_matrix(source, rows, cols)[:, :])
+    else becomes float32 (masked cells NaN)."""
+    part = sub_matrix(source, rows, cols)
+    values = np.asarray(part[0 : int(part.shape[0])])
     release_rows(source, rows)
     return values if values.dtype == np.float16 else values.astype(np.float32)
 
@@ -202,10 +205,8 @@ def cell_values(source: Matrix, rows: slice, cols: slice) -> NDArray[np.floating
 def release_rows(source: Matrix, rows: slice) -> None:
     """Hand the pages of ``rows`` of a read-only memmap back to the OS once read, so serving a
     file larger than memory stays in bounded memory."""
-    if isinstance(source, TensorRows):
-        return
     start, stop, _ = rows.indices(int(source.shape[0]))
-    _release(source, start, stop)
+    release(source, start, stop)
 
 
 def colour_png(values: NDArray[Any], scale: ColorScale) -> bytes:
@@ -222,4 +223,4 @@ def level_note(pool: str, factor: int) -> str:
     cell"``, as the static figure words it."""
     if factor == 1:
         return "each pixel: one cell"
-    return f"each pixel: {pool} of {factor} × {factor} cells"
+    return pooling_note(pool, (factor, factor))

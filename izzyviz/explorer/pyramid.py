@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz.explorer.engine import HeatmapFacts, cell_values, colour_png, pooled
+from izzyviz.explorer.engine import HeatmapFacts, cell_values, colour_png, pooled, pooled_again
 
 __all__ = ["OVERVIEW", "RESIDENT_PIXELS", "TILE", "Geometry", "Pyramid", "encode_values"]
 
@@ -134,14 +134,14 @@ class Pyramid:
     def _pool(self, level: int, cells: tuple[slice, slice] | None = None) -> NDArray[np.float64]:
         facts = self.facts
         rows, cols = cells or (None, None)
-        return pooled(facts.source, 1 << level, facts.pool, facts.masked, rows, cols)
+        return pooled(facts.source, 1 << level, facts.pool, rows, cols)
 
     def _coarser(self, level: int) -> NDArray[np.float64]:
         """``level`` from the level below it when pooling by max (exact), else from the
         matrix (a mean of means is not the mean where blocks differ in size)."""
         if self.facts.pool != "max":
             return self._pool(level)
-        return pooled(self._levels[level - 1], 2, "max", self.facts.masked)
+        return pooled_again(self._levels[level - 1])
 
     @property
     def value_dtype(self) -> str:

@@ -192,11 +192,11 @@ def start(
     address = _address(host, port)
     if isinstance(matrix, (str, os.PathLike)):
         matrix = open_npy(matrix)
-    source, masked = open_matrix(matrix)
+    source = open_matrix(matrix)
     rows, cols = (int(n) for n in source.shape)
     x_labels = [str(i) for i in range(cols)] if tokens is None else tokens
     y_labels = query_tokens or (tokens or [str(i) for i in range(rows)])
-    pyramid = Pyramid(read_heatmap(source, masked, x_labels, y_labels, **options))
+    pyramid = Pyramid(read_heatmap(source, x_labels, y_labels, **options))
     try:
         return ExplorerServer(pyramid, address, cache_bytes)
     except OSError as exc:
