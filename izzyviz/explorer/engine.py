@@ -219,8 +219,8 @@ def colour_png(values: NDArray[Any], scale: ColorScale) -> bytes:
 
 
 def level_note(pool: str, factor: int) -> str:
-    """Small print for a level: ``"each pixel: max of 8 × 8 cells"``, or ``"one pixel per
-    cell"``, as the static figure words it."""
+    """Small print for a level, worded as the static figure's: ``"each pixel: max of 8 × 8
+    cells"``, or ``"each pixel: one cell"``."""
     if factor == 1:
         return "each pixel: one cell"
     return pooling_note(pool, (factor, factor))
