@@ -96,7 +96,9 @@ def element(meta: dict[str, Any], tiles: bytes | None = None, page: bool = False
         'aria-label="Find a token">',
         '<span class="izv-status"></span></div>',
         '<div class="izv-main"><div class="izv-view"><canvas class="izv-canvas"></canvas>',
-        '<div class="izv-tip" hidden></div></div>',
+        '<div class="izv-tip" hidden></div>',
+        '<p class="izv-wait">The explorer draws with JavaScript: in an untrusted notebook, '
+        "trust it (File &gt; Trust Notebook) to see the map.</p></div>",
         '<div class="izv-side"><h4>Colour scale</h4><canvas class="izv-bar-canvas"></canvas>',
         '<ul class="izv-list izv-found"></ul>',
         '<h4>Top cells</h4><ol class="izv-list izv-top"></ol></div></div>',

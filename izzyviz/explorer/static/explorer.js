@@ -566,6 +566,7 @@
     clamp();
     schedule();
   }
+  $("wait").remove();
   $("title").textContent = meta.title || "";
   drawColourBar();
   new ResizeObserver(resize).observe(view);
