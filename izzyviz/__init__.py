@@ -64,6 +64,8 @@ _use_checkout_backends()
 
 _EXPORTS: dict[str, str] = {
     "heatmap": "izzyviz.plot",
+    "explore": "izzyviz.explorer",
+    "Explorer": "izzyviz.explorer",
     "overview": "izzyviz.heads",
     "report": "izzyviz.heads",
     "visualize_attention_encoder_only": "izzyviz.visualization",
@@ -102,6 +104,7 @@ __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
     "PRESETS",
     "ColorScale",
+    "Explorer",
     "Figure",
     "HeadStatistics",
     "Renderer",
@@ -114,6 +117,7 @@ __all__ = [
     "cross_attention_from_generate",
     "decoder_self_attention_from_generate",
     "display_tokens",
+    "explore",
     "figure_style",
     "find_attention_regions_with_merging",
     "head_scores",
@@ -144,6 +148,7 @@ if TYPE_CHECKING:
     )
     from izzyviz.capturing import capture
     from izzyviz.colors import ColorScale
+    from izzyviz.explorer import Explorer, explore
     from izzyviz.figure import Figure
     from izzyviz.generation import (
         cross_attention_from_generate,

@@ -218,21 +218,35 @@ def heatmap(
         panel, scale = job.panel(style)
         return Figure(page([panel], style, title=title), figure_data([panel], scale))
 
-    return redrawable(draw, layout_style)
+    def explore(**page_options: Any) -> bytes:  # fig.save("map.html"): izzyviz.explore
+        from izzyviz.explorer import explore as explorer
+
+        return explorer(matrix, x_labels, y_labels, top_n=top_n, gamma=gamma, cmap=cmap,
+                        title=title, xlabel=xlabel, ylabel=ylabel, regions=regions, vmin=vmin,
+                        vmax=vmax, norm=norm, region_color=region_color,
+                        special_tokens=special_tokens, pool=pool,
+                        **page_options).render()  # fmt: skip
+
+    return redrawable(draw, layout_style, explore)
 
 
-def redrawable(draw: Callable[[Style], Figure], style: Style | None = None) -> Figure:
+def redrawable(
+    draw: Callable[[Style], Figure],
+    style: Style | None = None,
+    explore: Callable[..., bytes] | None = None,
+) -> Figure:
     """``draw(style)``, able to draw itself again for a reader at another resolution (a PNG at
-    its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels."""
+    its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels;
+    ``explore`` makes its HTML page (see :class:`Figure`)."""
     style = style or Style()
 
     def again(dpi: float) -> Figure | None:
         if dpi == style.display_dpi:
             return None
-        return redrawable(draw, replace(style, display_dpi=dpi))
+        return redrawable(draw, replace(style, display_dpi=dpi), explore)
 
     fig = draw(style)
-    return Figure(fig.pages, fig.data, redraw=again)
+    return Figure(fig.pages, fig.data, redraw=again, explore=explore)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
