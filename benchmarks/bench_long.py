@@ -266,6 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         default=BASELINE_REF,
         help=f"git commit drawn as the baseline (default {BASELINE_REF}: before block reading)",
     )
+    parser.add_argument(
+        "--baseline-max",
+        type=int,
+        default=BASELINE_MAX,
+        help=f"largest size the baseline draws (default {BASELINE_MAX}: the code before block "
+        "reading needs over 3 GB above it; a later --baseline-ref reads in blocks too)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="write the figures to DIR and keep them")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -308,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                     continue
             for fmt in formats:
                 for version, env in versions:
-                    if version == "before" and n > BASELINE_MAX:
+                    if version == "before" and n > args.baseline_max:
                         rows.append(
                             [str(n), kind, fmt, version, "skipped: needs > 3 GB"] + [""] * 4
                         )
