@@ -398,3 +398,40 @@ def test_the_grid_highlights_only_the_labels_of_top_cells() -> None:
     assert highlighted(fig, "y-label") == ["1", "5"]
     assert len(fig.scene.find("values")[0].children) == 72  # still every value written
     assert highlighted(stats.figure("sep", top=0), "y-label") == []
+
+
+@pytest.fixture(scope="module")
+def llama_left() -> tuple[Any, Any]:
+    """A tiny random Llama (RoPE, grouped-query heads) with the MiniLM tokenizer padding on
+    the left, as decoder tokenizers usually do."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaModel
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=0,
+        initializer_range=0.5,
+        attn_implementation="eager",
+    )
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), padding_side="left")
+    return LlamaModel(config).eval(), tokenizer
+
+
+def test_left_padding_does_not_change_any_measure(llama_left: tuple[Any, Any]) -> None:
+    """[CLS] is each text's first real token, not position 0 of the padded batch: "cls" (and
+    every other measure) is the same in batches of 1 and 4 when the tokenizer pads on the left."""
+    model, tokenizer = llama_left
+    texts = CORPUS[:8]
+    alone = izzyviz.head_statistics(model, tokenizer, texts, batch_size=1, progress=False)
+    batched = izzyviz.head_statistics(model, tokenizer, texts, batch_size=4, progress=False)
+    mask = np.array(tokenizer(texts[:4], padding=True)["attention_mask"])
+    assert not mask[:, 0].all() and mask[:, -1].all()  # really padded on the left
+    assert alone.mean["cls"].min() > 0.01
+    assert_same(alone, batched, rtol=1e-5)
