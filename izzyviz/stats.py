@@ -216,8 +216,10 @@ class _Measurer:
             inputs, special = self._encode(kept)
         ids = inputs["input_ids"].cpu().numpy()
         real = inputs["attention_mask"].cpu().numpy().astype(bool)
+        # Each text's first real position, wherever its padding sits (left, right or none).
+        first = np.arange(ids.shape[1]) == real.argmax(axis=1)[:, None]
         key_sets = {
-            "cls": special & real & (np.arange(ids.shape[1]) == 0),
+            "cls": special & real & first,
             "sep": np.isin(ids, self.sep_ids) & real,
             "special_tokens": special & real,
             "punctuation": self.punctuation[ids] & real,
