@@ -474,3 +474,12 @@ def test_max_length_always_takes_effect() -> None:
         model, tokenizer, ["hello there world", "a b c d e"], max_length=3, progress=False
     )
     assert stats.count == 6  # [CLS] one token [SEP], twice: cut as asked, no warning
+
+
+def test_nan_attention_is_refused_not_averaged(llama_left: tuple[Any, Any]) -> None:
+    """transformers' float64 mask overflows to -inf, so a left-padded causal model gives NaN
+    rows; the statistics say so instead of coming back NaN."""
+    model, tokenizer = llama_left
+    model64 = copy.deepcopy(model).double()
+    with pytest.raises(ValueError, match="NaN or infinity.*padding_side = 'right'"):
+        izzyviz.head_statistics(model64, tokenizer, CORPUS[:4], batch_size=4, progress=False)
