@@ -173,7 +173,7 @@ def test_bad_models_and_options_are_clear_errors(tmp_path: Path) -> None:
     model, tokenizer = minilm()
     for name in ("config.json", "model.safetensors", "vocab.txt"):  # every file, none usable
         (tmp_path / name).write_text("{}", encoding="utf-8")
-    with pytest.raises(OSError, match="model: cannot load a (tokenizer|model) from"):
+    with pytest.raises(OSError, match=r"model: cannot load a (tokenizer|model) from"):
         izzyviz.head_statistics(tmp_path, None, ["hi"], progress=False)
     with pytest.raises(FileNotFoundError, match=r"model: .* is not a folder"):
         izzyviz.head_statistics(tmp_path / "missing", None, ["hi"], progress=False)
@@ -481,5 +481,5 @@ def test_nan_attention_is_refused_not_averaged(llama_left: tuple[Any, Any]) -> N
     rows; the statistics say so instead of coming back NaN."""
     model, tokenizer = llama_left
     model64 = copy.deepcopy(model).double()
-    with pytest.raises(ValueError, match="NaN or infinity.*padding_side = 'right'"):
+    with pytest.raises(ValueError, match=r"NaN or infinity.*padding_side = 'right'"):
         izzyviz.head_statistics(model64, tokenizer, CORPUS[:4], batch_size=4, progress=False)

@@ -360,10 +360,12 @@ def draw_report(
     _finish(args, dict(fig.data) | {"tokens": columns}, json_path, output, source)
 
 
-def check_drawing(args: argparse.Namespace, tokens: list[str], output: Path | None) -> None:
-    """Lay out the figure once with a stand-in matrix of the real size and labels, so that
-    every drawing option (colour map, font, width, regions, a PNG's dpi) is refused before the
-    model that computes the real matrix loads."""
+def check_drawing(
+    args: argparse.Namespace, tokens: list[str], output: Path | None, picked: Picked | None
+) -> None:
+    """Lay out the figure once with a stand-in matrix of the real size, labels and title (of
+    ``picked``, when known), so that every drawing option (colour map, font, width, regions, a
+    PNG's dpi) is refused before the model that computes the real matrix loads."""
     import numpy as np
 
     from izzyviz.inputs import display_tokens
@@ -375,7 +377,8 @@ def check_drawing(args: argparse.Namespace, tokens: list[str], output: Path | No
     low = args.vmin if args.vmin is not None else min(0.0, (args.vmax or 1.0) - 1.0)
     high = args.vmax if args.vmax is not None else max(1.0, low + 1.0)
     stand_in = np.linspace(low, high, n * n).reshape(n, n)
-    fig = heatmap(stand_in, labels, labels, title=args.title, **_heatmap_options(args))
+    title = args.title if args.title is not None or picked is None else picked.title
+    fig = heatmap(stand_in, labels, labels, title=title, **_heatmap_options(args))
     if output is not None and output.suffix.lower() == ".png":
         renderer = resolve_backend(str(output))(**({} if args.dpi is None else {"dpi": args.dpi}))
         renderer.check(fig.pages)

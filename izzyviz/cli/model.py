@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from izzyviz.cli.common import Command, UsageError, read_text_file, warn
 from izzyviz.cli.drawing import (
@@ -23,6 +23,9 @@ from izzyviz.cli.drawing import (
     draw_head,
     draw_report,
 )
+
+if TYPE_CHECKING:
+    from izzyviz.pretrained import FolderShape
 
 __all__ = ["COMMAND"]
 
@@ -49,19 +52,24 @@ def _text(args: argparse.Namespace) -> tuple[str, str]:
     return args.text, "--text"
 
 
-def _check_counts(args: argparse.Namespace, folder: Path) -> int | None:
+def _check_counts(args: argparse.Namespace, shape: FolderShape) -> Picked | None:
     """Check ``--layer``, ``--head`` and ``--batch-index`` against the model's counts in
-    ``config.json``; returns its positions (None when the config names no limit)."""
+    ``config.json`` (the default ``--layer -1 --head 0`` set on ``args``); returns the head
+    that will be drawn, when the config gives both counts."""
     from izzyviz._validate import check_index
-    from izzyviz.pretrained import folder_shape
 
-    shape = folder_shape(folder)
+    if not args.report:  # the documented defaults, each on its own
+        args.layer = -1 if args.layer is None else args.layer
+        args.head = 0 if args.head is None else args.head
+    layer = head = None
     if args.layer is not None and shape.layers is not None:
-        check_index(args.layer, "layer", shape.layers, "layers")
+        layer = check_index(args.layer, "layer", shape.layers, "layers")
     if args.head is not None and shape.heads is not None:
-        check_index(args.head, "head", shape.heads, "heads")
+        head = check_index(args.head, "head", shape.heads, "heads")
     check_index(args.batch_index, "batch_index", 1, "batch items")  # one text: a batch of one
-    return shape.positions
+    if layer is None or head is None or shape.heads is None:
+        return None
+    return Picked(layer, head, shape.layers, shape.heads)
 
 
 def _tokenize(tokenizer: Any, text: str, pair: str | None, positions: int | None, name: str) -> Any:
@@ -88,17 +96,18 @@ def _tokenize(tokenizer: Any, text: str, pair: str | None, positions: int | None
 
 def run(args: argparse.Namespace) -> int:
     """Check everything, then load the model, capture the head(s) and draw."""
-    from izzyviz.pretrained import check_model_folder, load_model, load_tokenizer
+    from izzyviz.pretrained import check_model_folder, folder_shape, load_model, load_tokenizer
 
     check_flags(args)
     folder = check_model_folder(args.model_dir, "MODEL_DIR")
     text, name = _text(args)
-    positions = _check_counts(args, folder)
+    shape = folder_shape(folder)
+    expected = _check_counts(args, shape)
     tokenizer = load_tokenizer(folder, name="MODEL_DIR")
-    inputs = _tokenize(tokenizer, text, args.text_pair, positions, name)
+    inputs = _tokenize(tokenizer, text, args.text_pair, shape.positions, name)
     ids = inputs["input_ids"][0].tolist()
     tokens = [str(t) for t in tokenizer.convert_ids_to_tokens(ids)]
-    check_drawing(args, tokens, None if args.output is None else Path(args.output))
+    check_drawing(args, tokens, None if args.output is None else Path(args.output), expected)
     # The model's own attention (SDPA by default): capture records the weights beside it.
     model = load_model(folder, attn_implementation=None, name="MODEL_DIR")
     source = {"model": str(folder), "text": text, "text_pair": args.text_pair}
@@ -108,9 +117,7 @@ def run(args: argparse.Namespace) -> int:
         output = default_output(args, "attention", Path(), None)
         draw_report(args, attentions, labels, output, source)
         return 0
-    layer = -1 if args.layer is None else args.layer  # the documented defaults, each on its own
-    head = 0 if args.head is None else args.head
-    cap = _capture(model, inputs, layer, head)
+    cap = _capture(model, inputs, args.layer, args.head)
     picked = _picked(model, cap)
     matrix = cap.attentions[0][0, 0]
     output = default_output(args, "attention", Path(), picked)
