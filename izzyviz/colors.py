@@ -235,7 +235,15 @@ class ColorScale:
         missing = np.isnan(matrix)
         if not missing.any():
             return self.indices(matrix), self.palette, None
-        indices = self.indices(np.where(missing, self.vmin, matrix))
+        return self.compact(self.indices(np.where(missing, self.vmin, matrix)), missing)
+
+    def compact(
+        self, indices: NDArray[np.uint8], missing: NDArray[np.bool_]
+    ) -> tuple[NDArray[np.uint8], NDArray[np.uint8], int]:
+        """Palette positions ``indices`` with the ``missing`` cells added: the palette is cut to
+        the colours used plus :data:`MISSING_COLOR` (last), so it still has at most 256 entries
+        (see :meth:`cell_indices`); returns the new positions, that palette and the missing
+        colour's position. ``indices`` is rewritten in place."""
         counts = np.bincount(indices[~missing], minlength=len(self.palette))
         if counts.all() and len(counts) == LUT_SIZE:
             rare = int(np.argmin(counts))

@@ -31,7 +31,6 @@ from izzyviz._validate import (
     check_nonnegative_int,
     check_positive,
     describe,
-    to_numpy,
 )
 from izzyviz.headstats import MEASURES, HeadStatistics, Sums, batch_sums
 from izzyviz.pretrained import (
@@ -41,6 +40,7 @@ from izzyviz.pretrained import (
     load_tokenizer,
     model_positions,
 )
+from izzyviz.source import to_numpy
 
 __all__ = ["ENGINES", "batch_attentions", "head_statistics", "load_pretrained"]
 

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 import izzyviz
-from izzyviz.blocks import MAX_TOP_CELLS, as_source, block_bounds, summarize
+from izzyviz.source import as_source
+from izzyviz.summary import MAX_TOP_CELLS, block_bounds, summarize
 from tests.system_tools import require
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -338,3 +339,62 @@ def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "1024  structured  svg" in proc.stdout, proc.stdout
     assert io.StringIO(proc.stdout).getvalue().count("ERROR") == 0
+
+
+# -- masked input read in blocks (issue 26, item 2) ---------------------------------------------
+
+
+def _masked_memmap(n: int, tmp_path: Path) -> np.ma.MaskedArray:
+    """A causal float16 map on disk, its upper triangle masked."""
+    data = np.lib.format.open_memmap(tmp_path / "m.npy", mode="w+", dtype=np.float16, shape=(n, n))
+    data[:] = softmax_rows(n, 7).astype(np.float16)
+    data.flush()
+    del data
+    on_disk = np.load(tmp_path / "m.npy", mmap_mode="r")
+    return np.ma.masked_array(on_disk, np.triu(np.ones((n, n), dtype=bool), 1))
+
+
+def test_a_masked_memmap_is_read_in_blocks(tmp_path: Path) -> None:
+    """No float64 copy of a masked map (8x a float16 file): peak traced memory stays within
+    twice the unmasked case's, and the figure is the one the same cells drawn unmasked give,
+    the masked ones in the no-data colour."""
+    n = 4096
+    masked = _masked_memmap(n, tmp_path)
+    peaks = []
+    for data in (masked.data, masked):
+        izzyviz.heatmap(data[:8, :8], labels(8), labels(8))  # fonts, colormaps
+        tracemalloc.start()
+        try:
+            fig = izzyviz.heatmap(data, labels(n), labels(n))
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    unmasked_peak, masked_peak = peaks
+    assert masked_peak < 2 * unmasked_peak + masked.mask.nbytes, [p / 2**20 for p in peaks]
+    assert masked_peak < 1.5 * masked.data.nbytes + masked.mask.nbytes, masked_peak / 2**20
+    assert "each pixel: max of" in fig.to_svg()
+
+
+def test_ties_in_a_masked_map_are_kept_as_in_an_unmasked_one() -> None:
+    """A constant masked map marks no more top cells than the same map unmasked (it marked
+    every unmasked cell, and laid out a value for each: quadratic in the tokens)."""
+    n = 2048
+    constant = np.full((n, n), 0.5, dtype=np.float32)
+    mask = np.triu(np.ones((n, n), dtype=bool), 1)
+    plain = izzyviz.heatmap(constant, labels(n), labels(n))
+    masked = izzyviz.heatmap(np.ma.masked_array(constant, mask), labels(n), labels(n))
+    top = len(masked.data["panels"][0]["top_cells"])
+    assert 0 < top <= MAX_TOP_CELLS
+    assert top == len(plain.data["panels"][0]["top_cells"])
+    assert all(r >= c for r, c, _ in masked.data["panels"][0]["top_cells"])
+
+
+def test_a_masked_cell_holding_nan_is_no_data_but_an_unmasked_one_is_an_error() -> None:
+    n = 1500
+    data = softmax_rows(n, 8)
+    data[3, 1000] = np.nan
+    mask = np.triu(np.ones((n, n), dtype=bool), 1)
+    izzyviz.heatmap(np.ma.masked_array(data, mask), labels(n), labels(n))  # (3, 1000) masked
+    data[1000, 3] = np.inf
+    with pytest.raises(ValueError, match=r"found inf at index \(1000, 3\)"):
+        izzyviz.heatmap(np.ma.masked_array(data, mask), labels(n), labels(n))

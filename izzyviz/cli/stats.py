@@ -81,10 +81,10 @@ def _check_corpus(name: str) -> Path:
 
 def _check_outputs(args: argparse.Namespace) -> None:
     """Refuse a report path or ``--save`` file the run could not write, before it starts."""
-    from izzyviz.heads import _check_output
+    from izzyviz.heads.output import check_output
 
     try:
-        _check_output(args.output, None, None)
+        check_output(args.output, None, None)
     except ValueError as exc:
         raise UsageError(str(exc).replace("path:", "--output:", 1)) from None
     except FileNotFoundError as exc:
