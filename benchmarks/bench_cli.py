@@ -118,26 +118,24 @@ def worker_case(mode: str, path: str, out: str, extra: list[str]) -> None:
 def run_cases(
     label: str, cases: list[tuple[str, str, list[str], dict[str, str] | None]], **kw: Any
 ) -> list[dict[str, Any]]:
-    """Run each ``(code, mode, extra args, env)`` case ``runs`` times; medians per case."""
+    """Run each ``(code, mode, extra args, env)`` case ``runs`` times, in rounds (one process of
+    every case per round, so that a machine's changing load falls on all of them alike);
+    medians per case."""
+    samples: list[list[dict[str, Any]]] = [[] for _ in cases]
+    for round_ in range(kw["runs"]):
+        for (code, mode, extra, env), got in zip(cases, samples, strict=True):
+            print(f"  ... {label}: {code} ({round_ + 1})", file=sys.stderr, flush=True)
+            args = ["case", mode, kw["path"], kw["out"], *extra]
+            got.append(run_worker(__file__, args, CASE_TIMEOUT, env))
     results = []
-    for code, mode, extra, env in cases:
-        print(f"  ... {label}: {code}", file=sys.stderr, flush=True)
-        samples = [
-            run_worker(__file__, ["case", mode, kw["path"], kw["out"], *extra], CASE_TIMEOUT, env)
-            for _ in range(kw["runs"])
-        ]
-        good = [s for s in samples if "error" not in s]
+    for (code, *_), got in zip(cases, samples, strict=True):
+        good = [s for s in got if "error" not in s]
         if not good:
-            results.append({"case": label, "code": code, "error": samples[0]["error"]})
+            results.append({"case": label, "code": code, "error": got[0]["error"]})
             continue
         results.append(
-            {
-                "case": label,
-                "code": code,
-                "time": statistics.median(s["time"] for s in good),
-                "rss_peak": statistics.median(s["rss_peak"] for s in good),
-                "read": statistics.median(s["read"] for s in good),
-            }
+            {"case": label, "code": code}
+            | {key: statistics.median(s[key] for s in good) for key in ("time", "rss_peak", "read")}
         )
     return results
 
@@ -230,11 +228,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print_table(["input", "code", "time", "peak RSS", "read", "goals"], table, "llrrrl")
     print(
-        f"\ntime: median over {args.runs} fresh processes of the call alone (after a tiny "
-        "warm-up figure); peak RSS: the process's ru_maxrss; read: bytes read from storage "
-        f"during the call (the safetensors file is dropped from the page cache first; one head "
-        f"is {fmt_bytes(head_bytes)}). Goals are judged against the library row of the same "
-        "input, measured in this run."
+        f"\ntime: median over {args.runs} fresh processes (run in rounds) of the call alone "
+        "(after a tiny warm-up figure); peak RSS: the process's ru_maxrss; read: bytes read "
+        "from storage during the call (the safetensors file is dropped from the page cache "
+        f"first; one head is {fmt_bytes(head_bytes)}). Goals are judged against the library "
+        "row of the same input, measured in this run."
     )
     misses = [f"{r['case']} {r['code']}: {r['goals']}" for r in rows if "MISS" in r["goals"]]
     print("\nAll goals met." if not misses else f"\nMISSED: {'; '.join(misses)}")

@@ -261,8 +261,12 @@ def axis_labels(
             f"--tokens: got {len(columns)} tokens, but the attention matrix is {q} x {k} "
             "(one token per column expected)"
         )
-    rows = query_tokens if query_tokens is not None else None if tokens is None else tokens
-    rows = _positions(q) if rows is None else rows
+    if query_tokens is not None:
+        rows = query_tokens
+    elif tokens is None and q != k:
+        rows = _positions(q)
+    else:  # the same labels (a non-square matrix with --tokens alone is refused below)
+        rows = columns
     if len(rows) != q:
         raise ValueError(
             f"--{'tokens' if query_tokens is None else 'query-tokens'}: got {len(rows)} "
@@ -312,13 +316,9 @@ def draw_head(
 
     columns, rows = labels
     title = args.title if args.title is not None or picked is None else picked.title
-    fig = heatmap(
-        matrix,
-        display_tokens(columns, raw=args.raw_tokens),
-        display_tokens(rows, raw=args.raw_tokens),
-        title=title,
-        **_heatmap_options(args),
-    )
+    shown = display_tokens(columns, raw=args.raw_tokens)
+    shown_rows = shown if rows is columns else display_tokens(rows, raw=args.raw_tokens)
+    fig = heatmap(matrix, shown, shown_rows, title=title, **_heatmap_options(args))
     fig.save(output, **({} if args.dpi is None else {"dpi": args.dpi}))
     data = (picked.data if picked else {}) | fig.data | {"tokens": columns}
     _finish(args, data, output.with_suffix(".json"), output, source)
