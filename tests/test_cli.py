@@ -460,8 +460,12 @@ def test_one_head_of_a_4d_file_is_read_without_the_rest(tmp_path: Path, suffix: 
     head = stack[1, 1].nbytes
     if library < head // 2:
         pytest.skip("the page cache cannot be dropped here (tmpfs?)")
-    args = ["render", str(path), "--layer", "1", "--head", "1", "-o", str(tmp_path / "cli.png")]
-    read = _read_during(path, lambda: main(args))
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("\n".join(labels), encoding="utf-8")
+    args = ["render", str(path), "--tokens", str(tokens), "--layer", "1", "--head", "1"]
+    statuses: list[int] = []
+    read = _read_during(path, lambda: statuses.append(main([*args, "-o", str(tmp_path / "h.png")])))
+    assert statuses == [0]
     assert library <= 2 * head and read <= 2 * head, (read, library, head)
 
 
