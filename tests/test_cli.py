@@ -350,9 +350,10 @@ def test_model_layer_or_head_alone_uses_the_default(
     pytest.importorskip("transformers")
     from tests.models import minilm_path
 
-    out = tmp_path / "one.svg"
-    result = run("model", minilm_path(), "--text", "hi", *flags, "-o", out, "--json")
+    result = run("model", minilm_path(), "--text", "hi", *flags, "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    out = tmp_path / f"attention_layer{layer}_head{head}.pdf"  # named by absolute index
+    assert result.stdout.splitlines()[0] == f"IzzyViz: saved {out.name}"
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert (data["layer"], data["head"]) == (layer, head)
 

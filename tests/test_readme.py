@@ -88,7 +88,7 @@ def test_model_examples_say_what_to_install() -> None:
 
 def test_cli_blocks_are_found_and_cover_every_command() -> None:
     assert cli_blocks("```bash\npip install .\nizzyviz demo\n```\n```bash\nizzyviz x\n```\n") == [
-        (5, "izzyviz x\n")
+        (6, "izzyviz x\n")
     ]
     code = "\n".join(code for _, code in CLI_BLOCKS)
     for command in ("sample", "render", "model", "stats", "demo"):
