@@ -146,18 +146,22 @@ def region(text: str) -> tuple[tuple[int, int], tuple[int, int]]:
 # -- files ---------------------------------------------------------------------------------
 
 
-def read_text_file(path: str | os.PathLike[str], flag: str) -> str:
-    """The UTF-8 text of the file ``path`` given with ``flag``, refused when it is missing,
-    not UTF-8, or holds no text (empty or only whitespace)."""
-    name = str(path)
+def read_utf8(path: str | os.PathLike[str], flag: str) -> str:
+    """The UTF-8 text of the file ``path`` given with ``flag``, refused when it is missing or
+    not UTF-8."""
     if not Path(path).is_file():
-        raise FileNotFoundError(f"{flag}: {name!r} does not exist or is not a file")
+        raise FileNotFoundError(f"{flag}: {str(path)!r} does not exist or is not a file")
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ValueError(f"{flag}: {name!r} is not UTF-8 text ({exc.reason})") from None
+        raise ValueError(f"{flag}: {str(path)!r} is not UTF-8 text ({exc.reason})") from None
+
+
+def read_text_file(path: str | os.PathLike[str], flag: str) -> str:
+    """:func:`read_utf8`, refused when the file holds no text (empty or only whitespace)."""
+    text = read_utf8(path, flag)
     if not text.strip():
-        raise ValueError(f"{flag}: {name!r} holds no text (it is empty or only whitespace)")
+        raise ValueError(f"{flag}: {str(path)!r} holds no text (it is empty or only whitespace)")
     return text
 
 

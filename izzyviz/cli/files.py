@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from izzyviz.cli.common import UsageError
+from izzyviz.cli.common import UsageError, read_utf8
 
 __all__ = ["IN_PLACE", "StoredTensor", "load_attention", "open_attention", "read_tokens"]
 
@@ -36,13 +36,7 @@ IN_PLACE = (
 def read_tokens(path: str | os.PathLike[str], flag: str = "--tokens") -> list[str]:
     """Tokens from a text file: a JSON list of strings, or one token per line (line ends
     removed, nothing else); ``flag`` is what errors call the file."""
-    name = str(path)
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"{flag}: {name!r} does not exist or is not a file")
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ValueError(f"{flag}: {name!r} is not UTF-8 text ({exc.reason})") from None
+    name, text = str(path), read_utf8(path, flag)
     # A JSON list of strings if the whole file is one; otherwise one token per line (a first
     # token such as "[CLS]" also starts with a bracket).
     if text.lstrip().startswith("["):

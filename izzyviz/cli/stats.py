@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Iterator
+from importlib.util import find_spec
 from pathlib import Path
 
 from izzyviz.cli.common import Command, UsageError, check_folder, positive, positive_int
@@ -103,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
     folder = check_model_folder(args.model_dir, "MODEL_DIR")
     corpus = _check_corpus(args.texts)
     _check_outputs(args)
+    if args.engine == "ray" and find_spec("ray") is None:
+        raise OSError("--engine ray needs Ray Data: pip install 'izzyviz[ray]'")
     try:
         stats = head_statistics(
             folder,
