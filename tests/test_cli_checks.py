@@ -108,6 +108,7 @@ STATS_ERRORS = [
     (["--top", "0"], ["--top", "positive integer", "'0'"]),
     (["--batch-size", "0"], ["--batch-size", "positive integer", "'0'"]),
     (["--max-length", "0"], ["--max-length", "positive integer"]),
+    (["--max-length", "1"], ["--max-length", "at least 3", "2 special tokens"]),
     (["--workers", "0"], ["--workers"]),
     (["--engine", "spark"], ["--engine", "spark"]),
 ]
