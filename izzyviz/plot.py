@@ -15,20 +15,16 @@ analysis views take it with theirs.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
-
-import numpy as np
 
 from izzyviz._validate import (
     check_bool,
     check_choice,
     check_labels,
     check_nonnegative_int,
-    check_number,
     check_optional_text,
     check_positive,
     check_regions,
@@ -36,7 +32,7 @@ from izzyviz._validate import (
     check_special_tokens,
     describe,
 )
-from izzyviz.colors import ColorScale, lut, parse_color
+from izzyviz.colors import ColorScale, ScaleRequest, parse_color
 from izzyviz.figure import Figure
 from izzyviz.layout import (
     HeatmapSpec,
@@ -64,6 +60,7 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
         "vmax": scale.vmax,
         "gamma": scale.gamma,
         "cmap": scale.cmap,
+        "norm": scale.norm,
         "panels": [],
     }
     for panel in panels:
@@ -93,8 +90,8 @@ def heatmap(
     xlabel: str | None = "Tokens Attended to",
     ylabel: str | None = "Tokens Attending",
     regions: Sequence[tuple[tuple[int, int], tuple[int, int]]] | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
+    vmin: float | str | None = None,
+    vmax: float | str | None = None,
     region_color: Any = "red",
     special_tokens: Iterable[str] | None = None,
     show_values: bool | Literal["all"] = True,
@@ -105,6 +102,7 @@ def heatmap(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: Literal["column", "page"] | None = None,
+    norm: Literal["auto", "power", "linear", "log"] = "auto",
 ) -> Figure:
     """Draw an attention matrix as a heatmap figure.
 
@@ -121,13 +119,16 @@ def heatmap(
         Column labels (tokens attended to) and row labels (tokens attending): strings, or
         bytes (decoded as UTF-8). None is refused; pass ``""`` for an empty label.
     top_n
-        Mark the cells whose value is at least the ``top_n``-th largest (ties included): their
-        rows and columns are enlarged, their values written inside, their labels highlighted.
-        0 marks none.
+        Mark the ``top_n`` largest cells: their rows and columns are enlarged, their values
+        written inside, their labels highlighted. 0 marks none. Ties are decided at the
+        precision the values are written ("0.501"): cells that read the same are marked all or
+        none, so a tie at the ``top_n``-th place is left out (fewer cells are marked), except
+        a tie for the largest value itself, which is marked whole (up to 1000 cells).
     enlarged_size
         How many times larger the rows and columns of top cells are.
     gamma
-        Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``.
+        Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``
+        (``norm="power"``).
     cmap
         Colormap name (any the `cmap` package knows; default ``"Blues"``). A categorical one
         (``"tab10"``, ``"Set1"``, ...) colours cells with its own N colours, one per equal step
@@ -137,8 +138,11 @@ def heatmap(
     regions
         Inclusive cell ranges ``((row0, col0), (row1, col1))`` to box in red.
     vmin, vmax
-        Data values at the ends of the colour scale: finite numbers (default: the matrix min
-        and max, masked cells left out).
+        Data values at the ends of the colour scale: finite numbers, or percentiles of the
+        whole matrix such as ``"99.9%"`` (exact order statistics found in the same pass that
+        reads the range: the value of rank ``ceil(p / 100 * cells)``). Default: the matrix min
+        and max, masked cells left out; on a log scale the floor is the 1st percentile of the
+        positive values shown, at most a thousandth of the maximum.
     region_color
         Colour of the region boxes.
     special_tokens
@@ -166,6 +170,13 @@ def heatmap(
         Fit the figure to a paper: page width in inches, a font file or installed family
         name, the labels' size in points, or a preset (``"column"``: 3.5 in, 8 pt;
         ``"page"``: 7 in, 9 pt). See :func:`izzyviz.figure_style`.
+    norm
+        How values map to colours: ``"power"`` (``gamma`` above: the original IzzyViz scale),
+        ``"linear"``, ``"log"`` (decades from a floor to ``vmax``: below the floor the lowest
+        colour, exact zeros white and shown apart on the colour bar, which ticks at decades),
+        or ``"auto"`` (default): ``"power"`` up to 128 tokens a side, ``"log"`` beyond, where
+        a causal map's 1.0 at (0, 0) would paint everything else the lightest colour. A scale
+        other than ``"power"`` is named in the figure's small print.
 
     Returns
     -------
@@ -194,6 +205,7 @@ def heatmap(
         regions=regions,
         vmin=vmin,
         vmax=vmax,
+        norm=norm,
         region_color=region_color,
         special_tokens=special_tokens,
         show_values=show_values,
@@ -234,7 +246,7 @@ class HeatmapJob:
     pool: Pool
     full_resolution: bool
     scale: ColorScale | None
-    scale_options: tuple[float, str, float | None, float | None]
+    request: ScaleRequest
     spec_options: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -247,8 +259,9 @@ class HeatmapJob:
         scale: ColorScale | None = None,
         gamma: float = 1.5,
         cmap: str = "Blues",
-        vmin: float | None = None,
-        vmax: float | None = None,
+        vmin: float | str | None = None,
+        vmax: float | str | None = None,
+        norm: str = "auto",
         top_n: int = 3,
         pool: str = "max",
         full_resolution: bool = False,
@@ -257,8 +270,9 @@ class HeatmapJob:
     ) -> HeatmapJob:
         """Check the options every heatmap-drawing function shares against ``source`` (a matrix
         from :func:`izzyviz.source.as_source`); ``scale`` fixes the colours (shared between
-        panels), else they span the matrix (``gamma``, ``cmap``, ``vmin``, ``vmax``). Errors
-        about values call the matrix ``name``."""
+        panels), else they span the matrix as ``gamma``, ``cmap``, ``vmin``, ``vmax`` and
+        ``norm`` ask (:class:`~izzyviz.colors.ScaleRequest`). Errors about values call the
+        matrix ``name``."""
         rows, cols = source.shape
         options["x_labels"] = check_labels(x_labels, "x_labels", cols, "columns")
         options["y_labels"] = check_labels(y_labels, "y_labels", rows, "rows")
@@ -266,26 +280,27 @@ class HeatmapJob:
         check_choice(pool, POOL_RULES, "pool")
         full_resolution = check_bool(full_resolution, "full_resolution")
         _check_spec_options(options, (rows, cols))
-        if scale is None:
-            check_positive(gamma, "gamma")
-            lut(cmap)
-            for end, label in ((vmin, "vmin"), (vmax, "vmax")):
-                if end is not None:
-                    check_number(end, label, "a finite number or None", math.isfinite)
+        request = ScaleRequest.of(gamma, cmap, norm, vmin, vmax)
         return cls(source, name, top_n, pool, full_resolution, scale,  # type: ignore[arg-type]
-                   (gamma, cmap, vmin, vmax), options)  # fmt: skip
+                   request, options)  # fmt: skip
 
     def summarize(self, style: Style) -> MatrixSummary:
         """The matrix read once, pooled into the display pixels of ``style``'s heatmap."""
         bounds = display_bounds(self.source.shape, style)  # type: ignore[arg-type]
-        return summarize(self.source, self.top_n, *bounds, self.pool, self.name)
+        wanted = () if self.scale is not None else self.request.percentiles
+        return summarize(self.source, self.top_n, *bounds, self.pool, self.name, wanted)
 
-    def colors(self, summary: MatrixSummary) -> ColorScale:
-        """The fixed scale, or one spanning the summarised matrix."""
+    def colors(self, *summaries: MatrixSummary) -> ColorScale:
+        """The fixed scale, or one spanning the summarised matrix (or the panels of one figure:
+        several summaries)."""
         if self.scale is not None:
             return self.scale
-        gamma, cmap, vmin, vmax = self.scale_options
-        return ColorScale.from_data(np.array([summary.vmin, summary.vmax]), gamma, cmap, vmin, vmax)
+        shown = [s.display for s in summaries]
+        longest = max(max(s.shape) for s in summaries)
+        return self.request.resolve(
+            min(s.vmin for s in summaries), max(s.vmax for s in summaries), shown,
+            (longest, longest), summaries[0].percentiles,
+        )  # fmt: skip
 
     def spec(self, summary: MatrixSummary, scale: ColorScale) -> HeatmapSpec:
         """The panel's spec: the summary painted in ``scale``'s colours, with the options."""

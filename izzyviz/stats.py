@@ -156,7 +156,7 @@ class _Measurer:
 
     def __call__(self, texts: list[str]) -> Sums:
         layers, heads = self.shape
-        empty = Sums.zeros(self.measures, layers, heads, self.window)
+        empty = Sums.zeros(self.measures, layers, heads)
         try:
             inputs, special = self._encode(texts)
             if inputs["input_ids"].shape[1] == 0:
@@ -241,7 +241,7 @@ def _chunks(texts: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def _local_sums(measure: _Measurer, texts: Iterator[str], batch_size: int, bar: Any) -> Sums:
-    total = Sums.zeros(measure.measures, *measure.shape, measure.window)
+    total = Sums.zeros(measure.measures, *measure.shape)
     for batch in _chunks(texts, batch_size):
         total = total + measure(batch)
         bar.update(len(batch))
@@ -357,7 +357,8 @@ def head_statistics(
         positions (``max_position_embeddings``) are cut there, whatever ``max_length`` says
         (None: only there), with one warning saying how many were cut and where.
     window
-        The relative-offset profile ``stats.offsets`` covers ``-window .. window``.
+        The relative-offset profile ``stats.offsets`` covers ``-window .. window`` (or less,
+        when no text is that long: memory goes by the texts' length, not the window).
     engine
         ``"local"`` (this process) or ``"ray"`` (Ray Data, ``pip install 'izzyviz[ray]'``).
     progress
@@ -429,7 +430,7 @@ def head_statistics(
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,
                 address=address,
-                start=Sums.zeros(names, *measure.shape, window),
+                start=Sums.zeros(names, *measure.shape),
                 bar=bar,
                 cut=measure.cut,
             )

@@ -15,13 +15,15 @@ top cells and the pooling, block by block like any other input.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from izzyviz.numbers import written, written_unit
 from izzyviz.source import MaskedRows, Matrix, TensorRows, read_rows, release, row_blocks
 
 if TYPE_CHECKING:
@@ -33,6 +35,7 @@ __all__ = [
     "CellImage",
     "MatrixSummary",
     "block_bounds",
+    "choose_top",
     "paint",
     "summarize",
     "top_cells",
@@ -43,6 +46,8 @@ POOL_RULES = ("max", "mean")
 #: At most this many top cells are kept from a pooled map when values tie (a constant matrix
 #: would otherwise mark every one of its cells).
 MAX_TOP_CELLS = 1000
+#: A percentile is found exactly by keeping the values beyond it: at most this many.
+MAX_TAIL = 1 << 24
 
 Pool = Literal["max", "mean"]
 
@@ -76,6 +81,9 @@ class MatrixSummary:
         How cells were pooled: ``"max"`` or ``"mean"``.
     masked
         Whether the matrix masks cells ("no data").
+    percentiles
+        The percentiles asked for, ``{p: value}``: exact order statistics of every cell that is
+        not masked (the value of rank ``ceil(p / 100 * cells)``, numpy's ``"inverted_cdf"``).
     """
 
     shape: tuple[int, int]
@@ -89,6 +97,7 @@ class MatrixSummary:
     col_bounds: NDArray[np.intp]
     pool: Pool = "max"
     masked: bool = False
+    percentiles: dict[float, float] = field(default_factory=dict)
 
     @property
     def pooled(self) -> bool:
@@ -115,18 +124,75 @@ def pooling_note(pool: str, cells_per_pixel: tuple[int, int]) -> str:
 
 
 def top_cells(matrix: NDArray[Any], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Row and column indices (row-major order) of the cells whose value is at least the
-    ``top_n``-th largest, ties included. NaN cells (masked) are never top cells."""
-    if top_n <= 0:
-        return np.empty(0, np.intp), np.empty(0, np.intp)
+    """Row and column indices (row-major order) of the top cells of an in-memory ``matrix``
+    (see :func:`choose_top`); NaN cells (masked) are never top cells."""
     flat = matrix.ravel()
-    if np.isnan(flat).any():
-        flat = flat[~np.isnan(flat)]
-    threshold = (
-        np.partition(flat, flat.size - top_n)[flat.size - top_n] if top_n < flat.size else -np.inf
-    )
-    rows, cols = np.nonzero(matrix >= threshold)
+    known = flat[~np.isnan(flat)]
+
+    def at_least(floor: float) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+        with np.errstate(invalid="ignore"):
+            rows, cols = np.nonzero(matrix >= floor)
+        return rows, cols, np.asarray(matrix[rows, cols], np.float64)
+
+    def kth(k: int) -> float:
+        return (
+            float(np.partition(known, known.size - k)[known.size - k])
+            if k <= known.size
+            else -np.inf
+        )
+
+    rows, cols, _ = _top(at_least, kth, top_n)
     return rows, cols
+
+
+def choose_top(values: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.bool_], float | None]:
+    """Which of ``values`` (every cell at least the ``top_n + 1``-th largest, and perhaps more)
+    are top cells, ties decided at the precision the values are written
+    (:func:`izzyviz.numbers.written`): cells that read the same are marked all or none.
+
+    The cells reading one of the ``top_n`` largest values are marked; when the ``top_n``-th and
+    the next read the same, that group is left out (so a map never marks more than ``top_n``
+    cells because of a tie) unless it is the largest value itself, shared by more than
+    ``top_n`` cells: then that whole group is marked, and the second result is the written value
+    to gather it by (None otherwise).
+    """
+    largest = float(np.max(np.abs(values))) if values.size else 0.0
+    shown = written(values, largest)
+    if top_n <= 0 or shown.size == 0:
+        return np.zeros(shown.shape, bool), None
+    ranked = np.sort(shown)[::-1]
+    if len(ranked) <= top_n:
+        return np.ones(shown.shape, bool), None
+    nth, after = ranked[top_n - 1], ranked[top_n]
+    if after < nth:
+        return shown >= nth, None
+    above = shown > nth
+    if above.any():
+        return above, None
+    return shown == nth, float(nth)
+
+
+Cells = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
+
+
+def _top(at_least: Callable[[float], Cells], kth: Callable[[int], float], top_n: int) -> Cells:
+    """The top cells (row-major order) and their values, from ``at_least(floor)`` (every cell
+    whose value is at least ``floor``) and ``kth(k)`` (a value no larger than the ``k``-th
+    largest cell); at most :data:`MAX_TOP_CELLS`, the largest first."""
+    empty = np.empty(0, np.intp)
+    if top_n <= 0:
+        return empty, empty, np.empty(0)
+    rows, cols, values = at_least(kth(top_n + 1))
+    keep, group = choose_top(values, top_n)
+    if group is not None:  # the largest value, shared by more than top_n cells: all of them
+        largest = float(np.max(np.abs(values)))
+        rows, cols, values = at_least(group - written_unit(group, largest))
+        keep = written(values, largest) == group
+    chosen = np.flatnonzero(keep)
+    if len(chosen) > MAX_TOP_CELLS:  # the largest first, then ties in row-major order
+        chosen = chosen[np.argsort(-values[chosen], kind="stable")[:MAX_TOP_CELLS]]
+    chosen = chosen[np.lexsort((cols[chosen], rows[chosen]))]
+    return rows[chosen].astype(np.intp), cols[chosen].astype(np.intp), values[chosen]
 
 
 def _not_finite(block: NDArray[Any], row0: int, name: str) -> ValueError:
@@ -147,6 +213,20 @@ def _check_masked(source: MaskedRows, r0: int, r1: int, name: str) -> None:
     data, mask = np.asarray(source.data[r0:r1]), source.mask[r0:r1]
     if not (np.isfinite(data) | mask).all():
         raise _not_finite(np.where(mask, 0.0, data), r0, name)
+
+
+def _masked_block_max(
+    source: MaskedRows, r0: int, r1: int, per: tuple[int, int], name: str
+) -> tuple[float, NDArray[np.float64]]:
+    """:func:`_block_max` of a masked matrix, in the data's own precision: masked cells are
+    read as -inf for the maxima and +inf for the minimum (NaN where a pixel has none)."""
+    data, mask = read_rows(source.data, r0, r1), source.mask[r0:r1]
+    if not (np.isfinite(data) | mask).all():
+        raise _not_finite(np.where(mask, 0.0, data), r0, name)
+    smallest = float(np.where(mask, np.inf, data).min())
+    maxima = _pool2(np.where(mask, -np.inf, data), per, np.maximum).astype(np.float64)
+    maxima[maxima == -np.inf] = np.nan
+    return smallest, maxima
 
 
 # Bit patterns of the largest finite value, and how to widen bits to float32, per half format.
@@ -207,10 +287,9 @@ def _block_max(
                 raise _not_finite(read_rows(source, r0, r1), r0, name)
             lowest_value = float(widen(np.array([lowest], dtype=np.int16))[0])
             return lowest_value, widen(maxima).astype(np.float64)
-    values = read_rows(source, r0, r1)
     if isinstance(source, MaskedRows):
-        _check_masked(source, r0, r1, name)
-        return float(np.nanmin(values, initial=np.inf)), _pool2(values, per, np.fmax)
+        return _masked_block_max(source, r0, r1, per, name)
+    values = read_rows(source, r0, r1)
     smallest = float(values.min())
     maxima = _pool2(values, per, np.maximum)
     if not (np.isfinite(smallest) and np.isfinite(maxima.max())):
@@ -236,39 +315,34 @@ def _block_mean(source: Matrix, r0: int, r1: int, per: tuple[int, int]) -> NDArr
 
 def _pooled_top_cells(
     source: Matrix, maxima: NDArray[np.float64], bounds: tuple[Any, Any], top_n: int
-) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
-    """The exact top cells: only pixels whose maximum reaches the ``top_n``-th largest pixel
-    maximum can hold one (that value is at most the ``top_n``-th largest cell), so only their
-    cells are read again."""
-    empty = np.empty(0, np.intp)
-    if top_n <= 0:
-        return empty, empty, np.empty(0)
+) -> Cells:
+    """The exact top cells of a pooled matrix: the ``k``-th largest pixel maximum is at most the
+    ``k``-th largest cell, so only pixels whose maximum reaches a floor can hold cells above it,
+    and only their cells are read again."""
     row_bounds, col_bounds = bounds
     flat = np.where(np.isnan(maxima), -np.inf, maxima).ravel()
-    floor = np.partition(flat, max(flat.size - top_n, 0))[max(flat.size - top_n, 0)]
-    found_r, found_c, found_v = [], [], []
-    candidates = np.flatnonzero(flat >= floor)
-    if len(candidates) > MAX_TOP_CELLS:  # many ties: keep the pixels above the floor first
-        candidates = candidates[np.argsort(-flat[candidates], kind="stable")[:MAX_TOP_CELLS]]
-    for pixel in np.sort(candidates).tolist():
-        i, j = divmod(pixel, maxima.shape[1])
-        r0, c0 = int(row_bounds[i]), int(col_bounds[j])
-        rows = read_rows(source, r0, int(row_bounds[i + 1]))
-        block = np.asarray(rows[:, c0 : col_bounds[j + 1]], np.float64)
-        with np.errstate(invalid="ignore"):  # masked cells (NaN) are never top cells
-            rr, cc = np.nonzero(block >= floor)
-        found_r.append(rr + r0)
-        found_c.append(cc + c0)
-        found_v.append(block[rr, cc])
-    rows_, cols = np.concatenate(found_r), np.concatenate(found_c)
-    values: NDArray[np.float64] = np.concatenate(found_v)
-    k = min(top_n, len(values))
-    threshold = np.partition(values, len(values) - k)[len(values) - k]
-    keep = np.flatnonzero(values >= threshold)
-    if len(keep) > MAX_TOP_CELLS:  # the largest first, then ties
-        keep = keep[np.argsort(-values[keep], kind="stable")[:MAX_TOP_CELLS]]
-    keep = keep[np.lexsort((cols[keep], rows_[keep]))]
-    return rows_[keep].astype(np.intp), cols[keep].astype(np.intp), values[keep]
+
+    def kth(k: int) -> float:
+        return float(np.partition(flat, max(flat.size - k, 0))[max(flat.size - k, 0)])
+
+    def at_least(floor: float) -> Cells:
+        found_r, found_c, found_v = [np.empty(0, np.intp)], [np.empty(0, np.intp)], [np.empty(0)]
+        candidates = np.flatnonzero(flat >= floor)
+        if len(candidates) > MAX_TOP_CELLS:  # many ties: the pixels above the floor first
+            candidates = candidates[np.argsort(-flat[candidates], kind="stable")[:MAX_TOP_CELLS]]
+        for pixel in np.sort(candidates).tolist():
+            i, j = divmod(pixel, maxima.shape[1])
+            r0, c0 = int(row_bounds[i]), int(col_bounds[j])
+            rows = read_rows(source, r0, int(row_bounds[i + 1]))
+            block = np.asarray(rows[:, c0 : col_bounds[j + 1]], np.float64)
+            with np.errstate(invalid="ignore"):  # masked cells (NaN) are never top cells
+                rr, cc = np.nonzero(block >= floor)
+            found_r.append(rr + r0)
+            found_c.append(cc + c0)
+            found_v.append(block[rr, cc])
+        return np.concatenate(found_r), np.concatenate(found_c), np.concatenate(found_v)
+
+    return _top(at_least, kth, top_n)
 
 
 def _small(source: Matrix, name: str) -> NDArray[np.float64]:
@@ -283,6 +357,59 @@ def _small(source: Matrix, name: str) -> NDArray[np.float64]:
     return data
 
 
+class _Tails:
+    """Exact percentiles of a matrix read block by block: the values of rank
+    ``ceil(p / 100 * count)`` (numpy's ``"inverted_cdf"``), found by keeping the largest (for
+    ``p >= 50``) or smallest values seen, at most twice as many as a tail needs."""
+
+    def __init__(self, percentiles: tuple[float, ...], count: int, name: str) -> None:
+        self.ranks = {p: max(1, math.ceil(p / 100 * count)) for p in percentiles}
+        self.high_k = max([count - r + 1 for p, r in self.ranks.items() if p >= 50], default=0)
+        self.low_k = max([r for p, r in self.ranks.items() if p < 50], default=0)
+        if max(self.high_k, self.low_k) > MAX_TAIL:
+            raise ValueError(
+                f"{name}: a percentile this far from the ends of {count:,} cells needs more "
+                f"than {MAX_TAIL:,} of them kept; use one within {100 * MAX_TAIL / count:.2g}% "
+                "of 0% or 100%, or a number"
+            )
+        self.high, self.low = np.empty(0), np.empty(0)
+        self.high_floor, self.low_ceiling = -np.inf, np.inf
+
+    def add(self, block: NDArray[Any]) -> None:
+        values = block[~np.isnan(block)] if block.dtype.kind == "f" else block.ravel()
+        if self.high_k:
+            self.high = np.concatenate([self.high, values[values > self.high_floor]])
+            if len(self.high) > 2 * self.high_k:
+                self.high = np.partition(self.high, len(self.high) - self.high_k)[-self.high_k :]
+                self.high_floor = float(self.high.min())
+        if self.low_k:
+            self.low = np.concatenate([self.low, values[values < self.low_ceiling]])
+            if len(self.low) > 2 * self.low_k:
+                self.low = np.partition(self.low, self.low_k - 1)[: self.low_k]
+                self.low_ceiling = float(self.low.max())
+
+    def values(self, count: int) -> dict[float, float]:
+        """``{p: value}``, once every block was added."""
+        high, low = np.sort(self.high)[::-1], np.sort(self.low)
+        return {
+            p: float(high[count - r]) if p >= 50 else float(low[r - 1])
+            for p, r in self.ranks.items()
+        }
+
+
+def _cell_count(source: Matrix) -> int:
+    if isinstance(source, MaskedRows):
+        return int(source.mask.size - np.count_nonzero(source.mask))
+    return int(source.shape[0]) * int(source.shape[1])
+
+
+def _percentiles_of(
+    data: NDArray[np.float64], percentiles: tuple[float, ...]
+) -> dict[float, float]:
+    known = data[~np.isnan(data)]
+    return {p: float(np.percentile(known, p, method="inverted_cdf")) for p in percentiles}
+
+
 def _every_cell_masked(name: str) -> ValueError:
     return ValueError(f"{name}: every cell is masked; there is nothing to draw")
 
@@ -294,9 +421,11 @@ def summarize(
     col_bounds: NDArray[np.intp],
     pool: Pool = "max",
     name: str = "matrix",
+    percentiles: tuple[float, ...] = (),
 ) -> MatrixSummary:
     """Read ``source`` once, in row blocks, and pool it into the pixels ``row_bounds`` x
-    ``col_bounds`` (see :func:`block_bounds`).
+    ``col_bounds`` (see :func:`block_bounds`); the ``percentiles`` (0 to 100) are found in the
+    same pass.
 
     Raises
     ------
@@ -313,26 +442,31 @@ def summarize(
         rows, cols = top_cells(data, top_n)
         return MatrixSummary(
             shape, float(np.nanmin(data)), float(np.nanmax(data)), rows, cols, data[rows, cols],
-            data, row_bounds, col_bounds, pool, masked,
+            data, row_bounds, col_bounds, pool, masked, _percentiles_of(data, percentiles),
         )  # fmt: skip
     per = (int(row_bounds[1]), int(col_bounds[1]))
     maxima = np.empty((len(row_bounds) - 1, len(col_bounds) - 1))
     means = np.empty_like(maxima) if pool == "mean" else None
     lowest = np.inf
+    count = _cell_count(source) if percentiles else 0
+    tails = _Tails(percentiles, count, name) if percentiles else None
     for first, end in row_blocks(source, row_bounds):
         r0, r1 = int(row_bounds[first]), int(row_bounds[end])
         block_low, maxima[first:end] = _block_max(source, r0, r1, per, name)
         lowest = min(lowest, block_low)
         if means is not None:
             means[first:end] = _block_mean(source, r0, r1, per)
+        if tails is not None:
+            tails.add(read_rows(source, r0, r1))
         release(source, r0, r1)
     if masked and np.isnan(maxima).all():
         raise _every_cell_masked(name)
     rows, cols, values = _pooled_top_cells(source, maxima, (row_bounds, col_bounds), top_n)
     display = maxima if means is None else means
+    found = {} if tails is None else tails.values(count)
     return MatrixSummary(
         shape, float(lowest), float(np.nanmax(maxima)), rows, cols, values, display,
-        row_bounds, col_bounds, pool, masked,
+        row_bounds, col_bounds, pool, masked, found,
     )  # fmt: skip
 
 

@@ -19,14 +19,13 @@ from izzyviz._validate import (
     check_bool,
     check_choice,
     check_labels,
-    check_positive,
     check_regions,
     describe,
 )
-from izzyviz.colors import ColorScale, lut
+from izzyviz.colors import ScaleRequest
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_source
-from izzyviz.layout import Region, Style, page
+from izzyviz.layout import Region, Style, TooNarrow, page
 from izzyviz.paper import figure_style
 from izzyviz.plot import HeatmapJob, figure_data, redrawable, save_figure
 from izzyviz.source import Matrix, as_source, sub_matrix
@@ -206,6 +205,7 @@ def draw_views(
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
     layout: Style | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Lay out ``views`` of ``matrix`` as panels stacked on one page with one colour scale.
 
@@ -218,8 +218,7 @@ def draw_views(
     rows_total, cols_total = matrix.shape
     ys = display_tokens(row_tokens, raw=raw_tokens)
     xs = display_tokens(col_tokens, raw=raw_tokens)
-    lut(cmap)
-    gamma = check_positive(gamma, "gamma")
+    ScaleRequest.of(gamma, cmap, norm)  # refused before anything is read
     spans = [(_span(v.rows, split, rows_total), _span(v.cols, split, cols_total)) for v in views]
     parts = [sub_matrix(matrix, rows, cols) for rows, cols in spans]
     boxes = [[b for b in (_clip(r, *span) for r in regions) if b is not None] for span in spans]
@@ -229,8 +228,9 @@ def draw_views(
         for found, part in zip(boxes, parts, strict=True):
             found += find_attention_regions_with_merging(np.asarray(part[:, :], np.float64))
     jobs = [
-        HeatmapJob.of(part, xs[cols], ys[rows], name=name, top_n=top_n,
-                      enlarged_size=enlarged_size, title=title, xlabel=view.xlabel,
+        HeatmapJob.of(part, xs[cols], ys[rows], name=name, top_n=top_n, gamma=gamma,
+                      cmap=cmap, norm=norm, enlarged_size=enlarged_size, title=title,
+                      xlabel=view.xlabel,
                       ylabel=view.ylabel, special_tokens=special_tokens,
                       regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found])
         for view, title, part, found, (rows, cols) in zip(views, titles, parts, boxes, spans,
@@ -240,14 +240,19 @@ def draw_views(
     first = _summaries(matrix, jobs, layout, name)
     # One scale for the panels, spanning what they show (a causal decoder's full matrix has
     # 1.0 in its first row, which would wash out a generated-to-source panel).
-    ends = np.array([(s.vmin, s.vmax) for s in first])
-    scale = ColorScale.from_data(ends.ravel(), gamma, cmap)
+    scale = jobs[0].colors(*first)
     jobs = [replace(job, scale=scale) for job in jobs]
 
     def draw(style: Style) -> Figure:
         summaries = first if style == layout else [None] * len(jobs)
-        pairs = zip(jobs, summaries, strict=True)
-        panels = [job.panel(style, summary)[0] for job, summary in pairs]
+        panels, too_narrow = [], []
+        for job, summary in zip(jobs, summaries, strict=True):
+            try:
+                panels.append(job.panel(style, summary)[0])
+            except TooNarrow as error:  # the error names the width every panel fits in
+                too_narrow.append(error)
+        if too_narrow:
+            raise TooNarrow.widest(too_narrow)
         page_title = titles[0] if len(titles) == 1 else None
         return Figure(page(panels, style, title=page_title), figure_data(panels, scale))
 
@@ -292,6 +297,7 @@ def visualize_attention_encoder_only(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw the self-attention of an encoder (BERT-like) for one layer and head.
 
@@ -334,6 +340,9 @@ def visualize_attention_encoder_only(
     width, font, font_size, style
         Fit the figure to a paper (page width in inches, font file or family, label size in
         points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+    norm
+        ``"auto"`` (default: the original power scale up to 128 tokens, a log scale beyond),
+        ``"power"``, ``"linear"`` or ``"log"``: as in :func:`izzyviz.heatmap`.
 
     Returns
     -------
@@ -363,6 +372,7 @@ def visualize_attention_encoder_only(
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
         layout=figure_style(width, font, font_size, style),
+        norm=norm,
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -417,6 +427,7 @@ def visualize_attention_decoder_only(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw the self-attention of a decoder (GPT-like) over source and generated tokens.
 
@@ -469,6 +480,7 @@ def visualize_attention_decoder_only(
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
         layout=figure_style(width, font, font_size, style),
+        norm=norm,
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -494,6 +506,7 @@ def visualize_attention_encoder_decoder(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw an attention matrix of an encoder-decoder model (T5, BART).
 
@@ -532,5 +545,6 @@ def visualize_attention_encoder_decoder(
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
         layout=figure_style(width, font, font_size, style),
+        norm=norm,
     )
     return save_figure(fig, save_path, "cross_attention_heatmap.pdf")

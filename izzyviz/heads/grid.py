@@ -20,9 +20,8 @@ from numpy.typing import NDArray
 from izzyviz._validate import (
     check_bool,
     check_labels,
-    check_positive,
 )
-from izzyviz.colors import ColorScale, lut
+from izzyviz.colors import ColorScale, ScaleRequest
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
 from izzyviz.layout import Style, colorbar, fit_text, text_node
@@ -155,27 +154,28 @@ class Scales:
         return all(scale is self.shared for scale in self.per_head.values())
 
     @classmethod
-    def of(
-        cls,
-        stack: NDArray[np.float64],
-        shared_scale: bool,
-        gamma: float,
-        cmap: str,
-        vmin: float | None,
-        vmax: float | None,
-    ) -> Scales:
+    def of(cls, stack: NDArray[np.float64], shared_scale: bool, request: ScaleRequest) -> Scales:
+        """One scale over every head of a ``(layers, heads, q, k)`` stack, or one per head, as
+        ``request`` asks (its percentiles are of the heads drawn)."""
         layers, heads = stack.shape[:2]
         keys = [(i, j) for i in range(layers) for j in range(heads)]
         if shared_scale:
-            shared = ColorScale.from_data(stack, gamma, cmap, vmin, vmax)
+            shared = _scale(request, stack.reshape(-1, *stack.shape[2:]))
             return cls(shared, shared.indices(stack), dict.fromkeys(keys, shared))
         indices = np.empty(stack.shape, dtype=np.uint8)
         per_head = {}
-        for i, j in keys:  # each head's min..max unless fixed
-            scale = ColorScale.from_data(stack[i, j], gamma, cmap, vmin, vmax)
+        for i, j in keys:  # each head's own range unless fixed
+            scale = _scale(request, stack[i, j][None])
             indices[i, j] = scale.indices(stack[i, j])
             per_head[i, j] = scale
-        return cls(ColorScale(0.0, 1.0, gamma, cmap), indices, per_head)
+        return cls(per_head[keys[0]], indices, per_head)
+
+
+def _scale(request: ScaleRequest, maps: NDArray[np.float64]) -> ColorScale:
+    """The scale ``request`` gives a ``(count, q, k)`` stack of maps drawn together."""
+    found = {p: float(np.percentile(maps, p, method="inverted_cdf")) for p in request.percentiles}
+    return request.resolve(float(maps.min()), float(maps.max()), list(maps), maps.shape[1:],
+                           found)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -432,6 +432,7 @@ def overview_data(
         "vmax": scales.shared.vmax if shared else None,
         "gamma": gamma,
         "cmap": scales.shared.cmap,
+        "norm": scales.shared.norm,
         "thumbnails": records,
     }
 
@@ -442,8 +443,6 @@ def prepare(
     query_tokens: Any,
     batch_index: int,
     raw_tokens: bool,
-    gamma: float,
-    cmap: str,
 ) -> tuple[NDArray[np.float64], list[str], list[str]]:
     """The ``(layers, heads, q, k)`` stack and display labels of its columns and rows."""
     stack = stack_attentions(attentions, batch_index=batch_index)
@@ -460,8 +459,6 @@ def prepare(
         ys = display_tokens(
             check_labels(query_tokens, "query_tokens", q, "query rows"), raw=raw_tokens
         )
-    check_positive(gamma, "gamma")
-    lut(cmap)
     return stack, xs, ys
 
 
@@ -474,8 +471,8 @@ def overview(
     gamma: float = 1.5,
     cmap: str = "Blues",
     title: str | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
+    vmin: float | str | None = None,
+    vmax: float | str | None = None,
     raw_tokens: bool = False,
     query_tokens: Sequence[str] | None = None,
     links: Mapping[HeadKey, str] | None = None,
@@ -484,6 +481,7 @@ def overview(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw every layer and head of a model's attention as a grid of small heatmaps.
 
@@ -503,8 +501,10 @@ def overview(
     shared_scale
         One colour scale over all heads (with one colour bar) so heads can be compared; False
         stretches each head over its own min..max.
-    gamma, cmap, vmin, vmax
-        The colour scale, as for :func:`izzyviz.heatmap` (``vmin``/``vmax`` fix its ends).
+    gamma, cmap, vmin, vmax, norm
+        The colour scale, as for :func:`izzyviz.heatmap` (``vmin``/``vmax`` fix its ends:
+        numbers, or percentiles of the heads drawn; ``norm="auto"`` is the power scale up to
+        128 tokens and a log scale beyond).
     title
         Page title (default ``"Attention overview"``).
     raw_tokens
@@ -536,9 +536,9 @@ def overview(
     >>> len(fig.scene.find("thumbnail"))
     72
     """
-    stack, xs, _ = prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
+    request = ScaleRequest.of(gamma, cmap, norm, vmin, vmax)  # refused before anything is read
+    stack, xs, _ = prepare(attentions, tokens, query_tokens, batch_index, raw_tokens)
     layout = figure_style(width, font, font_size, style)
-    scales = Scales.of(stack, check_bool(shared_scale, "shared_scale"), float(gamma), cmap,
-                       vmin, vmax)  # fmt: skip
+    scales = Scales.of(stack, check_bool(shared_scale, "shared_scale"), request)
     scene, records = overview_scene(stack, xs, layout, scales, title, links, notes)
     return Figure(scene, overview_data(stack.shape, scales, float(gamma), records))

@@ -18,10 +18,11 @@ from numpy.typing import NDArray
 from izzyviz._validate import (
     check_bool,
 )
+from izzyviz.colors import ScaleRequest
 from izzyviz.figure import Figure
 from izzyviz.heads.grid import HeadKey, Scales, overview_data, overview_scene, prepare
 from izzyviz.heads.output import check_output, write_files
-from izzyviz.heads.select import check_report_options, scale_ends, select_heads
+from izzyviz.heads.select import SCALE_OPTIONS, check_report_options, select_heads
 from izzyviz.numbers import format_numbers
 from izzyviz.paper import figure_style
 from izzyviz.scene import (
@@ -108,8 +109,8 @@ def report(
     **heatmap_options
         Options of :func:`izzyviz.heatmap` applied to every head page: ``top_n``,
         ``enlarged_size``, ``gamma``, ``cmap``, ``xlabel``, ``ylabel``, ``regions``, ``vmin``,
-        ``vmax``, ``region_color``, ``special_tokens``, ``show_values``, ``cells``. ``gamma``,
-        ``cmap``, ``vmin`` and ``vmax`` apply to the overview too.
+        ``vmax``, ``norm``, ``region_color``, ``special_tokens``, ``show_values``, ``cells``.
+        ``gamma``, ``cmap``, ``vmin``, ``vmax`` and ``norm`` apply to the overview too.
 
     Returns
     -------
@@ -124,9 +125,8 @@ def report(
     target, folder_format = check_output(path, format, dpi)
     options = dict(heatmap_options)
     layout = figure_style(*(options.get(name) for name in ("width", "font", "font_size", "style")))
-    gamma = options.get("gamma", 1.5)
-    cmap = options.get("cmap", "Blues")
-    stack, xs, ys = prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
+    request = ScaleRequest.of(*(options.get(n, d) for n, d in SCALE_OPTIONS))  # checked first
+    stack, xs, ys = prepare(attentions, tokens, query_tokens, batch_index, raw_tokens)
     selected = select_heads(
         stack, list(tokens), heads, order_by, descending, top, options.get("special_tokens")
     )
@@ -146,7 +146,7 @@ def report(
         delay=PROGRESS_DELAY,
         leave=False,
     ) as bar:
-        scales = Scales.of(stack, shared_scale, float(gamma), cmap, *scale_ends(options))
+        scales = Scales.of(stack, shared_scale, request)
         cover, thumbnails = overview_scene(stack, xs, layout, scales, title, links, notes)
         bar.update(1)
         titles = _page_titles(selected, title, order_by, shown)
@@ -166,7 +166,7 @@ def report(
         "kind": "report",
         "order_by": order_by,
         "descending": descending if order_by else None,
-        "overview": overview_data(stack.shape, scales, float(gamma), thumbnails),
+        "overview": overview_data(stack.shape, scales, request.gamma, thumbnails),
         "pages": records,
         "files": [str(f) for f in files],
     }

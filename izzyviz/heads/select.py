@@ -16,7 +16,7 @@ from izzyviz._validate import (
 )
 from izzyviz.heads.grid import HeadKey
 
-__all__ = ["MEASURES", "check_report_options", "scale_ends", "select_heads"]
+__all__ = ["MEASURES", "SCALE_OPTIONS", "check_report_options", "select_heads"]
 
 
 #: Head measures :func:`report` can order by (see :func:`izzyviz.aggregation.head_scores`).
@@ -101,6 +101,12 @@ def check_report_options(options: Mapping[str, Any]) -> None:
         )
 
 
-def scale_ends(options: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """The colour scale's fixed ends among the heatmap options."""
-    return options.get("vmin"), options.get("vmax")
+#: The heatmap options a report's overview shares, in :meth:`ScaleRequest.of`'s order, with
+#: their defaults.
+SCALE_OPTIONS = (
+    ("gamma", 1.5),
+    ("cmap", "Blues"),
+    ("norm", "auto"),
+    ("vmin", None),
+    ("vmax", None),
+)

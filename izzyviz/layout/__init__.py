@@ -13,7 +13,7 @@ matrix or imports a backend.
 
 from izzyviz.layout.colorbar import colorbar
 from izzyviz.layout.geometry import display_bounds
-from izzyviz.layout.panel import MIN_MAP_WIDTH, fitted_style, heatmap_panel, page
+from izzyviz.layout.panel import MIN_MAP_WIDTH, TooNarrow, fitted_style, heatmap_panel, page
 from izzyviz.layout.spec import CellLayout, HeatmapSpec, LegendEntry, Overlay, Panel
 from izzyviz.layout.style import HIGHLIGHT, Region, Style
 from izzyviz.layout.texts import fit_text, text_node
@@ -28,6 +28,7 @@ __all__ = [
     "Panel",
     "Region",
     "Style",
+    "TooNarrow",
     "colorbar",
     "display_bounds",
     "fit_text",

@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz.layout.geometry import label_size, position_label, position_step, thin
-from izzyviz.layout.style import BLACK, FAINT, SIN45
+from izzyviz.layout.style import BLACK, FAINT, SIN45, Style
 from izzyviz.layout.texts import Context, text_node
 from izzyviz.scene import Group, Line, Node, compose, rotation, translation
 from izzyviz.text import is_special_token
@@ -27,18 +27,22 @@ def axis_labels(
     axis: Literal["x", "y"],
 ) -> tuple[Group, float]:
     """Tick labels along one axis; returns the group and how far it reaches from the heatmap
-    edge."""
+    edge.
+
+    Labels keep their size down to the style's smallest, then column labels turn from 45° to
+    upright when that lets every one of them be shown, and only then are labels thinned out
+    (the top cells' first); a thinned label carries its position ("412 the")."""
     style = ctx.style
-    # Rotated column labels need more room between neighbours than stacked row labels.
-    needed = 1.25 if axis == "y" else 1.25 / SIN45
+    needed, angle = (1.25, 0.0) if axis == "y" else _column_angle(pitch, style)
     size = label_size(pitch, needed, style)
     shown = thin(centers, marked, size * needed)
+    thinned = len(shown) < len(labels)
     offset = style.tick_length + style.label_pad
     nodes: list[Node] = []
     reach = 0.0
     for i in shown:
-        label = labels[i]
-        bold = is_special_token(label, ctx.spec.special_tokens)
+        label = f"{i} {labels[i]}" if thinned else labels[i]
+        bold = is_special_token(labels[i], ctx.spec.special_tokens)
         c = float(centers[i])
         if axis == "y":
             text = ctx.text(0.0, ctx.centred_baseline(0.0, size), label, size, bold=bold,
@@ -54,10 +58,23 @@ def axis_labels(
             start = style.label_pad
             text = ctx.text(start, ctx.centred_baseline(0.0, size), label, size, bold=bold)
             nodes.append(Line(c, -style.tick_length, c, 0.0, BLACK, style.tick_width))
-            transform = compose(translation(c, -offset), rotation(45.0))
-            reach = max(reach, offset + (start + text.width + size) * SIN45 + style.highlight_pad)
+            transform = compose(translation(c, -offset), rotation(angle))
+            rise = SIN45 if angle == 45.0 else 1.0  # upright: straight up
+            reach = max(reach, offset + (start + text.width + size) * rise + style.highlight_pad)
         nodes.append(ctx.label(text, transform, bool(marked[i]), f"{axis}-label"))
     return Group(tuple(nodes), role=f"{axis}-labels"), reach
+
+
+def _column_angle(pitch: float, style: Style) -> tuple[float, float]:
+    """How much room (per point of size) column labels ``pitch`` points apart need, and their
+    angle: 45° as the original draws them, or upright where that shows every label and 45°
+    would not."""
+    slanted = 1.25 / SIN45
+    if pitch >= label_size(pitch, slanted, style) * slanted:
+        return slanted, 45.0
+    if pitch >= label_size(pitch, 1.25, style) * 1.25:
+        return 1.25, 90.0
+    return slanted, 45.0
 
 
 def positions(
@@ -90,9 +107,13 @@ def positions(
     return Group(tuple(nodes), role=f"{axis}-positions"), reach
 
 
-def note(ctx: Context, text: str, y: float) -> Group:
-    """Small print under the heatmap, e.g. how pixels were pooled."""
+def note(ctx: Context, lines: Sequence[str], y: float) -> Group:
+    """Small print under the heatmap, one line each: how pixels were pooled, the colour
+    scale."""
     size = ctx.style.position_size
-    node = text_node(ctx.fm, 0.0, y + size, text, size, fill=FAINT)
-    ctx.bounds.add(0.0, y, node.width, y + size * 1.25)
-    return Group((node,), role="note")
+    nodes = []
+    for k, line in enumerate(lines):
+        node = text_node(ctx.fm, 0.0, y + size + k * size * 1.25, line, size, fill=FAINT)
+        ctx.bounds.add(0.0, y, node.width, y + (k + 1) * size * 1.25)
+        nodes.append(node)
+    return Group(tuple(nodes), role="note")

@@ -7,6 +7,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz.colors import relative_luminance
+from izzyviz.layout.colorbar import scientific
 from izzyviz.layout.spec import CellLayout
 from izzyviz.layout.style import CALLOUT, DARK_TEXT, LEGEND_EDGE, WHITE
 from izzyviz.layout.texts import Context
@@ -52,7 +53,7 @@ def values_inside(
     """``numbers`` written inside their cells, or None when the cells are too small."""
     style, fm = ctx.style, ctx.fm
     widths, heights = cells.sizes
-    labels = format_numbers(numbers, 3)
+    labels = format_numbers(numbers, 3, scientific=scientific(cells.scale, style))
     sample = max(fm.width(label, 1.0) for label in ["0.000", *labels])
     size = min(
         style.value_size,
@@ -82,7 +83,7 @@ def value_callouts(ctx: Context, cells: CellLayout) -> Group:
     xc, yc = cells.centers
     rows, cols, top = cells.top_rows, cells.top_cols, cells.top_values
     order = np.argsort(-top, kind="stable")[: style.max_callouts]
-    labels = format_numbers(top[order], 3)
+    labels = format_numbers(top[order], 3, scientific=scientific(cells.scale, style))
     size, ring = style.min_label_size, style.callout_ring
     nodes: list[Node] = []
     for k, value in zip(order.tolist(), labels, strict=True):

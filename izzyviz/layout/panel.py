@@ -11,19 +11,37 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz.layout import axes, marks
-from izzyviz.layout.colorbar import colorbar
+from izzyviz.layout.colorbar import colorbar, under_height
 from izzyviz.layout.geometry import cell_sizes, display_bounds, edges
 from izzyviz.layout.spec import CellLayout, HeatmapSpec, Panel
 from izzyviz.layout.style import Style
-from izzyviz.layout.texts import Context, titles
+from izzyviz.layout.texts import Context, titles, wrap
 from izzyviz.scene import CellGrid, Group, Node, Scene, translation
 from izzyviz.summary import pooling_note
 from izzyviz.text import TextMetrics, metrics
 
-__all__ = ["MIN_MAP_WIDTH", "fitted_style", "heatmap_panel", "page"]
+__all__ = ["MIN_MAP_WIDTH", "TooNarrow", "fitted_style", "heatmap_panel", "page"]
 
 MIN_MAP_WIDTH = 36.0
 """The narrowest heatmap (points) a fixed page width may leave: half an inch of cells."""
+
+
+class TooNarrow(ValueError):
+    """A page width too narrow for a figure; ``need`` is the smallest width that works, in
+    inches (rounded up to a hundredth)."""
+
+    def __init__(self, style: Style, need: float) -> None:
+        self.style, self.need = style, math.ceil(need * 100) / 100
+        super().__init__(
+            f"width: {(style.page_width or 0) / 72:g} in is too narrow for this figure's "
+            f"labels, colour bar and titles at {style.label_size:g} pt; the smallest width "
+            f"that works is {self.need:g} in (or use a smaller font_size)"
+        )
+
+    @classmethod
+    def widest(cls, errors: Sequence[TooNarrow]) -> TooNarrow:
+        """The error of the panel that needs the most room (a figure of several panels)."""
+        return max(errors, key=lambda error: error.need)
 
 
 def fitted_style(spec: HeatmapSpec, style: Style, fm: TextMetrics | None = None) -> Style:
@@ -33,31 +51,52 @@ def fitted_style(spec: HeatmapSpec, style: Style, fm: TextMetrics | None = None)
 
     Raises
     ------
-    ValueError
-        Naming ``width`` and the smallest width that works, when even a
+    TooNarrow
+        A ``ValueError`` naming ``width`` and the smallest width that works, when even a
         :data:`MIN_MAP_WIDTH` heatmap leaves no room.
     """
     if style.page_width is None:
         return style
     fm = fm or metrics(style.font)
     room = style.page_width - 2 * style.margin
-    budget = room
-    for _ in range(12):  # the labels' reach barely depends on the cells: converges in 2 or 3
+
+    def at(budget: float) -> tuple[Style, float]:
+        """The style with a ``budget``-point heatmap box, and how far its panel overflows."""
         fitted = dataclasses.replace(style, max_width=budget, max_height=budget)
         bounds = heatmap_panel(spec, fitted, fm).bounds
-        over = bounds[2] - bounds[0] - room
+        return fitted, bounds[2] - bounds[0] - room
+
+    budget = room
+    for _ in range(6):  # the labels' reach barely depends on the cells: usually 2 or 3 steps
+        fitted, over = at(budget)
         if over <= 1e-6:
             return fitted
-        budget -= max(over, 0.25)
-        if budget < MIN_MAP_WIDTH:
+        budget = max(budget - max(over, 0.25), MIN_MAP_WIDTH)
+    narrowest, over = at(MIN_MAP_WIDTH)
+    if over > 1e-6:
+        raise TooNarrow(style, _smallest_width(spec, style, fm, room + over))
+    low, high = MIN_MAP_WIDTH, budget  # thinning makes the overflow jump: bisect to a fit
+    for _ in range(16):
+        middle = (low + high) / 2
+        fitted, over = at(middle)
+        low, high = (middle, high) if over <= 1e-6 else (low, middle)
+        narrowest = fitted if over <= 1e-6 else narrowest
+    return narrowest
+
+
+def _smallest_width(spec: HeatmapSpec, style: Style, fm: TextMetrics, width: float) -> float:
+    """The narrowest page (inches) a :data:`MIN_MAP_WIDTH` heatmap fits, starting from a panel
+    ``width`` points wide: a wider page cuts titles less, so the width is grown until the panel
+    fits its own page."""
+    for _ in range(8):
+        page_width = width + 2 * style.margin
+        wider = dataclasses.replace(style, page_width=page_width, max_width=MIN_MAP_WIDTH,
+                                    max_height=MIN_MAP_WIDTH)  # fmt: skip
+        bounds = heatmap_panel(spec, wider, fm).bounds
+        if bounds[2] - bounds[0] <= width + 1e-6:
             break
-    narrowest = heatmap_panel(spec, dataclasses.replace(style, max_width=MIN_MAP_WIDTH), fm)
-    need = (narrowest.bounds[2] - narrowest.bounds[0] + 2 * style.margin) / 72
-    raise ValueError(
-        f"width: {style.page_width / 72:g} in is too narrow for this figure's labels, colour "
-        f"bar and titles at {style.label_size:g} pt; the smallest width that works is "
-        f"{math.ceil(need * 100) / 100:g} in (or use a smaller font_size)"
-    )
+        width = bounds[2] - bounds[0]
+    return (width + 2 * style.margin) / 72
 
 
 def heatmap_panel(
@@ -99,15 +138,23 @@ def heatmap_panel(
         y_positions, beside = axes.positions(ctx, rows, unit_h, width, "y")
         children.append(y_positions)
         colorbar_x += beside
-    if pooled and not spec.full_resolution:
-        note = pooling_note(spec.summary.pool, per)
-        children.append(axes.note(ctx, note, height + below + 2.0))
+    bar_bottom = height + under_height(spec.scale, style)
+    bar, reach = colorbar(spec.scale, colorbar_x, 0.0, height, ctx.fm, style)
+    notes = [pooling_note(spec.summary.pool, per)] if pooled and not spec.full_resolution else []
+    if spec.scale.norm != "power":
+        notes.append(spec.scale.describe())
+    if notes:  # wrapped to the width of the heatmap and its colour bar
+        lines = [
+            line
+            for text in notes
+            for line in wrap(ctx.fm, text, style.position_size, reach if spec.colorbar else width)
+        ]
+        children.append(axes.note(ctx, lines, height + below + 2.0))  # fmt: skip
     if spec.colorbar:
-        group, reach = colorbar(spec.scale, colorbar_x, 0.0, height, ctx.fm, style)
-        ctx.bounds.add(colorbar_x, -style.label_size, reach, height + style.label_size)
-        children.append(group)
+        ctx.bounds.add(colorbar_x, -style.label_size, reach, bar_bottom + style.label_size)
+        children.append(bar)
     if spec.legend:
-        children.append(marks.legend(ctx, colorbar_x, height + style.label_size))
+        children.append(marks.legend(ctx, colorbar_x, bar_bottom + style.label_size))
     children += titles(ctx, width, height, x_reach, y_reach)
     return Panel(Group(tuple(children), role=spec.role), ctx.bounds.freeze(), cells)
 

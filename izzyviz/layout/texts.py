@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
+from typing import Any, Literal
 
 from izzyviz.layout.geometry import Bounds
 from izzyviz.layout.spec import HeatmapSpec
@@ -23,7 +23,7 @@ from izzyviz.scene import (
 )
 from izzyviz.text import TextMetrics, shorten, show_controls
 
-__all__ = ["Context", "fit_text", "text_node"]
+__all__ = ["Context", "fit_text", "text_node", "titles", "wrap"]
 
 
 def text_node(
@@ -73,6 +73,18 @@ def fit_text(fm: TextMetrics, text: str, size: float, width: float, bold: bool =
     return text[:lo].rstrip() + "…"
 
 
+def wrap(fm: TextMetrics, text: str, size: float, width: float) -> list[str]:
+    """``text`` broken at spaces into lines at most ``width`` points wide (a word longer than
+    that gets a line of its own)."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and fm.width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 class Context:
     """What every part of one panel is laid out with: its spec, style and font metrics, and the
     bounding box of everything drawn so far."""
@@ -81,24 +93,11 @@ class Context:
         self.spec, self.style, self.fm = spec, style, fm
         self.bounds = Bounds()
 
-    def text(
-        self,
-        x: float,
-        y: float,
-        label: str,
-        size: float,
-        *,
-        bold: bool = False,
-        anchor: Literal["start", "middle", "end"] = "start",
-        fill: RGBA = BLACK,
-        limit: int | None = -1,
-    ) -> Text:
-        """A measured text node; ``limit`` characters at most (-1: the style's label limit,
-        None: no limit)."""
-        limit = self.style.max_label_chars if limit == -1 else limit
-        return text_node(
-            self.fm, x, y, label, size, bold=bold, anchor=anchor, fill=fill, limit=limit
-        )
+    def text(self, x: float, y: float, label: str, size: float, **options: Any) -> Text:
+        """:func:`text_node` with these metrics, cut to the style's label length unless
+        ``limit`` says otherwise (None: no limit)."""
+        options.setdefault("limit", self.style.max_label_chars)
+        return text_node(self.fm, x, y, label, size, **options)
 
     def centred_baseline(self, y: float, size: float) -> float:
         """Baseline that centres capitals and digits vertically on ``y``."""
@@ -147,6 +146,13 @@ def titles(
     page width they are cut to the page and moved sideways to stay on it."""
     spec, style = ctx.spec, ctx.style
     groups: list[Group] = []
+    if spec.ylabel:  # first, so titles kept on a fixed page width keep clear of it too
+        size = style.axis_label_size
+        node = ctx.text(0.0, 0.0, spec.ylabel, size, anchor="middle", limit=style.max_title_chars)
+        transform = compose(translation(-y_reach - 6.0, height / 2), rotation(90.0))
+        corners = [(-node.width / 2, -size), (node.width / 2, 0.25)]
+        ctx.bounds.add_points(apply(transform, corners))
+        groups.append(Group((node,), transform=transform, role="ylabel"))
     baseline = -x_reach - 6.0
     for text, size, role in (
         (spec.xlabel, style.axis_label_size, "xlabel"),
@@ -159,11 +165,4 @@ def titles(
             ctx.bounds.add(centre - half, baseline - size, centre + half, baseline + size / 4)
             groups.append(Group((node,), role=role))
             baseline -= size * 1.25
-    if spec.ylabel:
-        size = style.axis_label_size
-        node = ctx.text(0.0, 0.0, spec.ylabel, size, anchor="middle", limit=style.max_title_chars)
-        transform = compose(translation(-y_reach - 6.0, height / 2), rotation(90.0))
-        corners = [(-node.width / 2, -size), (node.width / 2, 0.25)]
-        ctx.bounds.add_points(apply(transform, corners))
-        groups.append(Group((node,), transform=transform, role="ylabel"))
-    return groups
+    return groups[1:] + groups[:1] if spec.ylabel else groups  # the ylabel drawn last
