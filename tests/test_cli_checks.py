@@ -5,6 +5,8 @@ empty texts; texts longer than the model (cut, with a warning)."""
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,7 +66,11 @@ def test_render_and_model_refuse_the_same_flags_in_the_same_words(
     one_line_error(render, 2)
     one_line_error(model, 2)
     same = model.stderr.replace("izzyviz model --help", "izzyviz render --help")
-    assert same == render.stderr  # (argparse's own errors point to the command's --help)
+    if "--width" in flags or "1e6" in flags:  # model's advice comes from a stand-in matrix
+        same, render_words = (re.sub(r"\d[\d,.]*", "N", m) for m in (same, render.stderr))
+        assert same == render_words
+    else:
+        assert same == render.stderr  # (argparse's own errors point to the command's --help)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -134,3 +140,26 @@ def test_stats_refuses_an_empty_corpus_naming_it(unloadable_model: Path, tmp_pat
     result = run("stats", unloadable_model, "--texts", tmp_path / "none.txt", cwd=tmp_path)
     one_line_error(result, 1, "--texts", "none.txt", "does not exist")
     assert not (tmp_path / "stats.pdf").exists()
+
+
+def test_model_width_advice_comes_early_and_works(unloadable_model: Path, tmp_path: Path) -> None:
+    """The smallest width ``model`` names before loading (from a stand-in matrix whose top
+    cells sit on the longest labels) works for the real figure, and is no narrower than what
+    ``render`` says for MiniLM's real attention of that sentence."""
+    pytest.importorskip("torch")
+    from tests.models import minilm_path
+
+    def advice(result: subprocess.CompletedProcess[str]) -> float:
+        one_line_error(result, 2, "--width")
+        return float(re.findall(r"smallest width that works is ([\d.]+) in", result.stderr)[0])
+
+    narrow = ["--layer", "-1", "--head", "3", "--width", "1"]
+    early = advice(run("model", unloadable_model, "--text", SENTENCE, *narrow, cwd=tmp_path))
+    sample = run("sample", cwd=tmp_path)
+    assert sample.returncode == 0, sample.stderr
+    render = run("render", "attention.npy", "--tokens", "tokens.txt", *narrow, cwd=tmp_path)
+    assert early >= advice(render)
+    out = tmp_path / "fits.pdf"
+    flags = ["--layer", "-1", "--head", "3", "--width", str(early), "-o", out]
+    result = run("model", minilm_path(), "--text", SENTENCE, *flags)
+    assert result.returncode == 0, result.stderr

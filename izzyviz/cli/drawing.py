@@ -360,23 +360,38 @@ def draw_report(
     _finish(args, dict(fig.data) | {"tokens": columns}, json_path, output, source)
 
 
+def _stand_in(labels: list[str], top_n: int, low: float, high: float) -> Any:
+    """A matrix with values from ``low`` to ``high`` whose ``top_n`` largest cells sit on the
+    rows and columns of the longest labels: the top cells' labels are always shown and their
+    rows and columns enlarged, so this is about the widest figure these labels can make."""
+    import numpy as np
+
+    n = len(labels)
+    matrix = np.linspace(low, (low + high) / 2, n * n).reshape(n, n)
+    longest = np.argsort([-len(label) for label in labels], kind="stable")[:top_n]
+    step = (high - low) / (2 * n * n)
+    for rank, index in enumerate(longest):
+        matrix[index, index] = high - rank * step
+    return matrix
+
+
 def check_drawing(
     args: argparse.Namespace, tokens: list[str], output: Path | None, picked: Picked | None
 ) -> None:
-    """Lay out the figure once with a stand-in matrix of the real size, labels and title (of
-    ``picked``, when known), so that every drawing option (colour map, font, width, regions, a
-    PNG's dpi) is refused before the model that computes the real matrix loads."""
-    import numpy as np
-
+    """Lay out the figure once with a stand-in matrix (:func:`_stand_in`) of the real size,
+    labels and title (of ``picked``, when known), so that every drawing option (colour map,
+    font, width, regions, a PNG's dpi) is refused before the model that computes the real
+    matrix loads. As the stand-in is about the widest figure the labels can make, a width it
+    accepts should fit the real figure too; one that does not is refused after the model
+    runs, in the same words."""
     from izzyviz.inputs import display_tokens
     from izzyviz.plot import heatmap
     from izzyviz.render import resolve_backend
 
     labels = display_tokens(tokens, raw=args.raw_tokens)
-    n = len(labels)
     low = args.vmin if args.vmin is not None else min(0.0, (args.vmax or 1.0) - 1.0)
     high = args.vmax if args.vmax is not None else max(1.0, low + 1.0)
-    stand_in = np.linspace(low, high, n * n).reshape(n, n)
+    stand_in = _stand_in(labels, args.top_n, low, high)
     title = args.title if args.title is not None or picked is None else picked.title
     fig = heatmap(stand_in, labels, labels, title=title, **_heatmap_options(args))
     if output is not None and output.suffix.lower() == ".png":
