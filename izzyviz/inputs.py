@@ -34,6 +34,7 @@ __all__ = [
     "display_token",
     "display_tokens",
     "load_sample",
+    "pick_attention",
     "select_attention",
     "stack_attentions",
 ]
@@ -158,6 +159,15 @@ def select_source(
     and the name that errors about it use."""
     item, item_name = _pick(attentions, layer, head, batch_index, name)
     return as_source(item, item_name), item_name
+
+
+def pick_attention(attentions: Any, layer: int, head: int, *, batch_index: int = 0) -> Any:
+    """The ``(q, k)`` matrix of one layer and head as it is stored, not converted: a view of a
+    memory-mapped array stays a ``numpy.memmap``, a tensor stays a tensor (of its dtype and
+    device), and a container that reads lazily (e.g. one tensor of a ``.safetensors`` file)
+    reads only that matrix. Takes the same inputs and raises the same errors as
+    :func:`select_attention`."""
+    return _pick(attentions, layer, head, batch_index, "attentions")[0]
 
 
 def _pick(attentions: Any, layer: Any, head: Any, batch_index: Any, name: str) -> tuple[Any, str]:

@@ -21,7 +21,6 @@ import tempfile
 import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -34,6 +33,13 @@ from izzyviz._validate import (
     describe,
 )
 from izzyviz.headstats import MEASURES, HeadStatistics, Sums, batch_sums
+from izzyviz.pretrained import (
+    cut_lengths,
+    load_model,
+    load_pretrained,
+    load_tokenizer,
+    model_positions,
+)
 from izzyviz.source import to_numpy
 
 __all__ = ["ENGINES", "batch_attentions", "head_statistics", "load_pretrained"]
@@ -43,61 +49,6 @@ ENGINES = ("local", "ray")
 RAY_CHUNK = 65_536
 # Tokeniser markers stripped before deciding whether a token is punctuation.
 _MARKERS = ("##", "Ġ", "▁")
-
-
-def load_pretrained(
-    folder: str | os.PathLike[str],
-    dtype: str | None = None,
-    *,
-    attn_implementation: str | None = "eager",
-    name: str = "model",
-) -> tuple[Any, Any]:
-    """``(model, tokenizer)`` from a local folder (offline), in eval mode.
-
-    Parameters
-    ----------
-    folder
-        A folder with ``config.json``, weights and tokenizer files (``save_pretrained``'s).
-    dtype
-        Load the weights as this torch dtype (e.g. ``"float64"``); default as saved.
-    attn_implementation
-        The attention implementation to load (eager by default: it returns its own weights);
-        None for the model's default (SDPA), whose weights :func:`izzyviz.capture` records.
-    name
-        What errors call the folder (the argument or command-line operand it came from).
-
-    Raises
-    ------
-    OSError
-        The folder is missing or holds no loadable model or tokenizer.
-    """
-    path = Path(folder)
-    if not path.is_dir():
-        raise FileNotFoundError(f"{name}: {str(path)!r} is not a folder")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        from transformers import AutoModel, AutoTokenizer
-        from transformers.utils import logging as hf_logging
-    except ImportError:
-        raise OSError(
-            "reading a model folder needs torch and transformers; install them "
-            "(pip install 'izzyviz[transformers]')"
-        ) from None
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    options: dict[str, Any] = {"local_files_only": True}
-    if attn_implementation is not None:
-        options["attn_implementation"] = attn_implementation
-    if dtype is not None:
-        options["dtype"] = dtype
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
-        model = AutoModel.from_pretrained(path, **options).eval()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise OSError(f"{name}: cannot load a model from {str(path)!r}: {reason}") from None
-    return model, tokenizer
 
 
 def batch_attentions(model: Any, inputs: dict[str, Any]) -> tuple[Any, ...]:
@@ -174,6 +125,8 @@ class _Measurer:
         self.shape = (len(attentions), int(attentions[0].shape[1]))
         #: Seconds spent so far in the model's forward pass and in reducing its attention.
         self.seconds = {"model": 0.0, "statistics": 0.0}
+        #: Texts cut to ``max_length`` so far, and the longest one's length in tokens.
+        self.cut = {"texts": 0, "longest": 0}
 
     def _encode(self, texts: list[str]) -> tuple[dict[str, Any], NDArray[np.bool_]]:
         """Model inputs and the special-token mask of a batch (raises if the tokenizer does)."""
@@ -216,8 +169,13 @@ class _Measurer:
             inputs, special = self._encode(kept)
         ids = inputs["input_ids"].cpu().numpy()
         real = inputs["attention_mask"].cpu().numpy().astype(bool)
+        cut = cut_lengths(self.tokenizer, kept, real.sum(axis=1), self.max_length)
+        self.cut["texts"] += len(cut)
+        self.cut["longest"] = max(self.cut["longest"], *cut.values(), 0)
+        # Each text's first real position, wherever its padding sits (left, right or none).
+        first = np.arange(ids.shape[1]) == real.argmax(axis=1)[:, None]
         key_sets = {
-            "cls": special & real & (np.arange(ids.shape[1]) == 0),
+            "cls": special & real & first,
             "sep": np.isin(ids, self.sep_ids) & real,
             "special_tokens": special & real,
             "punctuation": self.punctuation[ids] & real,
@@ -227,6 +185,12 @@ class _Measurer:
         middle = time.perf_counter()
         arrays = [to_numpy(a, "attentions") for a in attentions]
         sums = _reduce(arrays, real, key_sets, self.measures, self.window)
+        if not np.isfinite(sums.values).all():
+            raise ValueError(
+                "model: its attention weights over real tokens hold NaN or infinity (a float64 "
+                "model whose tokenizer pads on the left gives NaN to rows that see only "
+                "padding; pad on the right: tokenizer.padding_side = 'right')"
+            )
         self.seconds["model"] += middle - start
         self.seconds["statistics"] += time.perf_counter() - middle
         return Sums(
@@ -242,7 +206,11 @@ class _RayWorker:
         self.measure = _Measurer(model, tokenizer, **options)
 
     def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
-        return self.measure([str(t) for t in batch["text"]]).to_row()
+        before = dict(self.measure.cut)
+        row = self.measure([str(t) for t in batch["text"]]).to_row()
+        cut = self.measure.cut
+        # The texts of this batch cut to max_length, and the longest length seen so far.
+        return row | {"cut": np.array([[cut["texts"] - before["texts"], cut["longest"]]])}
 
 
 @contextlib.contextmanager
@@ -293,6 +261,7 @@ def _ray_sums(
     address: str | None,
     start: Sums,
     bar: Any,
+    cut: dict[str, int],
 ) -> Sums:
     try:
         import ray
@@ -318,6 +287,8 @@ def _ray_sums(
             for row in dataset.iter_rows():
                 sums = Sums.from_row(options["measures"], row)
                 total = total + sums
+                cut["texts"] += int(row["cut"][0])
+                cut["longest"] = max(cut["longest"], int(row["cut"][1]))
                 bar.update(sums.texts + sums.skipped)
         return total
     finally:
@@ -372,15 +343,19 @@ def head_statistics(
     measures
         Names from :data:`izzyviz.headstats.MEASURES`:
 
-        ``"entropy"`` ``-sum p log p`` (nats); ``"cls"`` weight on the first token when it is
-        special ([CLS], BOS); ``"sep"`` on [SEP]/EOS tokens; ``"special_tokens"`` on all special
-        tokens (padding is never counted); ``"previous"``, ``"self"``, ``"next"`` on the token
-        before, itself, after (0 when there is none); ``"distance"`` the expected ``|q - k|``;
+        ``"entropy"`` ``-sum p log p`` (nats); ``"cls"`` weight on each text's first real
+        token when it is special ([CLS], BOS), wherever the tokenizer pads; ``"sep"`` on
+        [SEP]/EOS tokens; ``"special_tokens"`` on all special tokens (padding is never
+        counted); ``"previous"``, ``"self"``, ``"next"`` on the token before, itself, after (0
+        when there is none); ``"distance"`` the expected ``|q - k|``;
         ``"punctuation"`` on tokens made of punctuation characters.
     batch_size
         Texts per forward pass (per actor call with Ray).
     max_length
-        Truncate texts to this many tokens (None: no truncation).
+        Cut texts to this many tokens; at least one more than the special tokens the tokenizer
+        adds (``max_length=1`` is refused, not ignored). Texts longer than the model's
+        positions (``max_position_embeddings``) are cut there, whatever ``max_length`` says
+        (None: only there), with one warning saying how many were cut and where.
     window
         The relative-offset profile ``stats.offsets`` covers ``-window .. window`` (or less,
         when no text is that long: memory goes by the texts' length, not the window).
@@ -423,26 +398,12 @@ def head_statistics(
     workers = check_nonnegative_int(workers, "workers", 1)
     check_positive(num_cpus, "num_cpus")
     folder = isinstance(model, (str, os.PathLike))
-    own_tokenizer = None
-    if folder:
-        loaded, own_tokenizer = load_pretrained(model, dtype)
-        tokenizer = own_tokenizer if tokenizer is None else tokenizer
-    elif dtype is not None:
-        raise ValueError("dtype: applies to a model folder only; convert a loaded model yourself")
-    else:
-        loaded = model
-    if isinstance(tokenizer, (str, os.PathLike)):
-        from transformers import AutoTokenizer
-
-        tokenizer = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
-    if tokenizer is None or not callable(tokenizer):
-        raise TypeError(f"tokenizer: expected a transformers tokenizer, got {describe(tokenizer)}")
-    if batch_size > 1 and tokenizer.pad_token is None:
-        raise ValueError(
-            "tokenizer: has no padding token, needed for batch_size > 1; set one "
-            "(tokenizer.pad_token = tokenizer.eos_token) or use batch_size=1"
-        )
-    options: dict[str, Any] = {"measures": names, "window": window, "max_length": max_length}
+    loaded, tokenizer, own_tokenizer = _model_and_tokenizer(
+        model, tokenizer, dtype, batch_size, max_length
+    )
+    positions = model_positions(loaded)
+    limit = max_length if positions is None else min(max_length or positions, positions)
+    options: dict[str, Any] = {"measures": names, "window": window, "max_length": limit}
     measure = _Measurer(loaded, tokenizer, **options)  # fails early on a model we cannot run
 
     from tqdm.auto import tqdm
@@ -471,17 +432,64 @@ def head_statistics(
                 address=address,
                 start=Sums.zeros(names, *measure.shape),
                 bar=bar,
+                cut=measure.cut,
             )
+    _warn(sums, measure.cut, limit if limit == positions else None)
+    return HeadStatistics.from_sums(sums, source=str(model) if folder else type(model).__name__)
+
+
+def _model_and_tokenizer(
+    model: Any, tokenizer: Any, dtype: str | None, batch_size: int, max_length: int | None
+) -> tuple[Any, Any, Any]:
+    """``(model, tokenizer, the model folder's own tokenizer or None)`` for
+    :func:`head_statistics`: a folder's tokenizer is loaded and checked before its model."""
+    folder = isinstance(model, (str, os.PathLike))
+    own_tokenizer = None
+    if folder:
+        own_tokenizer = load_tokenizer(model)
+        tokenizer = own_tokenizer if tokenizer is None else tokenizer
+    elif dtype is not None:
+        raise ValueError("dtype: applies to a model folder only; convert a loaded model yourself")
+    if isinstance(tokenizer, (str, os.PathLike)):
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(tokenizer, local_files_only=True)
+    if tokenizer is None or not callable(tokenizer):
+        raise TypeError(f"tokenizer: expected a transformers tokenizer, got {describe(tokenizer)}")
+    if batch_size > 1 and tokenizer.pad_token is None:
+        raise ValueError(
+            "tokenizer: has no padding token, needed for batch_size > 1; set one "
+            "(tokenizer.pad_token = tokenizer.eos_token) or use batch_size=1"
+        )
+    specials = int(getattr(tokenizer, "num_special_tokens_to_add", lambda: 0)())
+    if max_length is not None and max_length <= specials:
+        raise ValueError(
+            f"max_length: expected at least {specials + 1} (the tokenizer adds {specials} "
+            f"special tokens to every text, and at least one token of the text must remain), "
+            f"got {max_length}"
+        )
+    return (load_model(model, dtype) if folder else model), tokenizer, own_tokenizer
+
+
+def _warn(sums: Sums, cut: dict[str, int], positions: int | None) -> None:
+    """Refuse an empty result; warn about skipped texts, and about texts cut at the model's
+    ``positions`` (None: texts were cut, if at all, at the ``max_length`` asked for)."""
+    import warnings
+
     if sums.texts + sums.skipped == 0:
         raise ValueError("texts: expected at least one text, got an empty iterable")
     if sums.texts == 0:
         raise ValueError(f"texts: none of the {sums.skipped} texts could be tokenised")
     if sums.skipped:
-        import warnings
-
         warnings.warn(
             f"texts: {sums.skipped} of {sums.skipped + sums.texts} texts could not be "
             "tokenised and were skipped (stats.skipped)",
-            stacklevel=2,
+            stacklevel=3,
         )
-    return HeadStatistics.from_sums(sums, source=str(model) if folder else type(model).__name__)
+    if cut["texts"] and positions is not None:
+        warnings.warn(
+            f"texts: {cut['texts']} of {sums.texts} texts are longer than the model's "
+            f"{positions} positions and were cut to their first {positions} tokens (the "
+            f"longest has {cut['longest']:,})",
+            stacklevel=3,
+        )

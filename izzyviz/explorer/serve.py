@@ -25,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from izzyviz.explorer.command import DEFAULT_PORT
+DEFAULT_PORT = 8765  # izzyviz serve --port
 
 if TYPE_CHECKING:
     from izzyviz.explorer.pyramid import Pyramid
@@ -128,8 +128,9 @@ class _Handler(BaseHTTPRequestHandler):
         return None
 
 
-def open_npy(path: str | os.PathLike[str]) -> Any:
-    """``path``, a ``.npy`` file holding a 2-D matrix of real numbers, as a read-only memmap."""
+def open_npy(path: str | os.PathLike[str], ndim: tuple[int, ...] = (2,)) -> Any:
+    """``path``, a ``.npy`` file holding an array of real numbers with ``ndim`` dimensions (a
+    2-D matrix), as a read-only memmap."""
     import numpy as np
 
     path = Path(path)
@@ -144,10 +145,11 @@ def open_npy(path: str | os.PathLike[str]) -> Any:
         matrix = np.load(path, mmap_mode="r", allow_pickle=False)
     except (ValueError, OSError) as exc:
         raise ValueError(f"FILE: cannot read {str(path)!r} as a .npy file ({exc})") from None
-    if matrix.ndim != 2 or matrix.dtype.kind not in "biuf" or 0 in matrix.shape:
+    if matrix.ndim not in ndim or matrix.dtype.kind not in "biuf" or 0 in matrix.shape:
+        wanted = " or ".join(f"{n}-D" for n in ndim)
         raise ValueError(
             f"FILE: {str(path)!r} holds an array of shape {matrix.shape} and dtype "
-            f"{matrix.dtype}; expected a 2-D matrix (float16 or float32) of attention scores"
+            f"{matrix.dtype}; expected a {wanted} array (float16 or float32) of attention scores"
         )
     return matrix
 
