@@ -28,6 +28,7 @@ import izzyviz
 from izzyviz.cli import main
 from izzyviz.explorer.pyramid import Geometry
 from izzyviz.explorer.serve import TileCache, start
+from izzyviz.numbers import format_number
 from izzyviz.scene import CellGrid, Text
 
 
@@ -288,7 +289,7 @@ def test_serve_command_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     tokens = str(tmp_path / "tokens.txt")
     cases = {
         "a.npy": "--tokens: got 3 tokens, but the matrix",
-        "v.npy": "holds an array of shape (5,) and dtype float32; expected a 2-D matrix",
+        "v.npy": "holds an array of shape (5,) and dtype float32; expected a 2-D or 4-D array",
         "none.npy": "does not exist",
         "tokens.txt": "is not a .npy file",
     }
@@ -328,3 +329,24 @@ def test_a_log_scale_page_keeps_zeros_apart_as_the_figure_does() -> None:
     bar = [node.text for node in fig.scene.find("colorbar")[0].walk() if hasattr(node, "text")]
     assert [label for label, _ in meta["ticks"]] == bar[:-1]  # the figure's, but the "0"
     assert all(0 <= fraction <= 1 for _, fraction in meta["ticks"])
+
+
+def test_serve_reads_one_head_of_a_4d_file(tmp_path: Path) -> None:
+    stack = np.random.default_rng(5).random((2, 3, 6, 6)).astype(np.float16)
+    np.save(tmp_path / "s.npy", stack)
+    (tmp_path / "tokens.txt").write_text("\n".join("abcdef"), encoding="utf-8")
+    tokens = str(tmp_path / "tokens.txt")
+    command = [sys.executable, "-m", "izzyviz.cli", "serve", str(tmp_path / "s.npy"), "--tokens",
+               tokens, "--layer", "1", "--head", "2", "--port", "0"]  # fmt: skip
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            assert "(6 x 6)" in process.stdout.readline()
+            url = re.search(r"http://127\.0\.0\.1:\d+/", process.stdout.readline())
+            assert url is not None
+            meta = page_json(fetch(url[0]).decode("utf-8"), "meta")
+            assert meta["top"][0][2] == format_number(float(stack[1, 2].max()))
+            process.send_signal(signal.SIGINT)
+            assert process.wait(timeout=60) == 0
+        finally:
+            process.kill()
