@@ -22,9 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-#: Budget of one block of scores in the compute dtype: small enough to stay in the CPU's cache
-#: while the block is scaled, masked, normalised and copied out.
-BLOCK_BYTES = 4 * 1024 * 1024
+#: Budget of one block of scores (one head, some query rows) in the compute dtype: enough rows
+#: that multiplying them by the keys is efficient, few enough to stay near the CPU's caches
+#: while the block is masked, normalised and copied out.
+BLOCK_BYTES = 16 * 1024 * 1024
 _NUMPY_NAMES = {"float16": "float16", "float32": "float32", "float64": "float64"}
 
 
@@ -44,15 +45,6 @@ def compute_dtype(*dtypes: Any) -> Any:
     import torch
 
     return torch.float64 if torch.float64 in dtypes else torch.float32
-
-
-def select_heads(tensor: Any, heads: tuple[int, ...], count: int) -> Any:
-    """``tensor[:, heads]`` when it has one entry per head, else the tensor (broadcast)."""
-    if tensor.dim() < 4 or tensor.shape[1] == 1:
-        return tensor
-    if tensor.shape[1] != count:
-        raise ValueError(f"capture: a mask or bias with {tensor.shape[1]} heads, expected {count}")
-    return tensor[:, list(heads)]
 
 
 def real_keys(mask: Any, queries: int, keys: int, top_left: bool) -> int:
@@ -121,39 +113,31 @@ class Recomputed:
         return int(self.query.shape[1])
 
     def weights(self, heads: tuple[int, ...], dtype: Any, block_bytes: int = BLOCK_BYTES) -> Any:
-        """``softmax(Q Kᵀ · scale + ...)`` of the selected heads as a CPU tensor, computed
-        ``block_bytes`` of scores at a time."""
+        """``softmax(Q Kᵀ · scale + ...)`` of the selected heads as a CPU tensor, one head of
+        one batch row at a time, in blocks of query rows whose scores fit ``block_bytes``."""
         import torch
 
         batch, count, queries, _ = self.query.shape
         work = compute_dtype(self.query.dtype, dtype)
-        selected = torch.tensor(heads, device=self.query.device)
-        groups = count // self.key.shape[1]
-        query = self.query.detach()[:, selected].to(work)
-        keys = self.key.detach()[:, selected // groups, : self.keys].to(work).transpose(-1, -2)
-        mask = None if self.mask is None else select_heads(self.mask, heads, count)
-        bias = None if self.bias is None else select_heads(self.bias, heads, count)
         out = zeros((batch, len(heads), queries, self.keys), dtype or work)
-        row_bytes = batch * len(heads) * self.keys * work.itemsize
-        rows = max(1, min(queries, block_bytes // max(1, row_bytes)))
-        scratch = torch.empty(rows * row_bytes // work.itemsize, dtype=work, device=query.device)
-        sinks = None
-        if self.sinks is not None:
-            sinks = self.sinks.detach()[list(heads)].to(work).view(1, -1, 1, 1)
+        rows = max(1, min(queries, block_bytes // (self.keys * work.itemsize)))
+        scratch = torch.empty(rows * self.keys, dtype=work, device=self.query.device)
+        groups = count // self.key.shape[1]
         with torch.no_grad():
-            for start in range(0, queries, rows):
-                stop = min(queries, start + rows)
-                first, last = self._columns(start, stop)
-                scores = scratch[: batch * len(heads) * (stop - start) * (last - first)]
-                scores = scores.view(batch, len(heads), stop - start, last - first)
-                torch.matmul(query[:, :, start:stop], keys[..., first:last], out=scores)
-                self._adjust(scores, mask, bias, start, stop, first, last)
-                if sinks is None:
-                    torch.ops.aten._softmax.out(scores, -1, False, out=scores)
-                else:
-                    total = torch.logaddexp(torch.logsumexp(scores, -1, keepdim=True), sinks)
-                    scores.sub_(total).exp_()
-                out[:, :, start:stop, first:last].copy_(scores)
+            for b in range(batch):
+                for column, head in enumerate(heads):
+                    query = self.query[b, head].detach().to(work)
+                    keys = self.key[b, head // groups, : self.keys].detach().to(work).t()
+                    extra = _Extra.of(self, b, head, count, work)
+                    for start in range(0, queries, rows):
+                        stop = min(queries, start + rows)
+                        first, last = self._columns(start, stop)
+                        scores = scratch[: (stop - start) * (last - first)]
+                        scores = scores.view(stop - start, last - first)
+                        block = (query[start:stop], keys[:, first:last])
+                        torch.addmm(scores, *block, beta=0, alpha=self.scaling, out=scores)
+                        self._normalise(scores, extra, start, stop, first)
+                        out[b, column, start:stop, first:last].copy_(scores)
         return out
 
     def _columns(self, start: int, stop: int) -> tuple[int, int]:
@@ -161,36 +145,75 @@ class Recomputed:
         if self.mask is not None:
             return 0, self.keys
         last = min(self.keys, stop + self.offset) if self.causal else self.keys
+        last = max(1, last)
         first = 0 if self.window is None else max(0, start + self.offset - self.window + 1)
         return min(first, last - 1), last
 
-    def _adjust(
-        self, scores: Any, mask: Any, bias: Any, start: int, stop: int, first: int, last: int
-    ) -> None:
-        """Scale, soft-cap, add bias and mask, in place, as the model's attention does."""
+    def _normalise(self, scores: Any, extra: _Extra, start: int, stop: int, first: int) -> None:
+        """Soft-cap, add bias and mask, then softmax, in place, as the model does (the
+        scores come scaled)."""
         import torch
 
         lowest = torch.finfo(scores.dtype).min
-        scores.mul_(self.scaling)
+        last = first + scores.shape[-1]
         if self.softcap is not None:
             scores.div_(self.softcap).tanh_().mul_(self.softcap)
-        if bias is not None:
-            scores.add_(bias[:, :, start:stop, first:last])
-        if mask is not None and mask.dtype == torch.bool:
-            scores.masked_fill_(~mask[:, :, start:stop, first:last], lowest)
-        elif mask is not None:
-            scores.add_(mask[:, :, start:stop, first:last])
-        if mask is not None or not (self.causal or self.window is not None):
-            return
+        if extra.bias is not None:
+            scores.add_(extra.bias[start:stop, first:last])
+        if extra.mask is not None and extra.mask.dtype == torch.bool:
+            scores.masked_fill_(~extra.mask[start:stop, first:last], lowest)
+        elif extra.mask is not None:
+            scores.add_(extra.mask[start:stop, first:last])
+        elif self.causal or self.window is not None:
+            self._band(scores, start, stop, first, lowest)
+        if extra.sinks is None:
+            torch.ops.aten._softmax.out(scores, -1, False, out=scores)
+        else:
+            total = torch.logaddexp(torch.logsumexp(scores, -1, keepdim=True), extra.sinks)
+            scores.sub_(total).exp_()
+
+    def _band(self, scores: Any, start: int, stop: int, first: int, lowest: float) -> None:
+        """Hide what the causal diagonal and the sliding window hide: only the columns of the
+        block where its rows disagree are compared."""
+        import torch
+
+        last = first + scores.shape[-1]
         rows = torch.arange(start, stop, device=scores.device)[:, None] + self.offset
-        if self.causal:  # only the columns right of the block's first row can be in the future
+        if self.causal:  # columns right of the first row's diagonal
             edge = max(first, start + self.offset + 1)
             columns = torch.arange(edge, last, device=scores.device)
-            scores[..., edge - first :].masked_fill_(columns > rows, lowest)
-        if self.window is not None:  # only the columns left of the last row's window edge
-            edge = min(last, stop - 1 + self.offset - self.window + 1)
+            scores[:, edge - first :].masked_fill_(columns > rows, lowest)
+        if self.window is not None:  # columns left of the last row's window edge
+            edge = min(last, stop + self.offset - self.window)
             columns = torch.arange(first, max(first, edge), device=scores.device)
-            scores[..., : len(columns)].masked_fill_(columns <= rows - self.window, lowest)
+            scores[:, : len(columns)].masked_fill_(columns <= rows - self.window, lowest)
+
+
+@dataclass
+class _Extra:
+    """What one (batch row, head) adds to its scores: bias, mask (``queries x keys``, maybe
+    broadcast) and sink logit."""
+
+    bias: Any
+    mask: Any
+    sinks: Any
+
+    @classmethod
+    def of(cls, call: Recomputed, b: int, head: int, count: int, work: Any) -> _Extra:
+        def plane(tensor: Any) -> Any:
+            if tensor is None:
+                return None
+            if tensor.dim() == 4 and tensor.shape[1] not in (1, count):
+                raise ValueError(
+                    f"capture: a mask or bias with {tensor.shape[1]} heads, expected {count}"
+                )
+            row = tensor[b if tensor.shape[0] > 1 else 0]
+            row = row[head if row.shape[0] > 1 else 0] if row.dim() == 3 else row
+            return row.expand(call.queries, row.shape[-1])[:, : call.keys].detach()
+
+        sinks = None if call.sinks is None else call.sinks.detach()[head].to(work)
+        bias = plane(call.bias)
+        return cls(None if bias is None else bias.to(work), plane(call.mask), sinks)
 
 
 Call = Given | Recomputed

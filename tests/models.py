@@ -5,7 +5,8 @@ a model in eval mode. The named builders (:func:`minilm`, :func:`tiny_gpt2`, ...
 ``attn_implementation="eager"`` (so ``output_attentions=True`` really returns attention weights)
 and are cached with :func:`functools.cache`: treat the returned objects as read-only and never
 train or modify them in a test. :func:`tiny` builds a fresh random model of any architecture from
-its ``*Config`` class (hidden size 32, 2 layers, 4 heads), with the attention transformers picks
+its ``*Config`` class (hidden size 32, 2 layers, 4 heads sharing 2 key/value heads where
+the architecture allows), with the attention transformers picks
 by default (SDPA where the model offers it) unless told otherwise.
 
 Use them from a test module like this::
@@ -156,7 +157,7 @@ TINY_SIZES: dict[str, Any] = {
     "encoder_layers": 2, "decoder_layers": 2, "num_decoder_layers": 2,
     "num_attention_heads": 4, "num_heads": 4, "n_head": 4, "n_heads": 4, "attention_heads": 4,
     "encoder_attention_heads": 4, "decoder_attention_heads": 4,
-    "d_kv": 8, "head_dim": 8,
+    "num_key_value_heads": 2, "num_kv_heads": 2, "d_kv": 8, "head_dim": 8, "rotary_dim": 8,
     "max_position_embeddings": 128, "n_positions": 128,
     "num_experts": 4, "num_local_experts": 4, "n_routed_experts": 4, "num_experts_per_tok": 2,
     "kv_lora_rank": 16, "q_lora_rank": 16, "qk_rope_head_dim": 8, "qk_nope_head_dim": 8,
@@ -186,6 +187,27 @@ def tiny(model_type: str, auto: str = "AutoModel", **overrides: Any) -> Any:
     sizes = {k: v for k, v in TINY_SIZES.items() if k in fields}
     config = config_class(**{**sizes, **overrides})
     return _seeded(lambda: getattr(transformers, auto).from_config(config))
+
+
+def devices() -> list[Any]:
+    """``pytest.param`` for the CPU, and for CUDA when a GPU is present (skipped otherwise):
+    parametrise a test with it to run it on every device this machine has."""
+    import pytest
+    import torch
+
+    cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+    return [pytest.param("cpu"), pytest.param("cuda", marks=cuda)]
+
+
+def assert_matches_eager(got: Any, expected: Any, tolerance: float = 1e-5) -> None:
+    """``got`` (a captured CPU tensor) equals eager's ``expected`` within ``tolerance``, except
+    where eager is NaN: a float64 eager model turns the fully masked rows of left padding into
+    NaN, which then spreads along that batch row. Batch row 0 must be all finite."""
+    expected = expected.detach().cpu().to(got.dtype)
+    assert got.shape == expected.shape
+    finite = expected.isfinite()
+    assert finite[0].all()
+    assert (got[finite] - expected[finite]).abs().max() <= tolerance
 
 
 def prompt_ids(length: int, batch: int = 1, seed: int = SEED) -> Any:
