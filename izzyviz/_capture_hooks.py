@@ -11,8 +11,8 @@ closes. Four kinds, each installed by a function of this module:
 * ``"output"`` (:func:`install_output`): a forward hook on a module off the interface takes its
   own weights out of its output (asking for them first if it only returns them on request, and
   then handing the caller the output it asked for).
-* ``"pass"`` (:func:`install_pass`): a sub-model's forward tells the captures when one of its
-  passes starts and when it finishes.
+* ``"pass"`` (:func:`install_pass`): a sub-model's forward, wrapped on the instance, tells the
+  captures when one of its passes starts and when it finishes.
 * ``"generate"`` (:func:`install_generate`): ``generate()`` refuses decoding modes whose batch
   rows do not stay with their sequences (beam search, assisted and prompt-lookup decoding).
 
@@ -143,7 +143,7 @@ def _reporting(function: Callable[..., Any], implementation: str) -> Callable[..
     return attention
 
 
-class _Globals(dict):  # type: ignore[type-arg]
+class _Globals(dict[str, Any]):
     """A function's globals with some names replaced; every other name is looked up live."""
 
     def __init__(self, base: dict[str, Any], **names: Any) -> None:
@@ -190,19 +190,14 @@ def _function(original: Any, names: dict[str, Any], closure: Any, wrapped: Any) 
     copy.__qualname__, copy.__module__ = original.__qualname__, original.__module__
     copy.__dict__.update(original.__dict__)
     if wrapped is not None:
-        copy.__wrapped__ = wrapped
+        copy.__dict__["__wrapped__"] = wrapped
     return copy
 
 
 def install_interface(module: Any) -> Callable[[], None]:
-    """Give ``module`` a listening forward; return what undoes it."""
-    function = _listening_copy(type(module).forward, module)
-    return _replace_forward(module, lambda _: types.MethodType(function, module))
-
-
-def _replace_forward(module: Any, make: Callable[[Any], Any]) -> Callable[[], None]:
-    """Set ``make(current forward)`` as ``module``'s own forward; return what undoes it. A
-    forward accelerate already set on the instance calls ``_old_forward``: that is replaced."""
+    """Give ``module`` a listening forward; return what undoes it. Where accelerate's hooks
+    already gave the instance a forward, the class forward they call (``_old_forward``) is the
+    one replaced."""
     own = vars(module)
     attribute = "_old_forward" if "forward" in own and "_old_forward" in own else "forward"
     if attribute == "forward" and "forward" in own:
@@ -211,8 +206,14 @@ def _replace_forward(module: Any, make: Callable[[Any], Any]) -> Callable[[], No
             "library's hook?); capture the model without it, or load it with "
             "attn_implementation='eager' and call it with output_attentions=True"
         )
-    saved = own.get(attribute)
-    setattr(module, attribute, make(getattr(module, attribute)))
+    function = _listening_copy(type(module).forward, module)
+    return _replace(module, attribute, types.MethodType(function, module))
+
+
+def _replace(module: Any, attribute: str, value: Any) -> Callable[[], None]:
+    """Set ``module.<attribute>`` on the instance; return what restores it."""
+    saved = vars(module).get(attribute)
+    setattr(module, attribute, value)
 
     def undo() -> None:
         if saved is None:
@@ -229,11 +230,11 @@ def _replace_forward(module: Any, make: Callable[[Any], Any]) -> Callable[[], No
 def install_output(module: Any) -> Callable[[], None]:
     """Hooks that take ``module``'s own weights (second in its output) to the captures."""
     flag = OWN_WEIGHTS[type(module).__name__]
-    signature = inspect.signature(module.forward) if flag else None
+    signature = inspect.signature(module.forward)
     key = id(module)
 
     def before(module: Any, args: Any, kwargs: Any) -> Any:
-        if signature is None or not listening(module):
+        if flag is None or not listening(module):
             return None
         bound = signature.bind(*args, **kwargs)
         forced = not bound.arguments.get(flag)
@@ -254,9 +255,14 @@ def install_output(module: Any) -> Callable[[], None]:
         return None
 
     handles = [module.register_forward_hook(after)]
-    if signature is not None:
+    if flag is not None:
         handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
-    return _remover(handles)
+
+    def remove() -> None:
+        for handle in handles:
+            handle.remove()
+
+    return remove
 
 
 # -- passes and generate() --------------------------------------------------------------------
@@ -265,27 +271,17 @@ def install_output(module: Any) -> Callable[[], None]:
 def install_pass(owner: Any) -> Callable[[], None]:
     """Tell the captures when a forward pass of ``owner`` starts and when it finishes (also
     when a library calls ``owner.forward`` directly, as sentence-transformers does)."""
+    original = owner.forward  # the class's, or one another library set on the instance
 
-    def make(original: Any) -> Any:
-        def forward(*args: Any, **kwargs: Any) -> Any:
-            for capture in listening(owner):
-                capture.on_pass(owner, done=False)
-            output = original(*args, **kwargs)
-            for capture in listening(owner):
-                capture.on_pass(owner, done=True)
-            return output
+    def forward(*args: Any, **kwargs: Any) -> Any:
+        for capture in listening(owner):
+            capture.on_pass(owner, done=False)
+        output = original(*args, **kwargs)
+        for capture in listening(owner):
+            capture.on_pass(owner, done=True)
+        return output
 
-        return forward
-
-    return _replace_forward(owner, make)
-
-
-def _remover(handles: list[Any]) -> Callable[[], None]:
-    def remove() -> None:
-        for handle in handles:
-            handle.remove()
-
-    return remove
+    return _replace(owner, "forward", forward)
 
 
 def install_generate(model: Any) -> Callable[[], None]:
@@ -305,8 +301,7 @@ def install_generate(model: Any) -> Callable[[], None]:
             )
         return original(mode, *args, **kwargs)
 
-    model._validate_generation_mode = validate
-    return lambda: delattr(model, "_validate_generation_mode")
+    return _replace(model, "_validate_generation_mode", validate)
 
 
 _INSTALLERS: dict[str, Callable[[Any], Callable[[], None]]] = {

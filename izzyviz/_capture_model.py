@@ -187,7 +187,7 @@ def _adds_cross_attention(owner: Any) -> bool:
 
 
 def _stack(name: str, owner: Any, modules: list[Any], root: Any) -> Stack:
-    routes = {route(m) for m in modules}
+    routes = {route(m) or "none" for m in modules}
     kind = routes.pop() if len(routes) == 1 else "mixed"
     if kind == "local":
         cls = type(modules[0]).__name__

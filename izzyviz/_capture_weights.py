@@ -13,7 +13,7 @@ An attention call arrives as one of two kinds of :class:`Call`:
 Both also say how many key columns are real (:attr:`Call.keys`): a static cache hands attention
 its whole allocated length, whose unused tail the mask hides.
 
-Buffers the size of a weight matrix are zero-filled by the operating system (``numpy.zeros``):
+Buffers the size of a weight matrix are zero-filled by the operating system (:func:`zeros`):
 columns a causal block never writes cost no memory until read.
 """
 
@@ -26,18 +26,20 @@ from typing import Any
 #: that multiplying them by the keys is efficient, few enough to stay near the CPU's caches
 #: while the block is masked, normalised and copied out.
 BLOCK_BYTES = 16 * 1024 * 1024
-_NUMPY_NAMES = {"float16": "float16", "float32": "float32", "float64": "float64"}
 
 
 def zeros(shape: tuple[int, ...], dtype: Any) -> Any:
-    """A zero CPU tensor whose pages the operating system provides zeroed on first touch."""
-    import numpy as np
+    """A zero CPU tensor in anonymous memory the operating system zeroes page by page on first
+    touch (``numpy.zeros`` asks for huge pages, which a few touched cells fill whole)."""
+    import math
+    import mmap
+
     import torch
 
-    name = str(dtype).removeprefix("torch.")
-    if name == "bfloat16":
-        return torch.from_numpy(np.zeros(shape, np.uint16)).view(torch.bfloat16)
-    return torch.from_numpy(np.zeros(shape, _NUMPY_NAMES[name]))
+    size = math.prod(shape) * dtype.itemsize
+    if size == 0:
+        return torch.zeros(shape, dtype=dtype)
+    return torch.frombuffer(mmap.mmap(-1, size), dtype=dtype).view(shape)
 
 
 def compute_dtype(*dtypes: Any) -> Any:
@@ -54,7 +56,7 @@ def real_keys(mask: Any, queries: int, keys: int, top_left: bool) -> int:
 
     if mask is None or not isinstance(mask, torch.Tensor) or mask.dim() < 2:
         return min(keys, queries) if top_left and queries > 1 else keys
-    last = mask[..., -1, :keys]
+    last = mask[:, :keys] if mask.dim() == 2 else mask[..., -1, :keys]
     allowed = last if last.dtype == torch.bool else last > torch.finfo(last.dtype).min / 2
     seen = allowed.reshape(-1, allowed.shape[-1]).any(dim=0).nonzero()
     return int(seen[-1]) + 1 if len(seen) else keys
@@ -166,8 +168,10 @@ class Recomputed:
             scores.add_(extra.mask[start:stop, first:last])
         elif self.causal or self.window is not None:
             self._band(scores, start, stop, first, lowest)
-        if extra.sinks is None:
+        if extra.sinks is None and scores.is_cpu:  # in place: no second buffer to fill
             torch.ops.aten._softmax.out(scores, -1, False, out=scores)
+        elif extra.sinks is None:
+            scores.copy_(torch.softmax(scores, -1))
         else:
             total = torch.logaddexp(torch.logsumexp(scores, -1, keepdim=True), extra.sinks)
             scores.sub_(total).exp_()

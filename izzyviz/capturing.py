@@ -302,28 +302,37 @@ def capture(
     """Record the attention weights of chosen layers and heads while a model runs.
 
     The model keeps its attention implementation (SDPA by default in transformers 5, or eager,
-    flash, ...), which still computes every output: logits are bitwise those of an uncaptured
-    run, and nothing of the model is changed. Beside it, izzyviz computes
-    ``softmax(Q Kᵀ · scale + mask)`` for the selected heads only, honouring what the model's
-    attention honours (grouped/multi-query heads, causal, boolean and additive masks, padding,
-    sliding windows, soft-capping, learned sinks, T5's relative position bias, the model's own
-    scaling), in query-row chunks of at most ``chunk_bytes``. The weights equal eager
-    ``output_attentions`` (float32: within 1e-5).
+    flash, ...), which still computes every output: outputs are bitwise those of an uncaptured
+    run. Beside it, izzyviz computes ``softmax(Q Kᵀ · scale + mask)`` for the selected heads
+    only, honouring what the model's attention honours (grouped/multi-query heads, causal,
+    boolean and additive masks, padding, sliding windows, soft-capping, learned sinks, T5's
+    relative position bias, the model's own scaling), a block of query rows at a time. Where the
+    model computes weights itself (eager attention; BLOOM, MPT, XGLM, DeBERTa v1-v3 and LED's
+    decoder, which do not use ``AttentionInterface``) those are copied instead. The weights
+    equal eager ``output_attentions`` (within 1e-5; eager's own softmax runs in float32).
+
+    Layers are named and counted as ``output_attentions`` counts them: one entry per call of an
+    attention module in a forward pass, so ALBERT's shared layer gives ``num_hidden_layers``
+    entries. A module wrapping one transformers model (``torch.nn.Sequential``, a
+    SentenceTransformer) is captured as that model.
 
     Parameters
     ----------
     model
-        A transformers model (>= 5) whose attention goes through ``AttentionInterface``.
+        A transformers model (>= 5), or a module wrapping exactly one.
     layers
         Layer indices to capture (negative counts from the end), one index, or None for all.
         For encoder-decoder models they apply to the encoder and the decoder alike.
     heads
         Head indices to capture, one index, or None for all.
     dtype
-        Storage dtype of the captured weights: ``torch.float32`` (default), ``torch.float16``
-        or ``torch.bfloat16`` (or their names), which halve the memory.
+        Storage dtype of the captured weights: float16, bfloat16, float32 or float64, as a torch
+        dtype, a numpy dtype or a name (``"half"``, ``"torch.float16"``, ...). None (default)
+        follows the model: float64 for a float64 model (computed in float64), else float32.
+        float16 and bfloat16 halve the memory.
     chunk_bytes
-        Byte budget of one chunk of float32 scores while computing (default 64 MiB).
+        Byte budget of one block of scores (one head, some query rows) while computing
+        (default 16 MiB).
 
     Returns
     -------
@@ -331,21 +340,27 @@ def capture(
         A context manager. After ``model(...)`` or ``model.generate(...)`` inside the ``with``
         block, ``cap.attentions`` (single-stack models) or ``cap.encoder_attentions``,
         ``cap.decoder_attentions`` and ``cap.cross_attentions`` (encoder-decoder models) are
-        tuples of CPU tensors, one per captured layer, shaped ``(batch, len(heads), q, k)``.
-        Under ``generate()`` with a KV cache each step's rows are appended, so the self-attention
-        is the whole (positions fed x positions) matrix with zeros above the diagonal; a new
-        forward pass without cache starts over.
+        tuples of tensors in CPU memory, whatever device the model runs on, one per captured
+        layer, shaped ``(batch, len(heads), q, k)``. Under ``generate()`` with a KV cache (a
+        static one too) each step's rows are appended, so the self-attention is the whole
+        (positions fed x positions) matrix with zeros above the diagonal; a new forward pass
+        without cache starts over. Only calls made in the thread (or asyncio task) that opened
+        the capture are recorded; it may be closed from any thread.
 
     Raises
     ------
     TypeError
-        If the model does not route attention through transformers' ``AttentionInterface``
-        (use ``attn_implementation="eager"`` and ``output_attentions=True`` instead), or if
-        ``layers``/``heads`` are not integers.
+        If the model's attention is neither on ``AttentionInterface`` nor one izzyviz knows
+        (use ``attn_implementation="eager"`` and ``output_attentions=True`` instead), if a
+        wrapper holds several models, or if ``layers``/``heads`` are not integers.
     IndexError
         If a layer or head index is out of range.
     ValueError
-        For duplicate indices, an unknown ``dtype`` or a ``chunk_bytes`` below 1.
+        For duplicate indices, a ``dtype`` that is not floating point or a ``chunk_bytes``
+        below 1; from ``generate()`` inside the capture, for beam search, assisted or
+        prompt-lookup decoding (their rows do not stay with the sequences returned).
+    RuntimeError
+        When results are read after a forward pass that did not finish (interrupted).
 
     Examples
     --------
