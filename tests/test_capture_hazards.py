@@ -301,3 +301,17 @@ def test_a_float64_model_gives_float64_weights_that_do_not_depend_on_the_batch()
         assert one.dtype == two.dtype == torch.float64
         assert max_difference(one, expected) <= 1e-6
         assert max_difference(two[1:, :, 3:, 3:], one) <= 1e-12
+
+
+def test_head_statistics_of_a_float64_model_do_not_depend_on_the_batch_size() -> None:
+    """Float32 weights made them drift by ~1e-7 between batch sizes."""
+    model = bert_sdpa().double()
+    _, tokenizer = minilm()
+    long = "The quick brown fox jumps over the lazy dog, and then it runs far away. " * 12
+    texts = ["A short one.", long, "Why not? " * 30]  # padded to 200 tokens in a batch
+    one, three = (
+        izzyviz.head_statistics(model, tokenizer, texts, batch_size=size, progress=False)
+        for size in (1, 3)
+    )
+    for name in one.mean:
+        assert np.allclose(one.mean[name], three.mean[name], rtol=1e-12, atol=1e-15), name
