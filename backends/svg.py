@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from izzyviz.raster import cells_by_color, encode_png
@@ -94,9 +93,7 @@ class SVGRenderer(Renderer):
     name = "svg"
     extensions = (".svg",)
 
-    def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(f"svg backend: unknown option(s) {', '.join(sorted(options))}")
+    def __init__(self) -> None:
         self._out: list[str] = []
         self._ids = 0
         self._fonts = metrics()

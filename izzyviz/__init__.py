@@ -4,6 +4,23 @@
 >>> fig = izzyviz.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"])
 >>> path = fig.save("attention.svg")  # doctest: +SKIP
 
+A matrix takes one road, each stage in its own module and entered once, never calling back::
+
+    the door      source.as_source       Matrix: checked, kept as it came (memmap, tensor, mask)
+    summary       summary.summarize      MatrixSummary: read once in row blocks: range, top
+                                         cells, values pooled into the display pixels
+    colour        summary.paint          CellImage: those values as palette indices of a
+                  (colors.ColorScale)    ColorScale (normalisation + colormap)
+    layout        layout.heatmap_panel   Panel: cells, labels, marks, colour bar, titles, as
+                                         scene nodes (layout.fitted_style fits a paper's width)
+    scene         layout.page            Scene: frozen dataclasses in points (scene.py)
+    backends      Figure.save            bytes of a PDF, SVG or PNG (render.py, backends/)
+
+:class:`izzyviz.plot.HeatmapJob` runs the stages for one panel; the seed functions
+(``visualization``), the analysis views (``views``) and the head overview and report
+(``heads``) are modes of it: data, not copies. Model-facing code (``capturing``, ``stats``,
+``headstats``) hands plain arrays to the door and never reaches below it.
+
 Public names are imported on first use, so ``import izzyviz`` stays fast and never loads torch,
 transformers, matplotlib, ReportLab or cairosvg.
 """

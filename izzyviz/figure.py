@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -85,7 +86,7 @@ class Figure:
     def render(self, format: str = "pdf", **options: Any) -> bytes:
         """The figure as the bytes of a ``format`` file (``"pdf"``, ``"svg"``, ``"png"``, or a
         registered backend). ``options`` go to the backend (e.g. ``dpi=300`` for PNG)."""
-        renderer = resolve_backend(None, format=format)(**options)
+        renderer = _renderer(resolve_backend(None, format=format), options, "render")
         return renderer.render(self._pages_for(renderer))
 
     def save(
@@ -107,7 +108,8 @@ class Figure:
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__}")
-        renderer = resolve_backend(os.fspath(path), format=format, backend=backend)(**options)
+        backend_class = resolve_backend(os.fspath(path), format=format, backend=backend)
+        renderer = _renderer(backend_class, options, "save")
         data = renderer.render(self._pages_for(renderer))
         return write_atomic(path, data)
 
@@ -141,3 +143,19 @@ class Figure:
         w, h = self.size
         pages = f", {len(self.pages)} pages" if len(self.pages) > 1 else ""
         return f"<izzyviz.Figure {w:g} x {h:g} pt{pages}>"
+
+
+def _renderer(backend: type[Renderer], options: dict[str, Any], verb: str) -> Renderer:
+    """``backend(**options)``, after refusing options it does not take, by name (a backend that
+    takes ``**options`` checks them itself)."""
+    parameters = inspect.signature(backend.__init__).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        known = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise TypeError(
+                f"{verb}: unknown option(s) {', '.join(unknown)} for {backend.name.upper()} "
+                f"files; {takes}"
+            )
+    return backend(**options)

@@ -32,9 +32,9 @@ from izzyviz._validate import (
     check_nonnegative_int,
     check_positive,
     describe,
-    to_numpy,
 )
 from izzyviz.headstats import MEASURES, HeadStatistics, Sums, batch_sums
+from izzyviz.source import to_numpy
 
 __all__ = ["ENGINES", "batch_attentions", "head_statistics", "load_pretrained"]
 

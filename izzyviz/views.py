@@ -24,8 +24,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._validate import (
-    as_float_array,
-    as_matrix,
     check_bool,
     check_choice,
     check_fraction,
@@ -34,13 +32,12 @@ from izzyviz._validate import (
     check_nonnegative,
     check_positive,
     describe,
-    to_numpy,
 )
 from izzyviz.colors import ColorScale, lut, parse_color, relative_luminance
 from izzyviz.figure import Figure
-from izzyviz.layout import CellLayout, LegendEntry, Overlay, Style, heatmap_panel, page
+from izzyviz.layout import CellLayout, LegendEntry, Overlay, Style, page
 from izzyviz.paper import figure_style
-from izzyviz.plot import figure_data, heatmap_spec, save_figure
+from izzyviz.plot import HeatmapJob, figure_data, save_figure
 from izzyviz.scene import (
     RGBA,
     Circle,
@@ -51,6 +48,7 @@ from izzyviz.scene import (
     Rect,
     Text,
 )
+from izzyviz.source import as_float_array, as_matrix, to_numpy
 from izzyviz.text import metrics
 
 __all__ = [
@@ -124,10 +122,8 @@ def _draw(
 ) -> Figure:
     """Lay out one panel (no top-cell enlargement: these views mark cells otherwise) in the
     ``layout`` style, put it on a page with its numbers in ``Figure.data``, and save it."""
-    spec, scale = heatmap_spec(
-        matrix, x_labels, y_labels, style=layout, top_n=0, title=title, **options
-    )
-    panel = heatmap_panel(spec, layout)
+    job = HeatmapJob.of(matrix, x_labels, y_labels, top_n=0, title=title, **options)
+    panel, scale = job.panel(layout or Style())
     figure_data_ = figure_data([panel], scale)
     figure_data_.update(data or {})
     fig = Figure(page([panel], layout, title=title), figure_data_)
