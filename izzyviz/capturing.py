@@ -30,7 +30,7 @@ from izzyviz._validate import check_index, check_nonnegative_int, describe
 
 __all__ = ["AttentionCapture", "capture"]
 
-#: Default byte budget of one block of scores (query rows x keys x selected heads).
+#: Default byte budget of one block of scores (some query rows of one head, all their keys).
 DEFAULT_CHUNK_BYTES = BLOCK_BYTES
 _DTYPE_NAMES = {
     "float16": "float16", "half": "float16", "fp16": "float16",
