@@ -10,8 +10,9 @@ An attention call arrives as one of two kinds of :class:`Call`:
 * :class:`Given`: weights the model computed itself (eager attention, or a module off the
   interface that returns them), of which the selected heads are copied out.
 
-Both also say how many key columns are real (:attr:`Call.keys`): a static cache hands attention
-its whole allocated length, whose unused tail the mask hides.
+Both also say how many key columns hold positions (``keys``, of ``columns``): a static cache
+hands self-attention its whole allocated length, whose unused tail the mask hides. A
+cross-attention call keeps every column (:func:`whole`).
 
 Buffers the size of a weight matrix are zero-filled by the operating system (:func:`zeros`):
 columns a causal block never writes cost no memory until read.
@@ -50,10 +51,14 @@ def compute_dtype(*dtypes: Any) -> Any:
 
 
 def real_keys(mask: Any, queries: int, keys: int, top_left: bool) -> int:
-    """How many leading key columns hold real positions: all of them, except under a static
-    cache (allocated length, unused tail masked) or SDPA's top-left causal prefill."""
+    """How many leading key columns of a self-attention call hold positions fed so far: all
+    of them, except under a static cache (more columns than positions, the unused tail masked
+    in every row) or SDPA's top-left causal prefill. Without more keys than queries nothing is
+    cut: padding to a fixed length masks columns that are still the text's."""
     import torch
 
+    if keys <= queries:
+        return keys
     if mask is None or not isinstance(mask, torch.Tensor) or mask.dim() < 2:
         return min(keys, queries) if top_left and queries > 1 else keys
     last = mask[:, :keys] if mask.dim() == 2 else mask[..., -1, :keys]
@@ -68,6 +73,10 @@ class Given:
 
     tensor: Any
     keys: int
+
+    @property
+    def columns(self) -> int:
+        return int(self.tensor.shape[-1])
 
     @property
     def queries(self) -> int:
@@ -105,6 +114,10 @@ class Recomputed:
     window: int | None = None
     sinks: Any = None
     bias: Any = None
+
+    @property
+    def columns(self) -> int:
+        return int(self.key.shape[-2])
 
     @property
     def queries(self) -> int:
@@ -221,6 +234,13 @@ class _Extra:
 
 
 Call = Given | Recomputed
+
+
+def whole(call: Call) -> Call:
+    """``call`` with every key column kept (a cross-attention's keys are the source's)."""
+    import dataclasses
+
+    return call if call.keys == call.columns else dataclasses.replace(call, keys=call.columns)
 
 
 def interface_call(

@@ -25,7 +25,7 @@ from typing import Any
 
 from izzyviz import _capture_hooks as hooks
 from izzyviz._capture_model import Stack, find_stacks
-from izzyviz._capture_weights import BLOCK_BYTES, Call, zeros
+from izzyviz._capture_weights import BLOCK_BYTES, Call, whole, zeros
 from izzyviz._validate import check_index, check_nonnegative_int, describe
 
 __all__ = ["AttentionCapture", "capture"]
@@ -268,6 +268,7 @@ class AttentionCapture:
     def on_call(self, module: Any, call: Call) -> None:
         """One call of an attention module: the next layer of its stack in this pass."""
         stack = self._stack_of[id(module)]
+        call = whole(call) if stack.name == _CROSS else call
         state = self._passes[id(stack.owner)]
         layer = state.calls.get(stack.name, 0)
         state.calls[stack.name] = layer + 1

@@ -315,3 +315,20 @@ def test_head_statistics_of_a_float64_model_do_not_depend_on_the_batch_size() ->
     )
     for name in one.mean:
         assert np.allclose(one.mean[name], three.mean[name], rtol=1e-12, atol=1e-15), name
+
+
+def test_padding_to_a_fixed_length_keeps_every_column() -> None:
+    """Pad columns masked in every row are still columns: only a cache's unused tail is cut."""
+    model = tiny("t5", "AutoModelForSeq2SeqLM")
+    ids = prompt_ids(9, batch=2)
+    mask = torch.ones_like(ids)
+    mask[:, -3:] = 0  # both rows padded to 9, as tokenizer(padding="max_length") does
+    inputs = {"input_ids": ids, "attention_mask": mask, "decoder_input_ids": prompt_ids(4, 2, 1)}
+    with izzyviz.capture(model) as cap, torch.no_grad():
+        model(**inputs)
+    with torch.no_grad():
+        reference = eager_copy(model)(**inputs, output_attentions=True)
+    for name in ("encoder_attentions", "cross_attentions"):
+        for got, expected in zip(getattr(cap, name), getattr(reference, name), strict=True):
+            assert got.shape == expected.shape
+            assert max_difference(got, expected) <= TOLERANCE
