@@ -124,6 +124,12 @@ class _Interface:
     def __contains__(self, implementation: object) -> bool:
         return implementation in self._real
 
+    def __iter__(self) -> Any:
+        return iter(self._real)
+
+    def __len__(self) -> int:
+        return len(self._real)
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
 
