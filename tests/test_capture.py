@@ -176,12 +176,6 @@ def run(model: Any, inputs: dict[str, Any], **kwargs: Any) -> Any:
         return model(**inputs, **kwargs)
 
 
-def assert_close(captured: Any, expected: Any) -> None:
-    assert captured.shape == expected.shape
-    assert captured.dtype == torch.float32
-    assert (captured - expected).abs().max().item() <= TOLERANCE
-
-
 # -- exact, output unchanged, every family ----------------------------------------------------
 
 
@@ -201,7 +195,7 @@ def test_a_chosen_subset_equals_eager_and_outputs_are_unchanged(family: str, dev
         layers_used, heads_used = cap.selection[name]
         (got,) = getattr(cap, name)
         assert_matches_eager(got, getattr(reference, name)[layers_used[0]][:, list(heads_used)])
-    assert cap.layers == (5,) if family == "bert" else (1,)
+    assert cap.layers == ((5,) if family == "bert" else (1,))
 
 
 def test_sliding_window_longer_than_sequence_is_honoured() -> None:
