@@ -169,6 +169,35 @@ def test_an_attention_function_without_weights_is_recomputed_exactly(name: str) 
         assert_matches_eager(got, expected)
 
 
+def test_a_window_given_only_as_an_argument_equals_eager() -> None:
+    """Flash attention gets no mask, only ``sliding_window`` (and causality from the module):
+    here a CPU function called the same way stands in for it."""
+    from transformers import AttentionInterface, AttentionMaskInterface
+
+    def windowed(module: Any, query: Any, key: Any, value: Any, mask: Any, **kwargs: Any) -> Any:
+        assert mask is None
+        rows = torch.arange(query.shape[-2])[:, None] + key.shape[-2] - query.shape[-2]
+        columns = torch.arange(key.shape[-2])
+        seen = (columns <= rows) & (columns > rows - kwargs["sliding_window"])
+        output = torch.nn.functional.scaled_dot_product_attention(
+            query, key, value, attn_mask=seen, scale=kwargs["scaling"], enable_gqa=True
+        )
+        return output.transpose(1, 2).contiguous(), None
+
+    AttentionInterface.register("izzyviz_windowed", windowed)
+    AttentionMaskInterface.register("izzyviz_windowed", lambda *args, **kwargs: None)
+    model = build("mistral")
+    windowless = copy.deepcopy(model)
+    windowless.set_attn_implementation("izzyviz_windowed")
+    ids = prompt_ids(20)
+    with izzyviz.capture(windowless, chunk_bytes=3 * 8 * 20) as cap, torch.no_grad():
+        windowless(ids)
+    with torch.no_grad():
+        reference = eager_copy(model)(ids, output_attentions=True).attentions
+    for got, expected in zip(cap.attentions, reference, strict=True):
+        assert_matches_eager(got, expected)
+
+
 # -- generate() with left padding -------------------------------------------------------------
 
 GENERATORS = {
@@ -236,3 +265,24 @@ def test_shared_modules_are_counted_per_call_and_chosen_from_the_end() -> None:
     assert len(reference) == 8 and cap.layers == (7, 1)
     for got, layer in zip(cap.attentions, (7, 1), strict=True):
         assert_matches_eager(got, reference[layer][:, :1])
+
+
+@pytest.mark.parametrize("chunk_bytes", [None, 3 * 8 * 20], ids=["whole", "3-row-blocks"])
+@pytest.mark.parametrize("name", ["llama", "mistral", "gemma3", "qwen3", "gpt2", "t5"])
+def test_causal_and_window_patterns_without_a_mask_equal_eager(
+    name: str, chunk_bytes: int | None
+) -> None:
+    """One unpadded text: SDPA gets no mask, only is_causal, and capture multiplies only the
+    keys each block of rows can see (the sliding window's too), here in blocks of 3 rows."""
+    model = build(name)
+    inputs = {"input_ids": prompt_ids(20).to(model.device)}
+    if model.config.is_encoder_decoder:
+        inputs["decoder_input_ids"] = prompt_ids(20, 1, 1)
+    options = {} if chunk_bytes is None else {"chunk_bytes": chunk_bytes}
+    with izzyviz.capture(model, **options) as cap, torch.no_grad():
+        model(**inputs)
+    with torch.no_grad():
+        reference = eager_copy(model)(**inputs, output_attentions=True)
+    field = "decoder_attentions" if model.config.is_encoder_decoder else "attentions"
+    for got, expected in zip(getattr(cap, field), getattr(reference, field), strict=True):
+        assert_matches_eager(got, expected)
