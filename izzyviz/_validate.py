@@ -39,7 +39,7 @@ def describe(value: Any, limit: int = 60) -> str:
     """A short, safe ``repr`` of ``value`` for error messages."""
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
-    shape = getattr(value, "shape", None)
+    shape = None if isinstance(value, type) else getattr(value, "shape", None)
     if shape is not None and not isinstance(value, (int, float, str)):
         return f"{type(value).__name__} of shape {tuple(shape)}"
     text = repr(value)

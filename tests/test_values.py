@@ -342,3 +342,9 @@ def test_masked_cells_are_not_blended_when_pixels_are_larger_than_cells() -> Non
     image = grid_image(grid, pixels_per_point=0.5)
     assert image.indices.shape[0] < n
     assert set(np.unique(image.indices).tolist()) == {0, grid.missing}
+
+
+def test_a_type_given_for_a_number_is_named_not_crashed_on() -> None:
+    """numpy scalar types have a ``shape`` descriptor: the error helper crashed on them."""
+    with pytest.raises(TypeError, match=r"^gamma: expected a positive number, got <class 'numpy"):
+        izzyviz.heatmap(np.eye(2), ["a", "b"], ["a", "b"], gamma=np.float16)  # type: ignore[arg-type]
