@@ -20,7 +20,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._validate import as_matrix, check_nonnegative_int, check_positive, describe
-from izzyviz.region_scan import Cells, find_blocks
+from izzyviz.region_fit import find_blocks
+from izzyviz.region_scan import Cells
 
 __all__ = ["find_attention_regions_with_merging", "regions_to_corners"]
 

@@ -1,0 +1,323 @@
+"""Rectangles fitted to significant windows: the blocks of a map.
+
+:func:`find_blocks` is the detector behind
+:func:`izzyviz.regions.find_attention_regions_with_merging`; :mod:`izzyviz.region_scan` finds
+the windows that hold more raised cells than the background explains.
+
+1. Significant windows are taken strongest first (highest binomial ratio), each skipping those
+   that overlap one already taken, and fitted at the level they were found at.
+2. **Split.** A row or column the background explains better than the window's raised share,
+   by a likelihood ratio of 100, splits it (two blocks side by side); edge lines explained
+   better at all are cut away.
+3. **Edges.** Each edge then moves to where a line's share of raised cells falls below
+   ``expansion_threshold`` times the block's, looking up to ``max_expansion_steps`` lines ahead.
+4. **Checks.** A block spans at least two rows and two columns, has half its cells raised, is
+   significant itself, holds more than the average cell and at least :data:`CONTRAST` times
+   its surroundings, and is not a piece of a line: the rest of its columns, rows or diagonals
+   does not hold a third of its share of raised cells (what is left of a partial sink or
+   band).
+5. The background's rates are measured again outside the blocks found and the scan repeated
+   once: many strong blocks would otherwise inflate them and hide small ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz.region_scan import (
+    FALSE_ALARM,
+    MIN_SHARE,
+    Cells,
+    Levels,
+    Rect,
+    WindowSums,
+    binomial_ratio,
+    residual,
+    scan,
+    window_shapes,
+)
+
+__all__ = ["find_blocks"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: A line splits a rectangle when the background explains it this much better (log units).
+SPLIT_EVIDENCE = math.log(100.0)
+#: Densities used in the line rule stay below this.
+MAX_DENSITY = 0.95
+#: A rectangle that, moved by its own size along its columns, rows or diagonals, holds at least
+#: this fraction of its raised share is a piece of a line (a sink, a band), not a block.
+CONTINUES = 0.4
+#: How far (in multiples of its size) a line piece is followed.
+REACH = 3
+
+
+def _cells(rect: Rect) -> int:
+    """Cells in ``rect``."""
+    return (rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Level:
+    """The cells raised at one threshold, and the background's rate: the share of raised cells
+    it puts anywhere, in (0, 1)."""
+
+    raised: NDArray[np.bool_]
+    rate: float
+
+    def count(self, rect: Rect) -> int:
+        """Raised cells in ``rect``."""
+        top, left, bottom, right = rect
+        return int(np.count_nonzero(self.raised[top : bottom + 1, left : right + 1]))
+
+    def lines(self, rect: Rect, axis: int) -> tuple[IntArray, int]:
+        """Raised cells in each row (``axis=0``) or column (1) of ``rect``, and its length."""
+        top, left, bottom, right = rect
+        cells = self.raised[top : bottom + 1, left : right + 1]
+        return cells.sum(axis=1 - axis, dtype=np.int64), cells.shape[1 - axis]
+
+    def continues(self, rect: Rect) -> bool:
+        """Whether ``rect`` is a piece of a line: moved by its height along its columns, its
+        width along its rows, or its larger side along its diagonals, it holds at least
+        :data:`CONTINUES` times its own share of raised cells on one side, or, moved 2 to
+        :data:`REACH` times as far, on both sides. A sink's column or a band's diagonal goes
+        on, with gaps; a block is surrounded by background, and other blocks seldom lie on
+        both sides of it."""
+        top, left, bottom, right = rect
+        height, width = bottom - top + 1, right - left + 1
+        side = max(height, width)
+        least = CONTINUES * self.count(rect) / _cells(rect)
+        n_rows, n_cols = self.raised.shape
+
+        def holds(dy: int, dx: int) -> bool:
+            moved = (top + dy, left + dx, bottom + dy, right + dx)
+            inside = min(moved[:2]) >= 0 and moved[2] < n_rows and moved[3] < n_cols
+            return inside and self.count(moved) >= least * _cells(moved)
+
+        for times in range(1, REACH + 1):
+            for dy, dx in ((height, 0), (0, width), (side, side)):
+                ahead, behind = holds(times * dy, times * dx), holds(-times * dy, -times * dx)
+                if (ahead or behind) if times == 1 else (ahead and behind):
+                    return True
+        return False
+
+    def ratio(self, count: int, cells: int) -> float:
+        """The binomial log-likelihood ratio of ``count`` raised cells among ``cells`` against
+        the background's rate."""
+        return binomial_ratio(count, cells, self.rate)
+
+
+def _strongest_apart(ratios: FloatArray, windows: IntArray) -> list[int]:
+    """Indices of ``windows`` taken strongest first (ties by position), each skipping those
+    that overlap one already taken (non-maximum suppression)."""
+    top, left, height, width = windows.T
+    bottom, right = top + height - 1, left + width - 1
+    free = np.ones(len(windows), dtype=bool)
+    taken = []
+    for i in np.lexsort((left, top, -ratios)).tolist():
+        if free[i]:
+            taken.append(i)
+            free &= (top > bottom[i]) | (top[i] > bottom) | (left > right[i]) | (left[i] > right)
+    return taken
+
+
+def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
+    """``rect`` without the lines the background explains better than a block of raised share
+    ``density``: while some line is explained better by :data:`SPLIT_EVIDENCE`, the strongest
+    such is removed (splitting the rectangle in two); then edge lines explained better at all
+    are cut away."""
+    rate = level.rate
+    share = min(max(density, 1.5 * rate), MAX_DENSITY)
+    raised_weight, plain_weight = math.log(share / rate), math.log((1 - rate) / (1 - share))
+    done, todo = [], [rect]
+    while todo:
+        top, left, bottom, right = rect = todo.pop()
+        if bottom < top or right < left:
+            continue
+        evidence = []
+        for axis in (0, 1):
+            counts, length = level.lines(rect, axis)
+            evidence.append(counts * raised_weight - (length - counts) * plain_weight)
+        axis = int(evidence[1].min() < evidence[0].min())
+        worst = int(np.argmin(evidence[axis]))
+        if evidence[axis][worst] < -SPLIT_EVIDENCE:
+            first, second = _cut(rect, axis, worst)
+            todo += [first, second]
+            continue
+        kept = [np.flatnonzero(e > 0) for e in evidence]
+        if not kept[0].size or not kept[1].size:
+            continue
+        trimmed = (
+            top + int(kept[0][0]), left + int(kept[1][0]),
+            top + int(kept[0][-1]), left + int(kept[1][-1]),
+        )  # fmt: skip
+        (done if trimmed == rect else todo).append(trimmed)
+    return done
+
+
+def _cut(rect: Rect, axis: int, index: int) -> tuple[Rect, Rect]:
+    """The two parts of ``rect`` on either side of its row (``axis=0``) or column ``index``."""
+    top, left, bottom, right = rect
+    if axis == 0:
+        return (top, left, top + index - 1, right), (top + index + 1, left, bottom, right)
+    return (top, left, bottom, left + index - 1), (top, left + index + 1, bottom, right)
+
+
+def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[IntArray, int]:
+    """Raised cells of the lines of ``rect`` from its ``side`` inwards (``outward`` False), or
+    of the lines beyond that side outwards, as far as ``rect`` is long that way (at least 8);
+    and the cells in each line."""
+    n_rows, n_cols = level.raised.shape
+    top, left, bottom, right = rect
+    if side < 2:
+        reach = max(bottom - top + 1, 8)
+        if outward:
+            top, bottom = (max(top - reach, 0), top - 1) if side == 0 else (
+                bottom + 1, min(bottom + reach, n_rows - 1))  # fmt: skip
+        counts, length = level.lines((top, left, bottom, right), 0) if bottom >= top else (
+            np.zeros(0, dtype=np.int64), right - left + 1)  # fmt: skip
+    else:
+        reach = max(right - left + 1, 8)
+        if outward:
+            left, right = (max(left - reach, 0), left - 1) if side == 2 else (
+                right + 1, min(right + reach, n_cols - 1))  # fmt: skip
+        counts, length = level.lines((top, left, bottom, right), 1) if right >= left else (
+            np.zeros(0, dtype=np.int64), bottom - top + 1)  # fmt: skip
+    ahead = (side in (0, 2) and outward) or (side in (1, 3) and not outward)
+    return (counts[::-1] if ahead else counts), length
+
+
+def _moves(counts: IntArray, length: int, least: float, steps: int, grow: bool) -> int:
+    """How many of ``counts``' lines (taken in order) an edge moves over: growing, the next 1 to
+    ``steps`` lines join as soon as together they hold ``least`` of their cells; shrinking,
+    a line goes while it and the 0 to ``steps - 1`` lines behind it all stay below that."""
+    total = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    moved, reach = 0, max(steps, 1)
+    while True:
+        if grow:
+            ahead = [k for k in range(1, steps + 1) if moved + k <= len(counts)]
+            joined = [k for k in ahead if total[moved + k] - total[moved] >= least * k * length]
+            if not joined:
+                return moved
+            moved += joined[0]
+        else:
+            depth = min(reach, len(counts) - moved - 1)
+            if depth < 1 or any(
+                total[moved + k] - total[moved] >= least * k * length for k in range(1, depth + 1)
+            ):
+                return moved
+            moved += 1
+
+
+def _edges(level: Level, rect: Rect, least: float, steps: int) -> Rect:
+    """``rect`` with its edges where the raised share of lines falls below ``least``, looking
+    ``steps`` lines ahead: edge lines are cut away while they and the lines behind them stay
+    below ``least``; then each edge moves out over lines that together reach it."""
+    for side in range(4):
+        counts, length = _lines_from(level, rect, side, outward=False)
+        rect = _shift(rect, side, -_moves(counts, length, least, steps, grow=False))
+    grown = True
+    while grown:
+        grown = False
+        for side in range(4):
+            counts, length = _lines_from(level, rect, side, outward=True)
+            moved = _moves(counts, length, least, steps, grow=True)
+            if moved:
+                rect, grown = _shift(rect, side, moved), True
+    return rect
+
+
+def _shift(rect: Rect, side: int, lines: int) -> Rect:
+    """``rect`` with its ``side`` edge moved ``lines`` outwards (inwards if negative)."""
+    top, left, bottom, right = rect
+    moved = (
+        (top - lines, left, bottom, right),
+        (top, left, bottom + lines, right),
+        (top, left - lines, bottom, right),
+        (top, left, bottom, right + lines),
+    )
+    return moved[side]
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every fit on one map shares: the matrix, the critical ratio and the edge rule's
+    parameters."""
+
+    cells: Cells
+    critical: float
+    expansion_threshold: float
+    max_expansion_steps: int
+
+
+def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:
+    """Blocks fitted from a significant ``window`` at ``level``, with their binomial ratios."""
+    fitted = []
+    for part in _split(level, window, level.count(window) / _cells(window)):
+        least = search.expansion_threshold * level.count(part) / _cells(part)
+        rect = _edges(level, part, least, search.max_expansion_steps)
+        top, left, bottom, right = rect
+        count = level.count(rect)
+        ratio = level.ratio(count, _cells(rect))
+        if (
+            bottom > top
+            and right > left
+            and count >= MIN_SHARE * _cells(rect)
+            and ratio >= search.critical
+            and search.cells.stands_out(rect)
+            and not level.continues(rect)
+        ):
+            fitted.append((ratio, rect))
+    return fitted
+
+
+def _overlap(a: Rect, b: Rect) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _strongest(
+    windows: IntArray, ratios: FloatArray, level: Level, search: _Search, known: list[Rect]
+) -> list[Rect]:
+    """Blocks fitted from ``windows`` (strongest first, skipping those that overlap one taken),
+    none overlapping another or ``known``, strongest first."""
+    n_rows, n_cols = level.raised.shape
+    fitted: list[tuple[float, Rect]] = []
+    for i in _strongest_apart(ratios, windows):
+        top, left, height, width = windows[i].tolist()
+        window = (top, left, min(top + height, n_rows) - 1, min(left + width, n_cols) - 1)
+        fitted += _fit(window, level, search)
+    fitted.sort(key=lambda item: (-item[0], item[1]))
+    blocks: list[Rect] = []
+    for _, rect in fitted:
+        if not any(_overlap(rect, other) for other in blocks + known):
+            blocks.append(rect)
+    return blocks
+
+
+def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: int) -> list[Rect]:
+    """Rectangles of a matrix raised as a whole above its background, loosest level first.
+
+    See the module docstrings; ``expansion_threshold`` and ``max_expansion_steps`` are the
+    edge rule's share (a fraction of the block's raised share) and look-ahead (in lines).
+    """
+    shape = cells.matrix.shape
+    values = residual(cells) if min(shape) >= 2 else None
+    levels = Levels.of(values) if values is not None else None
+    shapes = window_shapes(shape)
+    if levels is None or not shapes:
+        return []
+    critical = math.log(levels.count * len(shapes) * cells.matrix.size / FALSE_ALARM)
+    search = _Search(cells, critical, expansion_threshold, max_expansion_steps)
+    sums = WindowSums()
+    blocks: list[Rect] = []
+    for k in range(1, levels.count + 1):
+        raised = levels.raised(k)
+        level = Level(raised, levels.rate_outside(raised, k, blocks))
+        windows, ratios = scan(level.raised, level.rate, shapes, critical, blocks, sums)
+        blocks += _strongest(windows, ratios, level, search, blocks)
+    return blocks
