@@ -22,6 +22,7 @@ the windows that hold more raised cells than the background explains.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -36,6 +37,8 @@ from izzyviz.region_scan import (
     Rect,
     WindowSums,
     binomial_ratio,
+    block_counts,
+    dispersion,
     residual,
     scan,
     window_shapes,
@@ -53,6 +56,10 @@ MAX_DENSITY = 0.95
 #: A rectangle that, moved by its own size along its columns, rows or diagonals, holds at least
 #: this fraction of its raised share is a piece of a line (a sink, a band), not a block.
 CONTINUES = 0.4
+#: A block, against its background, is at least this many times the ring of cells around it.
+CONTRAST = 3.0
+#: Width of that ring, in cells.
+RING = 2
 #: How far (in multiples of its size) a line piece is followed.
 REACH = 3
 
@@ -250,9 +257,26 @@ class _Search:
     parameters."""
 
     cells: Cells
+    residual: NDArray[np.float32]
     critical: float
     expansion_threshold: float
     max_expansion_steps: int
+
+    def stands_out(self, rect: Rect) -> bool:
+        """Whether ``rect`` holds more than the average cell and, relative to its background,
+        at least :data:`CONTRAST` times as much as the :data:`RING` cells around it (means of
+        ``exp(residual)``: each cell over its row's level and its column's and diagonal's
+        effects, so that softmax rows holding a wide block compare fairly)."""
+        if not self.cells.above_average(rect):
+            return False
+        top, left, bottom, right = rect
+        inside = np.exp(self.residual[top : bottom + 1, left : right + 1], dtype=np.float64)
+        near = self.residual[max(top - RING, 0) : bottom + RING + 1,
+                             max(left - RING, 0) : right + RING + 1]  # fmt: skip
+        around = np.exp(near, dtype=np.float64)
+        ring_cells = around.size - inside.size
+        ring = float(around.sum() - inside.sum())
+        return not ring_cells or float(inside.mean()) * ring_cells >= CONTRAST * ring
 
 
 def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:
@@ -269,7 +293,7 @@ def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]
             and right > left
             and count >= MIN_SHARE * _cells(rect)
             and ratio >= search.critical
-            and search.cells.stands_out(rect)
+            and search.stands_out(rect)
             and not level.continues(rect)
         ):
             fitted.append((ratio, rect))
@@ -312,12 +336,17 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     if levels is None or not shapes:
         return []
     critical = math.log(levels.count * len(shapes) * cells.matrix.size / FALSE_ALARM)
-    search = _Search(cells, critical, expansion_threshold, max_expansion_steps)
+    search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)
     sums = WindowSums()
     blocks: list[Rect] = []
     for k in range(1, levels.count + 1):
         raised = levels.raised(k)
+        counts4 = block_counts(raised)
         level = Level(raised, levels.rate_outside(raised, k, blocks))
-        windows, ratios = scan(level.raised, level.rate, shapes, critical, blocks, sums)
-        blocks += _strongest(windows, ratios, level, search, blocks)
+        # Clumped background cells carry less evidence each (a quasi-likelihood): the ratio a
+        # window needs grows with their dispersion.
+        needed = critical * dispersion(counts4, shape, blocks)
+        windows, ratios = scan(raised, counts4, level.rate, shapes, needed, blocks, sums)
+        found = dataclasses.replace(search, critical=needed)
+        blocks += _strongest(windows, ratios, level, found, blocks)
     return blocks

@@ -43,6 +43,8 @@ __all__ = [
     "WindowSums",
     "binomial_ratio",
     "binomial_ratios",
+    "block_counts",
+    "dispersion",
     "least_count",
     "residual",
     "scan",
@@ -68,16 +70,19 @@ MAX_ASPECT = 4
 LINE_SAMPLES = 256
 #: Lines shorter than this get no effect of their own.
 MIN_LINE = 8
-#: A line's effect counts when it exceeds this many noise deviations of its median.
+#: A row's level is this quantile of its cells: a block may fill most of a row (a softmax
+#: row holding a wide block is lower everywhere else) without raising it.
+ROW_QUANTILE = 0.25
+#: The local background (slow 2-D drift) comes from tiles 1/this of the map on a side, on maps
+#: at least LOCAL_MIN cells on each side.
+LOCAL_TILES = 4
+LOCAL_MIN = 64
+#: A line's effect counts when it exceeds this many noise deviations of its estimate.
 EFFECT_NOISE = 3.0
 #: ``log(normalised value + floor)``: exact zeros stay finite.
 LOG_FLOOR = 1e-6
 #: A window (and a block) has at least this share of its cells raised.
 MIN_SHARE = 0.5
-#: A block's mean is at least this many times the mean of the ring of cells around it.
-CONTRAST = 3.0
-#: Width of that ring, in cells.
-RING = 2
 
 
 class Cells:
@@ -106,19 +111,9 @@ class Cells:
             return mean - self.low * self.factor
         return (mean - self.low) * self.factor
 
-    def stands_out(self, rect: Rect) -> bool:
-        """Whether ``rect`` holds more than the average cell and at least :data:`CONTRAST`
-        times the mean of the :data:`RING` cells around it (normalised values)."""
-        top, left, bottom, right = rect
-        rows, cols = self.matrix.shape
-        around = (max(top - RING, 0), max(left - RING, 0),
-                  min(bottom + RING, rows - 1), min(right + RING, cols - 1))  # fmt: skip
-        inside, outside = self(rect), self(around)
-        ring_cells = outside.size - inside.size
-        mean = float(inside.mean())
-        if mean <= self.mean:
-            return False
-        return not ring_cells or mean * ring_cells >= CONTRAST * (outside.sum() - inside.sum())
+    def above_average(self, rect: Rect) -> bool:
+        """Whether the cells of ``rect`` hold more than the average cell."""
+        return float(self(rect).mean()) > self.mean
 
 
 # --------------------------------------------------------------------------------------------
@@ -133,16 +128,18 @@ def _positions(length: IntArray | int, count: int) -> IntArray:
     return (steps * span) // max(count - 1, 1)
 
 
-def _effects(samples: NDArray[np.float32], two_sided: bool) -> tuple[FloatArray, float]:
-    """Per line (a row of ``samples``): its median minus the typical line's, where that stands
-    out from the median's own noise (interquartile range / sqrt(samples)), else 0; and the
-    typical line's median."""
+def _effects(
+    samples: NDArray[np.float32], quantile: float, two_sided: bool
+) -> tuple[FloatArray, float]:
+    """Per line (a row of ``samples``): its ``quantile`` minus the typical line's, where that
+    stands out from the estimate's own noise (interquartile range / sqrt(samples)), else 0;
+    and the typical line's ``quantile``."""
     count = samples.shape[1]
-    ranks = ((count - 1) // 4, (count - 1) // 2, 3 * (count - 1) // 4)
-    q25, median, q75 = np.partition(samples, ranks, axis=1)[:, ranks].T.astype(np.float64)
-    noise = (q75 - q25) / math.sqrt(count)
-    typical = float(np.median(median))
-    effect = median - typical
+    ranks = ((count - 1) // 4, int((count - 1) * quantile), 3 * (count - 1) // 4)
+    q25, level, q75 = np.partition(samples, sorted(set(ranks)), axis=1)[:, ranks].T
+    noise = (q75.astype(np.float64) - q25) / math.sqrt(count)
+    typical = float(np.median(level))
+    effect = level.astype(np.float64) - typical
     standing = np.abs(effect) if two_sided else effect
     return np.where(standing > EFFECT_NOISE * noise, effect, 0.0), typical
 
@@ -176,12 +173,12 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     np.log(values, out=values)
     n_rows, n_cols = values.shape
     if n_cols >= MIN_LINE:
-        rows, typical = _effects(values[:, _sampled(n_cols)], two_sided=True)
+        rows, typical = _effects(values[:, _sampled(n_cols)], ROW_QUANTILE, two_sided=True)
         values -= (rows + typical).astype(np.float32)[:, None]
     else:
         values -= np.float32(np.median(values))
     if n_rows >= MIN_LINE:
-        cols, _ = _effects(values[_sampled(n_rows)].T, two_sided=False)
+        cols, _ = _effects(values[_sampled(n_rows)].T, 0.5, two_sided=False)
         values -= cols.astype(np.float32)[None, :]
     offsets = np.arange(-(n_rows - 1), n_cols, dtype=np.int64)
     first = np.maximum(-offsets, 0)
@@ -190,11 +187,55 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     if used.size:
         count = int(min(int(lengths[used].min()), LINE_SAMPLES))
         rows_at = first[used, None] + _positions(lengths[used], count)
-        diagonal, _ = _effects(values[rows_at, rows_at + offsets[used, None]], two_sided=False)
+        diagonal, _ = _effects(values[rows_at, rows_at + offsets[used, None]], 0.5, False)
         per_diagonal = np.zeros(offsets.size, dtype=np.float32)
         per_diagonal[used] = diagonal
         values -= _diagonal_view(per_diagonal, (n_rows, n_cols))
+    if min(n_rows, n_cols) >= LOCAL_MIN:
+        values -= _local_levels(values)
     return values
+
+
+def _tile_grid(length: int) -> tuple[IntArray, int]:
+    """Starts of the tiles along an axis (a tile every half tile) and the tile's length."""
+    tile = length // LOCAL_TILES
+    return np.arange(0, length - tile + 1, max(tile // 2, 1)), tile
+
+
+def _interpolation(length: int, starts: IntArray, tile: int) -> NDArray[np.float32]:
+    """``(length, tiles)`` weights interpolating linearly between tile centres (flat beyond
+    the outermost ones)."""
+    centres = starts + (tile - 1) / 2
+    weights = np.zeros((length, len(starts)), dtype=np.float32)
+    position = np.clip(np.arange(length), centres[0], centres[-1])
+    right = np.clip(np.searchsorted(centres, position, side="right"), 1, len(starts) - 1)
+    span = centres[right] - centres[right - 1]
+    fraction = (position - centres[right - 1]) / np.where(span > 0, span, 1.0)
+    rows = np.arange(length)
+    weights[rows, right - 1] = 1.0 - fraction
+    weights[rows, right] += fraction
+    return weights
+
+
+def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The map's slow 2-D drift: each tile's lower quartile (tiles a quarter of the map, one
+    every eighth; a block may fill most of a tile without raising it) minus the typical
+    tile's, where that stands out from its own noise, interpolated between tile centres."""
+    row_starts, tall = _tile_grid(values.shape[0])
+    col_starts, wide = _tile_grid(values.shape[1])
+    dy, dx = max(1, tall // 64), max(1, wide // 64)
+    samples = np.stack(
+        [
+            values[top : top + tall : dy, left : left + wide : dx].ravel()
+            for top in row_starts
+            for left in col_starts
+        ]
+    )
+    effects, _ = _effects(samples, ROW_QUANTILE, two_sided=True)
+    grid = effects.reshape(len(row_starts), len(col_starts)).astype(np.float32)
+    across = _interpolation(values.shape[1], col_starts, wide)
+    down = _interpolation(values.shape[0], row_starts, tall)
+    return np.asarray((down @ grid) @ across.T, dtype=np.float32)
 
 
 # --------------------------------------------------------------------------------------------
@@ -361,15 +402,39 @@ class WindowSums:
         return out
 
 
-def _block_integral(raised: NDArray[np.bool_]) -> NDArray[np.int32]:
-    """The integral image of ``raised``'s 4 x 4 block counts (zero-padded to whole blocks)."""
+def block_counts(raised: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """Raised cells in each 4 x 4 block of ``raised`` (zero-padded to whole blocks)."""
     rows, cols = raised.shape
     padded = np.zeros((-(-rows // 4) * 4, -(-cols // 4) * 4), dtype=np.uint8)
     padded[:rows, :cols] = raised
     quarter = padded[0::4] + padded[1::4] + padded[2::4] + padded[3::4]
-    quarter = quarter[:, 0::4] + quarter[:, 1::4] + quarter[:, 2::4] + quarter[:, 3::4]
-    integral = np.zeros((quarter.shape[0] + 1, quarter.shape[1] + 1), dtype=np.int32)
-    np.cumsum(quarter, axis=1, dtype=np.int32, out=integral[1:, 1:])
+    return np.asarray(quarter[:, 0::4] + quarter[:, 1::4] + quarter[:, 2::4] + quarter[:, 3::4])
+
+
+def dispersion(counts: NDArray[np.uint8], shape: tuple[int, int], known: list[Rect]) -> float:
+    """How clustered the background's raised cells are: 16 over the number of independent
+    cells a 4 x 4 block is worth, ``log P(empty) / log(1 - rate)`` (1 for scattered cells, more
+    when they clump; at least 1). Measured on whole blocks that touch none of ``known`` and are
+    less than half raised."""
+    full = counts[: shape[0] // 4, : shape[1] // 4]
+    kept = np.ones(full.shape, dtype=bool)
+    for top, left, bottom, right in known:
+        kept[top // 4 : bottom // 4 + 1, left // 4 : right // 4 + 1] = False
+    blocks = full[kept]
+    blocks = blocks[blocks < 8]  # half-raised blocks are a block's, not the background's
+    if blocks.size == 0:
+        return 1.0
+    rate = float(blocks.mean()) / 16
+    empty = float(np.count_nonzero(blocks == 0)) / blocks.size
+    if not 0.0 < rate < 1.0 or not 0.0 < empty < 1.0:
+        return 1.0
+    return max(1.0, 16 * math.log(1.0 - rate) / math.log(empty))
+
+
+def _block_integral(counts: NDArray[np.uint8]) -> NDArray[np.int32]:
+    """The integral image of 4 x 4 block counts."""
+    integral = np.zeros((counts.shape[0] + 1, counts.shape[1] + 1), dtype=np.int32)
+    np.cumsum(counts, axis=1, dtype=np.int32, out=integral[1:, 1:])
     np.cumsum(integral, axis=0, out=integral)
     return integral
 
@@ -419,6 +484,7 @@ def _hits(
 
 def scan(
     raised: NDArray[np.bool_],
+    counts4: NDArray[np.uint8],
     rate: float,
     shapes: list[tuple[int, int]],
     critical: float,
@@ -428,7 +494,8 @@ def scan(
     """The significant windows of one level that overlap none of ``known``, as rows ``(top,
     left, height, width)``, and their binomial ratios: at least :data:`MIN_SHARE` of their
     cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
-    grid of steps half their sides (at least one cell)."""
+    grid of steps half their sides (at least one cell); ``counts4`` are ``raised``'s 4 x 4
+    block counts."""
     least = {shape: least_count(shape[0] * shape[1], rate, critical) for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
@@ -443,7 +510,7 @@ def scan(
             dy, dx = max(1, height // 2), max(1, width // 2)
             counts = sums.run(height, width)[:BAND:dy, ::dx]
             found.append(_hits(counts, count, (first, dy, dx), (height, width), known))
-    integral = _block_integral(raised) if large else None
+    integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
         assert integral is not None
         counts, dy, dx = _large_counts(integral, height, width)
