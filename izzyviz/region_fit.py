@@ -60,8 +60,6 @@ CONTINUES = 0.4
 CONTRAST = 3.0
 #: Width of that ring, in cells.
 RING = 2
-#: How far (in multiples of its size) a line piece is followed.
-REACH = 3
 
 
 def _cells(rect: Rect) -> int:
@@ -89,28 +87,30 @@ class Level:
         return cells.sum(axis=1 - axis, dtype=np.int64), cells.shape[1 - axis]
 
     def continues(self, rect: Rect) -> bool:
-        """Whether ``rect`` is a piece of a line: moved by its height along its columns, its
-        width along its rows, or its larger side along its diagonals, it holds at least
-        :data:`CONTINUES` times its own share of raised cells on one side, or, moved 2 to
-        :data:`REACH` times as far, on both sides. A sink's column or a band's diagonal goes
-        on, with gaps; a block is surrounded by background, and other blocks seldom lie on
-        both sides of it."""
+        """Whether ``rect`` is a piece of a line: moved by its height along its columns, by its
+        width along its rows, or by its larger side along its diagonals, it holds at least
+        :data:`CONTINUES` times its own share of raised cells on both sides (on the one side
+        the map has, when the other falls mostly off it). A sink's column or a band's diagonal
+        goes on through a piece of it; a block has background around it, and rarely another
+        block on both sides."""
         top, left, bottom, right = rect
         height, width = bottom - top + 1, right - left + 1
         side = max(height, width)
         least = CONTINUES * self.count(rect) / _cells(rect)
         n_rows, n_cols = self.raised.shape
 
-        def holds(dy: int, dx: int) -> bool:
-            moved = (top + dy, left + dx, bottom + dy, right + dx)
-            inside = min(moved[:2]) >= 0 and moved[2] < n_rows and moved[3] < n_cols
-            return inside and self.count(moved) >= least * _cells(moved)
+        def holds(dy: int, dx: int) -> bool | None:
+            moved = (max(top + dy, 0), max(left + dx, 0),
+                     min(bottom + dy, n_rows - 1), min(right + dx, n_cols - 1))  # fmt: skip
+            if moved[0] > moved[2] or moved[1] > moved[3] or 2 * _cells(moved) < _cells(rect):
+                return None  # mostly off the map
+            return self.count(moved) >= least * _cells(moved)
 
-        for times in range(1, REACH + 1):
-            for dy, dx in ((height, 0), (0, width), (side, side)):
-                ahead, behind = holds(times * dy, times * dx), holds(-times * dy, -times * dx)
-                if (ahead or behind) if times == 1 else (ahead and behind):
-                    return True
+        for dy, dx in ((height, 0), (0, width), (side, side)):
+            sides = [holds(dy, dx), holds(-dy, -dx)]
+            seen = [held for held in sides if held is not None]
+            if seen and all(seen):
+                return True
         return False
 
     def ratio(self, count: int, cells: int) -> float:
@@ -133,11 +133,25 @@ def _strongest_apart(ratios: FloatArray, windows: IntArray) -> list[int]:
     return taken
 
 
+def _worst_run(evidence: FloatArray) -> tuple[float, int, int]:
+    """The run of consecutive lines of negative ``evidence`` with the lowest total: ``(total,
+    first, last)`` (total 0 when no line is negative)."""
+    negative = np.concatenate([[False], evidence < 0, [False]])
+    edges = np.flatnonzero(np.diff(negative.astype(np.int8)))
+    if not edges.size:
+        return 0.0, 0, -1
+    starts, stops = edges[0::2], edges[1::2]
+    totals = np.concatenate([[0.0], np.cumsum(evidence)])
+    sums = totals[stops] - totals[starts]
+    worst = int(np.argmin(sums))
+    return float(sums[worst]), int(starts[worst]), int(stops[worst]) - 1
+
+
 def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
     """``rect`` without the lines the background explains better than a block of raised share
-    ``density``: while some line is explained better by :data:`SPLIT_EVIDENCE`, the strongest
-    such is removed (splitting the rectangle in two); then edge lines explained better at all
-    are cut away."""
+    ``density``: while some run of such lines is explained better, together, by
+    :data:`SPLIT_EVIDENCE`, the worst run is removed (splitting the rectangle in two); then
+    edge lines explained better at all are cut away."""
     rate = level.rate
     share = min(max(density, 1.5 * rate), MAX_DENSITY)
     raised_weight, plain_weight = math.log(share / rate), math.log((1 - rate) / (1 - share))
@@ -150,11 +164,11 @@ def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
         for axis in (0, 1):
             counts, length = level.lines(rect, axis)
             evidence.append(counts * raised_weight - (length - counts) * plain_weight)
-        axis = int(evidence[1].min() < evidence[0].min())
-        worst = int(np.argmin(evidence[axis]))
-        if evidence[axis][worst] < -SPLIT_EVIDENCE:
-            first, second = _cut(rect, axis, worst)
-            todo += [first, second]
+        runs = [_worst_run(e) for e in evidence]
+        axis = int(runs[1][0] < runs[0][0])
+        total, first, last = runs[axis]
+        if total < -SPLIT_EVIDENCE:
+            todo += _cut(rect, axis, first, last)
             continue
         kept = [np.flatnonzero(e > 0) for e in evidence]
         if not kept[0].size or not kept[1].size:
@@ -167,12 +181,13 @@ def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
     return done
 
 
-def _cut(rect: Rect, axis: int, index: int) -> tuple[Rect, Rect]:
-    """The two parts of ``rect`` on either side of its row (``axis=0``) or column ``index``."""
+def _cut(rect: Rect, axis: int, first: int, last: int) -> list[Rect]:
+    """The parts of ``rect`` on either side of its rows (``axis=0``) or columns ``first`` to
+    ``last``."""
     top, left, bottom, right = rect
     if axis == 0:
-        return (top, left, top + index - 1, right), (top + index + 1, left, bottom, right)
-    return (top, left, bottom, left + index - 1), (top, left + index + 1, bottom, right)
+        return [(top, left, top + first - 1, right), (top + last + 1, left, bottom, right)]
+    return [(top, left, bottom, left + first - 1), (top, left + last + 1, bottom, right)]
 
 
 def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[IntArray, int]:
@@ -339,13 +354,18 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)
     sums = WindowSums()
     blocks: list[Rect] = []
-    for k in range(1, levels.count + 1):
+    spread = 1.0
+    # The loosest level (a quarter of the cells) comes last: it is there for blocks too large
+    # for the others (more than a tenth of a small map), and its noisy gaps would join
+    # neighbouring blocks the stricter levels keep apart.
+    for k in [*range(2, levels.count + 1), 1]:
         raised = levels.raised(k)
         counts4 = block_counts(raised)
         level = Level(raised, levels.rate_outside(raised, k, blocks))
         # Clumped background cells carry less evidence each (a quasi-likelihood): the ratio a
-        # window needs grows with their dispersion.
-        needed = critical * dispersion(counts4, shape, blocks)
+        # window needs grows with their dispersion (the looser level's when too few cells).
+        spread = dispersion(counts4, shape, blocks) or spread
+        needed = critical * spread
         windows, ratios = scan(raised, counts4, level.rate, shapes, needed, blocks, sums)
         found = dataclasses.replace(search, critical=needed)
         blocks += _strongest(windows, ratios, level, found, blocks)

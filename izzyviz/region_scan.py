@@ -61,7 +61,7 @@ IntArray = NDArray[np.int64]
 #: Chance that a map without blocks yields any significant window.
 FALSE_ALARM = 0.05
 #: Shares of the map's cells raised at each level, loosest first.
-QUANTILES = (0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003)
+QUANTILES = (0.25, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003)
 #: Window sides: every small one, then doubling, up to half the matrix.
 SMALL_SIDES = (2, 3, 4)
 #: Windows are at most this many times longer than wide.
@@ -81,6 +81,8 @@ LOCAL_MIN = 64
 EFFECT_NOISE = 3.0
 #: ``log(normalised value + floor)``: exact zeros stay finite.
 LOG_FLOOR = 1e-6
+#: The dispersion is measured only with at least this many 4 x 4 blocks and raised cells.
+DISPERSION_DATA = 64
 #: A window (and a block) has at least this share of its cells raised.
 MIN_SHARE = 0.5
 
@@ -90,9 +92,12 @@ class Cells:
     negative entries): means and deviations stay finite near the float64 limit."""
 
     def __init__(self, matrix: FloatArray) -> None:
+        span = float(matrix.max()) / 2 - min(float(matrix.min()), 0.0) / 2  # halved: no overflow
+        if 0.0 < span < 2.0**-900:  # subnormal values: 0.5 / span would overflow
+            matrix = matrix * 2.0**1000  # a power of two: relative values stay exact
+            span *= 2.0**1000
         self.matrix = matrix
         self.low = min(float(matrix.min()), 0.0)
-        span = float(matrix.max()) / 2 - self.low / 2  # halved: no overflow
         self.constant = not span > 0.0
         self.factor = 0.5 / span if span > 0.0 else 1.0
 
@@ -105,8 +110,9 @@ class Cells:
     @cached_property
     def mean(self) -> float:
         """The normalised value of the average cell."""
-        mean = float(np.mean(self.matrix))
-        if not math.isfinite(mean):  # the sum overflowed: scale block by block
+        with np.errstate(over="ignore"):
+            mean = float(np.mean(self.matrix))
+        if not math.isfinite(mean):  # the sum overflowed: scale row by row
             mean = float(np.mean([np.mean(row * self.factor) for row in self.matrix]))
             return mean - self.low * self.factor
         return (mean - self.low) * self.factor
@@ -178,7 +184,7 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     else:
         values -= np.float32(np.median(values))
     if n_rows >= MIN_LINE:
-        cols, _ = _effects(values[_sampled(n_rows)].T, 0.5, two_sided=False)
+        cols, _ = _effects(np.ascontiguousarray(values[_sampled(n_rows)].T), 0.5, False)
         values -= cols.astype(np.float32)[None, :]
     offsets = np.arange(-(n_rows - 1), n_cols, dtype=np.int64)
     first = np.maximum(-offsets, 0)
@@ -411,23 +417,27 @@ def block_counts(raised: NDArray[np.bool_]) -> NDArray[np.uint8]:
     return np.asarray(quarter[:, 0::4] + quarter[:, 1::4] + quarter[:, 2::4] + quarter[:, 3::4])
 
 
-def dispersion(counts: NDArray[np.uint8], shape: tuple[int, int], known: list[Rect]) -> float:
+def dispersion(
+    counts: NDArray[np.uint8], shape: tuple[int, int], known: list[Rect]
+) -> float | None:
     """How clustered the background's raised cells are: 16 over the number of independent
     cells a 4 x 4 block is worth, ``log P(empty) / log(1 - rate)`` (1 for scattered cells, more
     when they clump; at least 1). Measured on whole blocks that touch none of ``known`` and are
-    less than half raised."""
+    less than half raised; None with fewer than :data:`DISPERSION_DATA` of them or of their
+    raised cells."""
     full = counts[: shape[0] // 4, : shape[1] // 4]
     kept = np.ones(full.shape, dtype=bool)
     for top, left, bottom, right in known:
         kept[top // 4 : bottom // 4 + 1, left // 4 : right // 4 + 1] = False
     blocks = full[kept]
     blocks = blocks[blocks < 8]  # half-raised blocks are a block's, not the background's
-    if blocks.size == 0:
-        return 1.0
-    rate = float(blocks.mean()) / 16
+    raised = int(blocks.sum(dtype=np.int64))
+    if blocks.size < DISPERSION_DATA or raised < DISPERSION_DATA:
+        return None
+    rate = raised / (16 * blocks.size)
     empty = float(np.count_nonzero(blocks == 0)) / blocks.size
-    if not 0.0 < rate < 1.0 or not 0.0 < empty < 1.0:
-        return 1.0
+    if not 0.0 < empty < 1.0:
+        return None
     return max(1.0, 16 * math.log(1.0 - rate) / math.log(empty))
 
 
