@@ -31,6 +31,7 @@ from numpy.typing import NDArray
 
 from izzyviz.region_scan import (
     FALSE_ALARM,
+    LOOSE_LEVELS,
     MIN_SHARE,
     Cells,
     Levels,
@@ -217,9 +218,9 @@ def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[Int
 def _moves(counts: IntArray, length: int, least: float, steps: int, grow: bool) -> int:
     """How many of ``counts``' lines (taken in order) an edge moves over: growing, the next 1 to
     ``steps`` lines join as soon as together they hold ``least`` of their cells; shrinking,
-    a line goes while it and the 0 to ``steps - 1`` lines behind it all stay below that."""
+    a line goes while it holds less than that (one line always stays)."""
     total = np.concatenate([[0], np.cumsum(counts)]).tolist()
-    moved, reach = 0, max(steps, 1)
+    moved = 0
     while True:
         if grow:
             ahead = [k for k in range(1, steps + 1) if moved + k <= len(counts)]
@@ -227,19 +228,16 @@ def _moves(counts: IntArray, length: int, least: float, steps: int, grow: bool) 
             if not joined:
                 return moved
             moved += joined[0]
-        else:
-            depth = min(reach, len(counts) - moved - 1)
-            if depth < 1 or any(
-                total[moved + k] - total[moved] >= least * k * length for k in range(1, depth + 1)
-            ):
-                return moved
+        elif moved + 1 < len(counts) and total[moved + 1] - total[moved] < least * length:
             moved += 1
+        else:
+            return moved
 
 
 def _edges(level: Level, rect: Rect, least: float, steps: int) -> Rect:
-    """``rect`` with its edges where the raised share of lines falls below ``least``, looking
-    ``steps`` lines ahead: edge lines are cut away while they and the lines behind them stay
-    below ``least``; then each edge moves out over lines that together reach it."""
+    """``rect`` with its edges where the raised share of lines falls below ``least``: edge
+    lines below it are cut away, then each edge moves out over the next 1 to ``steps`` lines
+    as soon as together they reach it (looking past a sparse line into a full one)."""
     for side in range(4):
         counts, length = _lines_from(level, rect, side, outward=False)
         rect = _shift(rect, side, -_moves(counts, length, least, steps, grow=False))
@@ -278,20 +276,25 @@ class _Search:
     max_expansion_steps: int
 
     def stands_out(self, rect: Rect) -> bool:
-        """Whether ``rect`` holds more than the average cell and, relative to its background,
-        at least :data:`CONTRAST` times as much as the :data:`RING` cells around it (means of
-        ``exp(residual)``: each cell over its row's level and its column's and diagonal's
-        effects, so that softmax rows holding a wide block compare fairly)."""
+        """Whether ``rect`` holds more than the average cell and, against its background, at
+        least :data:`CONTRAST` times the :data:`RING` cells around it: the median residual
+        (``log(value)`` over each cell's row level and column and diagonal effects) inside
+        exceeds the ring's by ``log(CONTRAST)``. Medians, so that single heavy-tailed cells
+        on either side do not decide; residuals, so that softmax rows holding a wide block
+        compare fairly."""
         if not self.cells.above_average(rect):
             return False
         top, left, bottom, right = rect
-        inside = np.exp(self.residual[top : bottom + 1, left : right + 1], dtype=np.float64)
-        near = self.residual[max(top - RING, 0) : bottom + RING + 1,
-                             max(left - RING, 0) : right + RING + 1]  # fmt: skip
-        around = np.exp(near, dtype=np.float64)
-        ring_cells = around.size - inside.size
-        ring = float(around.sum() - inside.sum())
-        return not ring_cells or float(inside.mean()) * ring_cells >= CONTRAST * ring
+        first_row, first_col = max(top - RING, 0), max(left - RING, 0)
+        near = self.residual[first_row : bottom + RING + 1, first_col : right + RING + 1]
+        ring = np.ones(near.shape, dtype=bool)
+        ring[top - first_row : bottom - first_row + 1, left - first_col : right - first_col + 1] = (
+            False
+        )
+        if not ring.any():
+            return True
+        inside = self.residual[top : bottom + 1, left : right + 1]
+        return float(np.median(inside)) - float(np.median(near[ring])) >= math.log(CONTRAST)
 
 
 def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:
@@ -355,10 +358,8 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     sums = WindowSums()
     blocks: list[Rect] = []
     spread = 1.0
-    # The loosest level (a quarter of the cells) comes last: it is there for blocks too large
-    # for the others (more than a tenth of a small map), and its noisy gaps would join
-    # neighbouring blocks the stricter levels keep apart.
-    for k in [*range(2, levels.count + 1), 1]:
+    loose = min(LOOSE_LEVELS, levels.count)
+    for k in [*range(loose + 1, levels.count + 1), *range(loose, 0, -1)]:
         raised = levels.raised(k)
         counts4 = block_counts(raised)
         level = Level(raised, levels.rate_outside(raised, k, blocks))

@@ -61,7 +61,10 @@ IntArray = NDArray[np.int64]
 #: Chance that a map without blocks yields any significant window.
 FALSE_ALARM = 0.05
 #: Shares of the map's cells raised at each level, loosest first.
-QUANTILES = (0.25, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003)
+QUANTILES = (0.4, 0.25, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003)
+#: The loosest levels, kept for blocks too large for the others (more than a tenth of a small
+#: map), are scanned last, loosest last: their noisy gaps would join neighbouring blocks.
+LOOSE_LEVELS = 2
 #: Window sides: every small one, then doubling, up to half the matrix.
 SMALL_SIDES = (2, 3, 4)
 #: Windows are at most this many times longer than wide.
@@ -69,7 +72,7 @@ MAX_ASPECT = 4
 #: Cells of each row, column or diagonal sampled (evenly spaced) for its median.
 LINE_SAMPLES = 256
 #: Lines shorter than this get no effect of their own.
-MIN_LINE = 8
+MIN_LINE = 16
 #: A row's level is this quantile of its cells: a block may fill most of a row (a softmax
 #: row holding a wide block is lower everywhere else) without raising it.
 ROW_QUANTILE = 0.25
@@ -503,9 +506,9 @@ def scan(
 ) -> tuple[IntArray, FloatArray]:
     """The significant windows of one level that overlap none of ``known``, as rows ``(top,
     left, height, width)``, and their binomial ratios: at least :data:`MIN_SHARE` of their
-    cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
-    grid of steps half their sides (at least one cell); ``counts4`` are ``raised``'s 4 x 4
-    block counts."""
+    cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Small windows are
+    at every position, large ones on a grid of steps half their sides; ``counts4`` are
+    ``raised``'s 4 x 4 block counts."""
     least = {shape: least_count(shape[0] * shape[1], rate, critical) for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
@@ -517,9 +520,8 @@ def scan(
     for first in range(0, n_rows, BAND) if small else ():
         sums.band(cells[first : min(first + BAND + reach, n_rows)])
         for (height, width), count in small:
-            dy, dx = max(1, height // 2), max(1, width // 2)
-            counts = sums.run(height, width)[:BAND:dy, ::dx]
-            found.append(_hits(counts, count, (first, dy, dx), (height, width), known))
+            counts = sums.run(height, width)[:BAND]
+            found.append(_hits(counts, count, (first, 1, 1), (height, width), known))
     integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
         assert integral is not None

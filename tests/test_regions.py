@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
+from izzyviz.region_fit import Level, _edges
 from izzyviz.regions import find_attention_regions_with_merging, regions_to_corners
 
 Rect = tuple[int, int, int, int]
@@ -229,30 +230,26 @@ def test_adjacent_blocks_with_similar_values_are_one_region(seed: int) -> None:
     assert find_attention_regions_with_merging(side_by_side(seed, 0.8)) == [(3, 3, 5, 7)]
 
 
-def frayed(seed: int) -> np.ndarray:
-    """A 6 x 6 block whose right edge column has only one raised cell in three, then three
-    more full columns: the edge rule decides how far it goes."""
-    matrix = 0.01 * np.exp(np.random.default_rng(seed).normal(0.0, 0.3, (30, 30)))
-    matrix[10:16, 5:11] = 0.8
-    matrix[10:16:3, 11] = 0.8
-    matrix[10:16, 12:15] = 0.8
-    return matrix
+@pytest.mark.parametrize("value", [0.3, 0.8])
+def test_expansion_threshold_decides_whether_a_sparse_edge_belongs(value: float) -> None:
+    matrix = np.zeros((40, 40))
+    matrix[10:16, 5:11] = value
+    matrix[10:16:2, 11] = value  # a column with half of its cells raised
+    assert find_attention_regions_with_merging(matrix) == [(10, 5, 15, 10)]
+    assert find_attention_regions_with_merging(matrix, expansion_threshold=0.4) == [(10, 5, 15, 11)]
 
 
-@pytest.mark.parametrize("seed", range(3))
-def test_expansion_threshold_and_steps_decide_where_an_edge_stops(seed: int) -> None:
-    matrix = frayed(seed)
-    apart = {"proximity_threshold": 0, "min_distance": 0}
-    # Default (0.7, looking 3 lines ahead): the sparse column is crossed, the block is one.
-    assert find_attention_regions_with_merging(matrix, **apart) == [(10, 5, 15, 14)]
-    # Looking one line ahead, the sparse column stops the edge: two blocks.
-    stopped = find_attention_regions_with_merging(matrix, max_expansion_steps=1, **apart)
-    assert sorted(stopped) == [(10, 5, 15, 10), (10, 12, 15, 14)]
-    # A share of a third admits the sparse column itself.
-    loose = find_attention_regions_with_merging(
-        matrix, expansion_threshold=0.3, max_expansion_steps=1, **apart
-    )
-    assert loose == [(10, 5, 15, 14)]
+@pytest.mark.parametrize(("steps", "right"), [(1, 5), (2, 5), (3, 8)])
+def test_max_expansion_steps_looks_past_sparse_lines(steps: int, right: int) -> None:
+    # Raised cells: a 6 x 6 block, then a column with one raised cell in six, then two full
+    # columns. Growing right from the block, a look-ahead of 3 lines sees (1 + 6 + 6) / 18
+    # raised, over 0.7 of the block's share; 1 or 2 lines see 1/6 or 7/12, below.
+    raised = np.zeros((20, 20), dtype=bool)
+    raised[5:11, 0:6] = True
+    raised[5, 6] = True
+    raised[5:11, 7:9] = True
+    level = Level(raised, 0.05)
+    assert _edges(level, (5, 0, 10, 5), 0.7, steps) == (5, 0, 10, right)
 
 
 def two_blocks_with_a_gap(seed: int, gap: int) -> np.ndarray:
