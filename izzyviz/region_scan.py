@@ -8,7 +8,7 @@ puts there by chance, which one heavy-tailed cell never does, however large.
 
 1. **Background** (:func:`residual`). In ``log(value)``: each row's level (rows are softmaxes),
    each column's effect (an attention sink every row attends to) and each diagonal's effect (a
-   positional band), as medians of up to 256 cells per line. An effect is kept only when it
+   positional band), as medians of up to 128 cells per line. An effect is kept only when it
    exceeds three times the noise of its own median (interquartile range / sqrt(cells)): in
    heavy-tailed rows a median is noisy, and subtracting noise would hide blocks.
 2. **Scores** (:class:`Scores`). A cell whose residual is in the map's top share ``q`` (for
@@ -67,10 +67,13 @@ QUANTILES = (0.4, 0.25, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003)
 LOOSE_LEVELS = 2
 #: Window sides: every small one, then doubling, up to half the matrix.
 SMALL_SIDES = (2, 3, 4)
+#: Windows are at most this many cells a side: a larger block is found by a window inside it
+#: (with thousands of cells, any raised share that matters is significant) and then grown.
+MAX_SIDE = 64
 #: Windows are at most this many times longer than wide.
 MAX_ASPECT = 4
 #: Cells of each row, column or diagonal sampled (evenly spaced) for its median.
-LINE_SAMPLES = 256
+LINE_SAMPLES = 128
 #: Lines shorter than this get no effect of their own.
 MIN_LINE = 16
 #: A row's level is this quantile of its cells: a block may fill most of a row (a softmax
@@ -176,7 +179,8 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     """
     if cells.constant:
         return None
-    values = (cells.matrix * cells.factor).astype(np.float32)
+    values = np.empty(cells.matrix.shape, dtype=np.float32)
+    np.multiply(cells.matrix, cells.factor, out=values, casting="unsafe")  # no float64 copy
     values -= np.float32(cells.low * cells.factor - LOG_FLOOR)
     np.maximum(values, np.float32(LOG_FLOOR), out=values)
     np.log(values, out=values)
@@ -201,7 +205,9 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
         per_diagonal[used] = diagonal
         values -= _diagonal_view(per_diagonal, (n_rows, n_cols))
     if min(n_rows, n_cols) >= LOCAL_MIN:
-        values -= _local_levels(values)
+        drift = _local_levels(values)
+        if drift is not None:
+            values -= drift
     return values
 
 
@@ -226,10 +232,11 @@ def _interpolation(length: int, starts: IntArray, tile: int) -> NDArray[np.float
     return weights
 
 
-def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32]:
+def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32] | None:
     """The map's slow 2-D drift: each tile's lower quartile (tiles a quarter of the map, one
     every eighth; a block may fill most of a tile without raising it) minus the typical
-    tile's, where that stands out from its own noise, interpolated between tile centres."""
+    tile's, where that stands out from its own noise, interpolated between tile centres;
+    None when no tile stands out."""
     row_starts, tall = _tile_grid(values.shape[0])
     col_starts, wide = _tile_grid(values.shape[1])
     dy, dx = max(1, tall // 64), max(1, wide // 64)
@@ -241,6 +248,8 @@ def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32]:
         ]
     )
     effects, _ = _effects(samples, ROW_QUANTILE, two_sided=True)
+    if not effects.any():
+        return None
     grid = effects.reshape(len(row_starts), len(col_starts)).astype(np.float32)
     across = _interpolation(values.shape[1], col_starts, wide)
     down = _interpolation(values.shape[0], row_starts, tall)
@@ -346,8 +355,8 @@ class Levels:
 
 def window_sizes(length: int) -> list[int]:
     """Window sides along an axis of ``length`` cells: :data:`SMALL_SIDES`, then 8, 16, 32,
-    ... up to half the axis (at least 2, at most the axis)."""
-    top = min(length, max(2, length // 2))
+    ... up to half the axis (at least 2, at most the axis) or :data:`MAX_SIDE`."""
+    top = min(length, max(2, length // 2), MAX_SIDE)
     sides = [k for k in SMALL_SIDES if k <= top]
     k = 8
     while k <= top:
@@ -368,7 +377,15 @@ def window_shapes(shape: tuple[int, int]) -> list[tuple[int, int]]:
 
 #: Small windows are summed band by band, this many rows of window tops at a time (a multiple
 #: of every step), so that their buffers stay small.
-BAND = 256
+BAND = 512
+#: On maps up to this many cells a side, small windows are tested at every position (on larger
+#: ones, on a grid of steps half their sides): a block in a small map has no cells to spare.
+EVERY_POSITION = 64
+
+
+def steps(height: int, width: int) -> tuple[int, int]:
+    """The grid steps of windows of ``height`` x ``width``: half their sides, at least 1."""
+    return max(1, height // 2), max(1, width // 2)
 
 
 class WindowSums:
@@ -506,9 +523,9 @@ def scan(
 ) -> tuple[IntArray, FloatArray]:
     """The significant windows of one level that overlap none of ``known``, as rows ``(top,
     left, height, width)``, and their binomial ratios: at least :data:`MIN_SHARE` of their
-    cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Small windows are
-    at every position, large ones on a grid of steps half their sides; ``counts4`` are
-    ``raised``'s 4 x 4 block counts."""
+    cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
+    grid of steps half their sides (small windows at every position on maps up to
+    :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts."""
     least = {shape: least_count(shape[0] * shape[1], rate, critical) for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
@@ -520,8 +537,9 @@ def scan(
     for first in range(0, n_rows, BAND) if small else ():
         sums.band(cells[first : min(first + BAND + reach, n_rows)])
         for (height, width), count in small:
-            counts = sums.run(height, width)[:BAND]
-            found.append(_hits(counts, count, (first, 1, 1), (height, width), known))
+            dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
+            counts = sums.run(height, width)[:BAND:dy, ::dx]
+            found.append(_hits(counts, count, (first, dy, dx), (height, width), known))
     integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
         assert integral is not None
