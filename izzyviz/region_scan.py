@@ -61,7 +61,7 @@ IntArray = NDArray[np.int64]
 #: Chance that a map without blocks yields any significant window.
 FALSE_ALARM = 0.05
 #: Shares of the map's cells raised at each level, loosest first.
-QUANTILES = (0.4, 0.25, 0.1, 0.05, 0.03, 0.02, 0.01, 0.005, 0.003)
+QUANTILES = (0.4, 0.25, 0.1, 0.05, 0.025, 0.01, 0.004)
 #: The loosest levels, kept for blocks too large for the others (more than a tenth of a small
 #: map), are scanned last, loosest last: their noisy gaps would join neighbouring blocks.
 LOOSE_LEVELS = 2
