@@ -156,7 +156,8 @@ def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
     rate = level.rate
     share = min(max(density, 1.5 * rate), MAX_DENSITY)
     raised_weight, plain_weight = math.log(share / rate), math.log((1 - rate) / (1 - share))
-    done, todo = [], [rect]
+    done: list[Rect] = []
+    todo = [rect]
     while todo:
         top, left, bottom, right = rect = todo.pop()
         if bottom < top or right < left:
@@ -351,7 +352,7 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     values = residual(cells) if min(shape) >= 2 else None
     levels = Levels.of(values) if values is not None else None
     shapes = window_shapes(shape)
-    if levels is None or not shapes:
+    if values is None or levels is None or not shapes:
         return []
     critical = math.log(levels.count * len(shapes) * cells.matrix.size / FALSE_ALARM)
     search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)

@@ -184,7 +184,7 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     values -= np.float32(cells.low * cells.factor - LOG_FLOOR)
     np.maximum(values, np.float32(LOG_FLOOR), out=values)
     np.log(values, out=values)
-    n_rows, n_cols = values.shape
+    n_rows, n_cols = cells.matrix.shape
     if n_cols >= MIN_LINE:
         rows, typical = _effects(values[:, _sampled(n_cols)], ROW_QUANTILE, two_sided=True)
         values -= (rows + typical).astype(np.float32)[:, None]
@@ -531,20 +531,20 @@ def scan(
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
     large = [(shape, count) for shape, count in wanted if min(shape) > SMALL_SIDES[-1]]
     found: list[IntArray] = []
-    cells = raised.view(np.uint8)
+    mask = raised.view(np.uint8)
     n_rows = raised.shape[0]
     reach = max((shape[0] for shape, _ in small), default=1) - 1
     for first in range(0, n_rows, BAND) if small else ():
-        sums.band(cells[first : min(first + BAND + reach, n_rows)])
+        sums.band(mask[first : min(first + BAND + reach, n_rows)])
         for (height, width), count in small:
             dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
-            counts = sums.run(height, width)[:BAND:dy, ::dx]
-            found.append(_hits(counts, count, (first, dy, dx), (height, width), known))
+            band = sums.run(height, width)[:BAND:dy, ::dx]
+            found.append(_hits(band, count, (first, dy, dx), (height, width), known))
     integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
         assert integral is not None
         counts, dy, dx = _large_counts(integral, height, width)
         found.append(_hits(counts, count, (0, dy, dx), (height, width), known))
     windows = np.concatenate(found) if found else np.zeros((0, 5), dtype=np.int64)
-    cells = windows[:, 2] * windows[:, 3]
-    return windows[:, :4], binomial_ratios(windows[:, 4], cells, np.full(len(windows), rate))
+    sizes = windows[:, 2] * windows[:, 3]
+    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, np.full(len(windows), rate))
