@@ -196,24 +196,21 @@ def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[Int
     """Raised cells of the lines of ``rect`` from its ``side`` inwards (``outward`` False), or
     of the lines beyond that side outwards, as far as ``rect`` is long that way (at least 8);
     and the cells in each line."""
-    n_rows, n_cols = level.raised.shape
-    top, left, bottom, right = rect
-    if side < 2:
-        reach = max(bottom - top + 1, 8)
-        if outward:
-            top, bottom = (max(top - reach, 0), top - 1) if side == 0 else (
-                bottom + 1, min(bottom + reach, n_rows - 1))  # fmt: skip
-        counts, length = level.lines((top, left, bottom, right), 0) if bottom >= top else (
-            np.zeros(0, dtype=np.int64), right - left + 1)  # fmt: skip
-    else:
-        reach = max(right - left + 1, 8)
-        if outward:
-            left, right = (max(left - reach, 0), left - 1) if side == 2 else (
-                right + 1, min(right + reach, n_cols - 1))  # fmt: skip
-        counts, length = level.lines((top, left, bottom, right), 1) if right >= left else (
-            np.zeros(0, dtype=np.int64), bottom - top + 1)  # fmt: skip
-    ahead = (side in (0, 2) and outward) or (side in (1, 3) and not outward)
-    return (counts[::-1] if ahead else counts), length
+    axis = side // 2  # 0: rows (top and bottom sides), 1: columns
+    corners = list(rect)
+    first, last = corners[axis], corners[axis + 2]
+    if outward:
+        reach = max(last - first + 1, 8)
+        limit = level.raised.shape[axis] - 1
+        first, last = (max(first - reach, 0), first - 1) if side % 2 == 0 else (
+            last + 1, min(last + reach, limit))  # fmt: skip
+    corners[axis], corners[axis + 2] = first, last
+    span = corners[3 - axis] - corners[1 - axis] + 1
+    counts = level.lines((corners[0], corners[1], corners[2], corners[3]), axis)[0]
+    if last < first:
+        counts = np.zeros(0, dtype=np.int64)
+    ahead = (side % 2 == 0) == outward  # lines listed from the far end: turn them round
+    return (counts[::-1] if ahead else counts), span
 
 
 def _moves(counts: IntArray, length: int, least: float, steps: int, grow: bool) -> int:

@@ -124,16 +124,17 @@ def compare_two_attentions_with_circles(
     cmap
         Colormap name.
     max_circle_ratio
-        Radius of the largest circle as a fraction of the cell's smaller side (> 0).
+        Radius of the circle of the largest difference, as a fraction of its cell's smaller
+        side (> 0; 0.45 leaves a thin margin).
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
 
     Returns
     -------
     Figure
-        The saved figure.
+        The saved figure; ``fig.data["max_difference"]`` is the largest ``|attn2 - attn1|``,
+        the difference the largest circle stands for.
     """
     first = as_matrix(attn1, "attn1")
     second = as_matrix(attn2, "attn2")
@@ -236,16 +237,17 @@ def check_stability_heatmap_with_gradient_color(
     color_contrast_scale
         How far (in spreads) from the mean the gradient's two colours are picked (> 0).
     max_circle_ratio
-        Radius of the largest circle as a fraction of the cell's smaller side (> 0).
+        Radius of the circle of the largest spread, as a fraction of its cell's smaller side
+        (> 0).
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
 
     Returns
     -------
     Figure
-        The saved figure.
+        The saved figure; ``fig.data["runs"]`` is the number of runs and
+        ``fig.data["max_spread"]`` the spread the largest circle stands for.
     """
     runs = stacked(matrices, "matrices", 3)
     circle_scale = check_positive(circle_scale, "circle_scale")
@@ -388,8 +390,7 @@ def visualize_attention_evolution_sparklines(
         ``"last"``, the last step.
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
 
     Returns
     -------
@@ -552,8 +553,7 @@ def visualize_attention_with_detected_regions(
         Colormap name.
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
 
     Returns
     -------
