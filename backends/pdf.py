@@ -18,23 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from izzyviz import scene as nodes
 from izzyviz._validate import check_optional_text
 from izzyviz.raster import cells_by_color
 from izzyviz.render import Renderer
-from izzyviz.scene import (
-    RGBA,
-    CellGrid,
-    Circle,
-    Group,
-    Image,
-    Line,
-    Polyline,
-    RadialGradient,
-    Rect,
-    Scene,
-    Text,
-)
-from izzyviz.text import FontMetrics, metrics, visual_order
+from izzyviz.text import FontMetrics, metrics, valid_text, visual_order
 
 __all__ = ["PDFRenderer"]
 
@@ -148,7 +136,7 @@ def _document_info(entries: dict[str, str | None]) -> Any:
     return _Info()
 
 
-def _image_xobject(image: Image) -> Any:
+def _image_xobject(image: nodes.Image) -> Any:
     """A ReportLab PDF object for a palette image: Indexed RGB colour space, Flate level 1."""
     from reportlab.pdfbase.pdfdoc import PDFArray, PDFDictionary, PDFName, PDFObject, PDFStream
 
@@ -193,7 +181,7 @@ def _image_xobject(image: Image) -> Any:
     return _IndexedImage()
 
 
-def _rgb(color: RGBA) -> tuple[float, float, float]:
+def _rgb(color: nodes.RGBA) -> tuple[float, float, float]:
     return color[0], color[1], color[2]
 
 
@@ -204,31 +192,31 @@ def _page_link(link: str) -> int | None:
     return None
 
 
-def _link_targets(scenes: Sequence[Scene]) -> set[int]:
+def _link_targets(scenes: Sequence[nodes.Scene]) -> set[int]:
     """Numbers of the pages (from 1) that some group links to with ``"#page-N"``."""
     targets: set[int] = set()
-    stack: list[Group] = [scene.root for scene in scenes]
+    stack: list[nodes.Group] = [scene.root for scene in scenes]
     while stack:
         group = stack.pop()
         if group.link is not None:
             page = _page_link(group.link)
             if page is not None:
                 targets.add(page)
-        stack.extend(child for child in group.children if isinstance(child, Group))
+        stack.extend(child for child in group.children if isinstance(child, nodes.Group))
     return targets
 
 
-def _link_area(group: Group) -> tuple[float, float, float, float] | None:
+def _link_area(group: nodes.Group) -> tuple[float, float, float, float] | None:
     """Bounding box, in the group's coordinates, of its own shapes (rectangles, images, cell
     grids, circles): the clickable area of a linked group. None if it has no such child."""
     boxes: list[tuple[float, float, float, float]] = []
     for child in group.children:
-        if isinstance(child, (Rect, Image)):
+        if isinstance(child, (nodes.Rect, nodes.Image)):
             boxes.append((child.x, child.y, child.x + child.width, child.y + child.height))
-        elif isinstance(child, CellGrid):
+        elif isinstance(child, nodes.CellGrid):
             x, y = child.x_edges, child.y_edges
             boxes.append((float(x[0]), float(y[0]), float(x[-1]), float(y[-1])))
-        elif isinstance(child, Circle):
+        elif isinstance(child, nodes.Circle):
             r = child.r
             boxes.append((child.cx - r, child.cy - r, child.cx + r, child.cy + r))
     if not boxes:
@@ -258,11 +246,11 @@ class PDFRenderer(Renderer):
     def __init__(
         self, *, title: str | None = None, author: str | None = None, subject: str | None = None
     ) -> None:
-        self.meta = {
-            "Title": check_optional_text(title, "title"),
-            "Author": check_optional_text(author, "author"),
-            "Subject": check_optional_text(subject, "subject"),
-        }
+        self.meta: dict[str, str | None] = {}
+        for key, value in (("Title", title), ("Author", author), ("Subject", subject)):
+            text = check_optional_text(value, key.lower())
+            # The text policy of labels and titles, so that every value can be written.
+            self.meta[key] = None if text is None else valid_text(text)
         self._buffer = io.BytesIO()
         self.canvas: Any = None
         self._images = 0
@@ -270,7 +258,7 @@ class PDFRenderer(Renderer):
         self._targets: set[int] = set()
         self._fonts = metrics()
 
-    def begin_document(self, scenes: Sequence[Scene]) -> None:
+    def begin_document(self, scenes: Sequence[nodes.Scene]) -> None:
         from reportlab.pdfgen.canvas import Canvas
 
         first = scenes[0]
@@ -292,7 +280,7 @@ class PDFRenderer(Renderer):
         if any(scene.bookmarks for scene in scenes):
             self.canvas.showOutline()
 
-    def begin_page(self, scene: Scene, number: int) -> None:
+    def begin_page(self, scene: nodes.Scene, number: int) -> None:
         self._fonts = metrics(scene.font)
         c = self.canvas
         c.setPageSize((scene.width, scene.height))
@@ -309,7 +297,7 @@ class PDFRenderer(Renderer):
                 c.bookmarkPage(key)
             c.addOutlineEntry(title, key, level=0)
 
-    def end_page(self, scene: Scene) -> None:
+    def end_page(self, scene: nodes.Scene) -> None:
         from reportlab.pdfbase.pdfdoc import PDFStream, PDFZCompress
 
         self.canvas.showPage()
@@ -322,14 +310,14 @@ class PDFRenderer(Renderer):
         self.canvas.save()
         return self._buffer.getvalue()
 
-    def push_group(self, group: Group) -> None:
+    def push_group(self, group: nodes.Group) -> None:
         self.canvas.saveState()
         if group.transform is not None:
             self.canvas.transform(*group.transform)
         if group.link:
             self._link(group)
 
-    def _link(self, group: Group) -> None:
+    def _link(self, group: nodes.Group) -> None:
         """A link annotation over the group's area (in the current, flipped coordinates)."""
         area = _link_area(group)
         link = group.link
@@ -342,23 +330,25 @@ class PDFRenderer(Renderer):
         elif not link.startswith("#"):
             self.canvas.linkURL(link, area, relative=1, thickness=0)
 
-    def pop_group(self, group: Group) -> None:
+    def pop_group(self, group: nodes.Group) -> None:
         self.canvas.restoreState()
 
     # -- paint -----------------------------------------------------------------------------
 
-    def _fill(self, color: RGBA) -> None:
+    def _fill(self, color: nodes.RGBA) -> None:
         self.canvas.setFillColorRGB(*_rgb(color))
         if color[3] < 1:
             self.canvas.setFillAlpha(color[3])
 
-    def _stroke(self, color: RGBA, width: float) -> None:
+    def _stroke(self, color: nodes.RGBA, width: float) -> None:
         self.canvas.setStrokeColorRGB(*_rgb(color))
         self.canvas.setLineWidth(width)
         if color[3] < 1:
             self.canvas.setStrokeAlpha(color[3])
 
-    def _paint(self, fill: RGBA | None, stroke: RGBA | None, width: float) -> tuple[int, int]:
+    def _paint(
+        self, fill: nodes.RGBA | None, stroke: nodes.RGBA | None, width: float
+    ) -> tuple[int, int]:
         """Set the colours; returns the (stroke, fill) flags ReportLab's shape calls take."""
         if fill is not None:
             self._fill(fill)
@@ -368,7 +358,7 @@ class PDFRenderer(Renderer):
         return int(has_stroke), int(fill is not None)
 
     @contextmanager
-    def _state(self, *colors: RGBA | None) -> Iterator[Any]:
+    def _state(self, *colors: nodes.RGBA | None) -> Iterator[Any]:
         """A saved graphics state, needed only where something outlives the shape: opacity
         (given ``colors`` with alpha < 1), clipping or line styles. Opaque colours and line
         widths are set anew by every shape, so those skip the q/Q pair."""
@@ -383,7 +373,7 @@ class PDFRenderer(Renderer):
 
     # -- primitives ------------------------------------------------------------------------
 
-    def draw_rect(self, rect: Rect) -> None:
+    def draw_rect(self, rect: nodes.Rect) -> None:
         with self._state(rect.fill, rect.stroke) as c:
             stroke, fill = self._paint(rect.fill, rect.stroke, rect.stroke_width)
             if rect.radius > 0:
@@ -393,12 +383,12 @@ class PDFRenderer(Renderer):
             else:
                 c.rect(rect.x, rect.y, rect.width, rect.height, stroke=stroke, fill=fill)
 
-    def draw_line(self, line: Line) -> None:
+    def draw_line(self, line: nodes.Line) -> None:
         with self._state(line.stroke) as c:
             self._stroke(line.stroke, line.width)
             c.line(line.x0, line.y0, line.x1, line.y1)
 
-    def draw_polyline(self, polyline: Polyline) -> None:
+    def draw_polyline(self, polyline: nodes.Polyline) -> None:
         with self._state() as c:
             self._stroke(polyline.stroke, polyline.width)
             c.setLineJoin(1)
@@ -410,9 +400,9 @@ class PDFRenderer(Renderer):
                 path.lineTo(x, y)
             c.drawPath(path, stroke=1, fill=0)
 
-    def draw_circle(self, circle: Circle) -> None:
+    def draw_circle(self, circle: nodes.Circle) -> None:
         with self._state() as c:
-            if isinstance(circle.fill, RadialGradient):
+            if isinstance(circle.fill, nodes.RadialGradient):
                 path = c.beginPath()
                 path.circle(circle.cx, circle.cy, circle.r)
                 c.clipPath(path, stroke=0, fill=0)
@@ -427,12 +417,12 @@ class PDFRenderer(Renderer):
                 c.circle(circle.cx, circle.cy, circle.r, stroke=stroke, fill=fill_flag)
 
     @staticmethod
-    def _color(color: RGBA) -> Any:
+    def _color(color: nodes.RGBA) -> Any:
         from reportlab.lib.colors import Color
 
         return Color(color[0], color[1], color[2], alpha=color[3])
 
-    def draw_text(self, text: Text) -> None:
+    def draw_text(self, text: nodes.Text) -> None:
         if text.glyphs is not None:
             self._draw_glyphs(text)
             return
@@ -449,7 +439,7 @@ class PDFRenderer(Renderer):
             obj.textOut(part)
         c.drawText(obj)
 
-    def _draw_glyphs(self, text: Text) -> None:
+    def _draw_glyphs(self, text: nodes.Text) -> None:
         """Shaped text: its glyph outlines filled as one path, under the same text in
         invisible type (render mode 3) so that the PDF stays searchable and copyable. The
         invisible text is in visual order, as PDF producers write right-to-left text, and
@@ -477,7 +467,7 @@ class PDFRenderer(Renderer):
         obj.textOut(shown)
         c.drawText(obj)
 
-    def draw_image(self, image: Image) -> None:
+    def draw_image(self, image: nodes.Image) -> None:
         c = self.canvas
         self._images += 1
         name = f"IzzyVizImage{self._images}"
@@ -487,15 +477,9 @@ class PDFRenderer(Renderer):
             c.transform(image.width, 0, 0, -image.height, image.x, image.y + image.height)
             c.doForm(name)
 
-    def draw_cell_grid(self, grid: CellGrid) -> None:
+    def draw_vector_cells(self, grid: nodes.CellGrid) -> None:
         """Vector grids as one prepared content stream: per colour, ``rg`` then one ``re`` per
         cell and a single ``f``; coordinates are integer centipoints under one ``cm``."""
-        if grid.mode == "image":
-            super().draw_cell_grid(grid)
-            return
-        x, y = grid.x_edges, grid.y_edges
-        if grid.gap > 0:
-            self.draw_rect(Rect(x[0], y[0], x[-1] - x[0], y[-1] - y[0], fill=grid.gap_color))
         ops = ["q 0.01 0 0 0.01 0 0 cm"]
         for color, left, top, width, height in cells_by_color(grid):
             r, g, b = (v / 255 for v in grid.palette[color][:3].tolist())

@@ -24,23 +24,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from izzyviz import scene as nodes
 from izzyviz._validate import check_choice, check_positive
 from izzyviz.backends.svg import SVGRenderer
 from izzyviz.raster import encode_rgb_png, grid_image
 from izzyviz.render import Renderer
-from izzyviz.scene import (
-    RGBA,
-    CellGrid,
-    Circle,
-    Group,
-    Image,
-    Line,
-    Polyline,
-    RadialGradient,
-    Rect,
-    Scene,
-    Text,
-)
 from izzyviz.text import metrics
 
 __all__ = ["MAX_PIXELS", "MAX_SIDE", "PNGRenderer"]
@@ -95,19 +83,19 @@ def _encode_surface(surface: Any, opaque: bool) -> bytes:
     return encode_rgb_png(np.concatenate([straight, alpha], axis=2).astype(np.uint8))
 
 
-def _page_pixels(scene: Scene, dpi: float) -> tuple[float, float]:
+def _page_pixels(scene: nodes.Scene, dpi: float) -> tuple[float, float]:
     """Width and height of ``scene`` in pixels at ``dpi``, as :meth:`PNGRenderer.begin_page`
     rounds them (floats, so an absurd ``dpi`` cannot overflow)."""
     scale = dpi / 72
     return max(1.0, float(round(scene.width * scale))), max(1.0, float(round(scene.height * scale)))
 
 
-def _fits(scene: Scene, dpi: float) -> bool:
+def _fits(scene: nodes.Scene, dpi: float) -> bool:
     width, height = _page_pixels(scene, dpi)
     return width * height <= MAX_PIXELS and max(width, height) <= MAX_SIDE
 
 
-def check_page_size(scenes: Sequence[Scene], dpi: float) -> None:
+def check_page_size(scenes: Sequence[nodes.Scene], dpi: float) -> None:
     """Refuse a ``dpi`` that makes a page larger than ``MAX_PIXELS`` pixels or ``MAX_SIDE`` on a
     side, before anything is allocated; the error names the largest ``dpi`` that fits."""
     for scene in scenes:
@@ -138,11 +126,11 @@ class _DeviceCells(Renderer):
 
     dpi: float
 
-    def draw_cell_grid(self, grid: CellGrid) -> None:
+    def draw_cell_grid(self, grid: nodes.CellGrid) -> None:
         self.draw_image(self.cell_image(grid))
         self.draw_grid_lines(grid)
 
-    def cell_image(self, grid: CellGrid) -> Image:
+    def cell_image(self, grid: nodes.CellGrid) -> nodes.Image:
         return grid_image(grid, pixels_per_point=self.dpi / 72)
 
 
@@ -187,10 +175,10 @@ class PNGRenderer(_DeviceCells):
         """Long maps pool their cells into this PNG's own pixels."""
         return self.dpi
 
-    def check(self, scenes: Sequence[Scene]) -> None:
+    def check(self, scenes: Sequence[nodes.Scene]) -> None:
         check_page_size(scenes, self.dpi)
 
-    def render(self, scenes: Sequence[Scene]) -> bytes:
+    def render(self, scenes: Sequence[nodes.Scene]) -> bytes:
         self.check(scenes)
         if self.engine == "cairosvg" and len(scenes) == 1:
             from cairosvg.parser import Tree
@@ -209,18 +197,18 @@ class PNGRenderer(_DeviceCells):
 
     # -- document --------------------------------------------------------------------------
 
-    def begin_document(self, scenes: Sequence[Scene]) -> None:
+    def begin_document(self, scenes: Sequence[nodes.Scene]) -> None:
         """Make every font the scenes' text uses known to fontconfig (see ``_register_font``)."""
         for scene in scenes:
             fonts = metrics(scene.font)
             for face in fonts.primary.values():
                 _register_font(face.path)
             for node in scene.root.walk():
-                if isinstance(node, Text) and node.runs is not None:
+                if isinstance(node, nodes.Text) and node.runs is not None:
                     for _, font_id in node.runs:
                         _register_font(fonts.face(font_id).path)
 
-    def begin_page(self, scene: Scene, number: int) -> None:
+    def begin_page(self, scene: nodes.Scene, number: int) -> None:
         import cairocffi as cairo
 
         scale = self.dpi / 72
@@ -245,27 +233,27 @@ class PNGRenderer(_DeviceCells):
             self._ctx.paint()
         self._ctx.scale(scale, scale)
 
-    def end_page(self, scene: Scene) -> None:
+    def end_page(self, scene: nodes.Scene) -> None:
         self._ctx = None
 
     def end_document(self) -> bytes:
         surface, self._surface = self._surface, None
         return _encode_surface(surface, self._opaque)
 
-    def push_group(self, group: Group) -> None:
+    def push_group(self, group: nodes.Group) -> None:
         import cairocffi as cairo
 
         self._ctx.save()
         if group.transform is not None:
             self._ctx.transform(cairo.Matrix(*group.transform))
 
-    def pop_group(self, group: Group) -> None:
+    def pop_group(self, group: nodes.Group) -> None:
         self._ctx.restore()
         self._font = None  # restore() also restores the font the group may have changed
 
     # -- primitives ----------------------------------------------------------------------
 
-    def _paint(self, fill: RGBA | None, stroke: RGBA | None, width: float) -> None:
+    def _paint(self, fill: nodes.RGBA | None, stroke: nodes.RGBA | None, width: float) -> None:
         """Fill and/or stroke the current path, then clear it."""
         ctx = self._ctx
         if fill is not None:
@@ -277,7 +265,7 @@ class PNGRenderer(_DeviceCells):
             ctx.stroke_preserve()
         ctx.new_path()
 
-    def draw_rect(self, rect: Rect) -> None:
+    def draw_rect(self, rect: nodes.Rect) -> None:
         ctx = self._ctx
         r = min(rect.radius, rect.width / 2, rect.height / 2)
         if r > 0:
@@ -293,12 +281,12 @@ class PNGRenderer(_DeviceCells):
             ctx.rectangle(rect.x, rect.y, rect.width, rect.height)
         self._paint(rect.fill, rect.stroke, rect.stroke_width)
 
-    def draw_line(self, line: Line) -> None:
+    def draw_line(self, line: nodes.Line) -> None:
         self._ctx.move_to(line.x0, line.y0)
         self._ctx.line_to(line.x1, line.y1)
         self._paint(None, line.stroke, line.width)
 
-    def draw_polyline(self, polyline: Polyline) -> None:
+    def draw_polyline(self, polyline: nodes.Polyline) -> None:
         import cairocffi as cairo
 
         ctx = self._ctx
@@ -314,13 +302,13 @@ class PNGRenderer(_DeviceCells):
         self._paint(None, polyline.stroke, polyline.width)
         ctx.restore()
 
-    def draw_circle(self, circle: Circle) -> None:
+    def draw_circle(self, circle: nodes.Circle) -> None:
         import cairocffi as cairo
 
         ctx = self._ctx
         ctx.arc(circle.cx, circle.cy, circle.r, 0, 2 * math.pi)
         fill = circle.fill
-        if isinstance(fill, RadialGradient):
+        if isinstance(fill, nodes.RadialGradient):
             gradient = cairo.RadialGradient(circle.cx, circle.cy, 0, circle.cx, circle.cy, circle.r)
             for offset, color in fill.stops:
                 gradient.add_color_stop_rgba(offset, *color)
@@ -329,7 +317,7 @@ class PNGRenderer(_DeviceCells):
             fill = None
         self._paint(fill, circle.stroke, circle.stroke_width)
 
-    def draw_text(self, text: Text) -> None:
+    def draw_text(self, text: nodes.Text) -> None:
         import cairocffi as cairo
 
         ctx = self._ctx
@@ -353,7 +341,7 @@ class PNGRenderer(_DeviceCells):
             ctx.show_text(part)
         ctx.new_path()
 
-    def draw_image(self, image: Image) -> None:
+    def draw_image(self, image: nodes.Image) -> None:
         import cairocffi as cairo
 
         height, width = image.indices.shape

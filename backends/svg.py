@@ -15,24 +15,11 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
+from izzyviz import scene as nodes
 from izzyviz.raster import cells_by_color, encode_png
 from izzyviz.render import Renderer
-from izzyviz.scene import (
-    RGBA,
-    CellGrid,
-    Circle,
-    Group,
-    Image,
-    Line,
-    Polyline,
-    RadialGradient,
-    Rect,
-    Scene,
-    Text,
-)
 from izzyviz.text import metrics
 
 __all__ = ["SVGRenderer", "fmt"]
@@ -56,7 +43,7 @@ def _attr(value: str) -> str:
     return quoteattr(_NOT_XML.sub("\ufffd", value), {"\n": "&#10;", "\r": "&#13;", "\t": "&#9;"})
 
 
-def _paint(color: RGBA | None, kind: str) -> str:
+def _paint(color: nodes.RGBA | None, kind: str) -> str:
     if color is None:
         return f' {kind}="none"'
     r, g, b, a = (round(c * 255) for c in color)
@@ -64,6 +51,13 @@ def _paint(color: RGBA | None, kind: str) -> str:
     if a < 255:
         out += f' {kind}-opacity="{fmt(color[3])}"'
     return out
+
+
+def _outline(color: nodes.RGBA | None, width: float) -> str:
+    """The stroke attributes of a shape's outline (none when it has no colour or width)."""
+    if color is None or width <= 0:
+        return ""
+    return _paint(color, "stroke") + f' stroke-width="{fmt(width)}"'
 
 
 def _css_string(text: str) -> str:
@@ -94,9 +88,7 @@ class SVGRenderer(Renderer):
     name = "svg"
     extensions = (".svg",)
 
-    def __init__(self, **options: Any) -> None:
-        if options:
-            raise TypeError(f"svg backend: unknown option(s) {', '.join(sorted(options))}")
+    def __init__(self) -> None:
         self._out: list[str] = []
         self._ids = 0
         self._fonts = metrics()
@@ -105,11 +97,11 @@ class SVGRenderer(Renderer):
         self._ids += 1
         return f"{prefix}{self._ids}"
 
-    def begin_document(self, scenes: Sequence[Scene]) -> None:
+    def begin_document(self, scenes: Sequence[nodes.Scene]) -> None:
         self._out = []
         self._ids = 0
 
-    def begin_page(self, scene: Scene, number: int) -> None:
+    def begin_page(self, scene: nodes.Scene, number: int) -> None:
         self._fonts = metrics(scene.font)
         w, h = fmt(scene.width), fmt(scene.height)
         self._out.append(
@@ -127,41 +119,43 @@ class SVGRenderer(Renderer):
                 f'<rect width="{w}" height="{h}"{_paint(scene.background, "fill")}/>\n'
             )
 
-    def _font_faces(self, scene: Scene) -> str:
-        """``@font-face`` rules carrying a chosen font (``scene.font``), each face subset to
-        the characters the page draws in it, so viewers without the font installed show it.
-        Nothing for the default font."""
-        font = scene.font
-        if font is None:
+    def _font_faces(self, scene: nodes.Scene) -> str:
+        """``@font-face`` rules carrying the faces a page in a chosen font (``scene.font``)
+        draws its text in, each subset to the characters drawn in it: the chosen font's regular
+        and bold faces, and the fallback fonts of characters it lacks. Viewers without those
+        fonts installed show them. Nothing for the default font."""
+        if scene.font is None:
             return ""
         fm = self._fonts
-        chars: dict[bool, set[str]] = {False: set(), True: set()}
+        primary = {fm.primary_id(False): 400}
+        primary.setdefault(fm.primary_id(True), 700)  # no bold face: bold text in the regular
+        used: dict[str, set[str]] = {font_id: set() for font_id in primary}
         for node in scene.root.walk():
-            if isinstance(node, Text):
-                bold = node.bold and font.bold is not None  # no bold face: the regular's
+            if isinstance(node, nodes.Text):
                 for part, font_id in node.runs or ((node.text, fm.primary_id(node.bold)),):
-                    if font_id == fm.primary_id(node.bold):
-                        chars[bold].update(part)
+                    # Shaped text is drawn as outlines, over invisible text in the page's font.
+                    if node.glyphs is None or font_id == fm.primary_id(node.bold):
+                        used.setdefault(font_id, set()).update(part)
         rules = []
-        for weight, path, index, used in (
-            (400, font.regular, font.regular_index, chars[False]),
-            (700, font.bold, font.bold_index, chars[True]),
-        ):
-            if path is not None and used:
-                data = base64.b64encode(_subset(path, index, "".join(sorted(used)))).decode()
+        for font_id, chars in used.items():
+            face = fm.face(font_id)
+            weight = primary.get(font_id, 700 if face.weight >= 600 else 400)
+            if chars:
+                subset = _subset(face.path, face.index, "".join(sorted(chars)))
                 rules.append(
-                    f"@font-face{{font-family:{_css_string(font.family)};font-weight:{weight};"
-                    f'src:url(data:font/ttf;base64,{data}) format("truetype")}}'
+                    f"@font-face{{font-family:{_css_string(face.family)};font-weight:{weight};"
+                    f"src:url(data:font/ttf;base64,{base64.b64encode(subset).decode()}) "
+                    'format("truetype")}'
                 )
         return f"<defs><style>{escape(''.join(rules))}</style></defs>\n" if rules else ""
 
-    def end_page(self, scene: Scene) -> None:
+    def end_page(self, scene: nodes.Scene) -> None:
         self._out.append("</svg>\n")
 
     def end_document(self) -> bytes:
         return "".join(self._out).encode("utf-8")
 
-    def push_group(self, group: Group) -> None:
+    def push_group(self, group: nodes.Group) -> None:
         attrs = ""
         if group.role:
             attrs += f" class={_attr(group.role)}"
@@ -171,29 +165,27 @@ class SVGRenderer(Renderer):
             self._out.append(f"<a xlink:href={_attr(group.link)}>")
         self._out.append(f"<g{attrs}>\n")
 
-    def pop_group(self, group: Group) -> None:
+    def pop_group(self, group: nodes.Group) -> None:
         self._out.append("</g>\n")
         if group.link:
             self._out.append("</a>\n")
 
-    def draw_rect(self, rect: Rect) -> None:
+    def draw_rect(self, rect: nodes.Rect) -> None:
         radius = f' rx="{fmt(rect.radius)}"' if rect.radius > 0 else ""
-        stroke = ""
-        if rect.stroke is not None and rect.stroke_width > 0:
-            stroke = _paint(rect.stroke, "stroke") + f' stroke-width="{fmt(rect.stroke_width)}"'
         self._out.append(
             f'<rect x="{fmt(rect.x)}" y="{fmt(rect.y)}" width="{fmt(rect.width)}" '
-            f'height="{fmt(rect.height)}"{radius}{_paint(rect.fill, "fill")}{stroke}/>\n'
+            f'height="{fmt(rect.height)}"{radius}{_paint(rect.fill, "fill")}'
+            f"{_outline(rect.stroke, rect.stroke_width)}/>\n"
         )
 
-    def draw_line(self, line: Line) -> None:
+    def draw_line(self, line: nodes.Line) -> None:
         self._out.append(
             f'<line x1="{fmt(line.x0)}" y1="{fmt(line.y0)}" x2="{fmt(line.x1)}" '
             f'y2="{fmt(line.y1)}"{_paint(line.stroke, "stroke")} '
             f'stroke-width="{fmt(line.width)}"/>\n'
         )
 
-    def draw_polyline(self, polyline: Polyline) -> None:
+    def draw_polyline(self, polyline: nodes.Polyline) -> None:
         points = " ".join(f"{fmt(x)},{fmt(y)}" for x, y in polyline.points.tolist())
         self._out.append(
             f'<polyline points="{points}" fill="none"{_paint(polyline.stroke, "stroke")} '
@@ -201,9 +193,9 @@ class SVGRenderer(Renderer):
             'stroke-linecap="round"/>\n'
         )
 
-    def draw_circle(self, circle: Circle) -> None:
+    def draw_circle(self, circle: nodes.Circle) -> None:
         fill = circle.fill
-        if isinstance(fill, RadialGradient):
+        if isinstance(fill, nodes.RadialGradient):
             gid = self._new_id("grad")
             stops = "".join(
                 f'<stop offset="{fmt(offset)}" stop-color="#{round(c[0] * 255):02x}'
@@ -215,15 +207,12 @@ class SVGRenderer(Renderer):
             paint = f' fill="url(#{gid})"'
         else:
             paint = _paint(fill, "fill")
-        stroke = ""
-        if circle.stroke is not None and circle.stroke_width > 0:
-            stroke = _paint(circle.stroke, "stroke") + f' stroke-width="{fmt(circle.stroke_width)}"'
         self._out.append(
             f'<circle cx="{fmt(circle.cx)}" cy="{fmt(circle.cy)}" r="{fmt(circle.r)}"'
-            f"{paint}{stroke}/>\n"
+            f"{paint}{_outline(circle.stroke, circle.stroke_width)}/>\n"
         )
 
-    def draw_text(self, text: Text) -> None:
+    def draw_text(self, text: nodes.Text) -> None:
         weight = ' font-weight="bold"' if text.bold else ""
         if text.glyphs is not None:
             element = self._glyphs(text, weight)
@@ -239,7 +228,7 @@ class SVGRenderer(Renderer):
             element = f"<g><title>{_text(text.full_text)}</title>{element}</g>"
         self._out.append(element + "\n")
 
-    def _runs(self, text: Text, weight: str) -> str:
+    def _runs(self, text: nodes.Text, weight: str) -> str:
         """Text with fallback-font runs: each run a ``tspan`` placed where the layout measured
         it, so viewers that measure anchored multi-font text their own way (cairosvg) agree."""
         fm = self._fonts
@@ -256,7 +245,7 @@ class SVGRenderer(Renderer):
             f"{_paint(text.fill, 'fill')}>{''.join(spans)}</text>"
         )
 
-    def _glyphs(self, text: Text, weight: str) -> str:
+    def _glyphs(self, text: nodes.Text, weight: str) -> str:
         """Shaped text as its glyph outlines (one path, drawn alike by every viewer and by the
         other backends), over the same text left invisible, in logical order, stretched to the
         glyphs' width: what a reader selects, searches and copies."""
@@ -269,7 +258,7 @@ class SVGRenderer(Renderer):
         )
         return f'<g><path d="{d}"{_paint(text.fill, "fill")}/>{invisible}</g>'
 
-    def draw_image(self, image: Image) -> None:
+    def draw_image(self, image: nodes.Image) -> None:
         data = base64.b64encode(encode_png(image)).decode("ascii")
         self._out.append(
             f'<image x="{fmt(image.x)}" y="{fmt(image.y)}" width="{fmt(image.width)}" '
@@ -277,15 +266,9 @@ class SVGRenderer(Renderer):
             f'image-rendering="optimizeSpeed" xlink:href="data:image/png;base64,{data}"/>\n'
         )
 
-    def draw_cell_grid(self, grid: CellGrid) -> None:
+    def draw_vector_cells(self, grid: nodes.CellGrid) -> None:
         """Vector grids: one path per colour (split every ``CELLS_PER_PATH`` cells), with crisp
         edges where no gap hides the seams between abutting cells."""
-        if grid.mode == "image":
-            super().draw_cell_grid(grid)
-            return
-        x, y = grid.x_edges, grid.y_edges
-        if grid.gap > 0:
-            self.draw_rect(Rect(x[0], y[0], x[-1] - x[0], y[-1] - y[0], fill=grid.gap_color))
         crisp = ' shape-rendering="crispEdges"' if grid.gap == 0 else ""
         self._out.append(f'<g transform="scale(0.01)"{crisp}>\n')
         for color, left, top, width, height in cells_by_color(grid):

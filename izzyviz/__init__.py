@@ -4,6 +4,23 @@
 >>> fig = izzyviz.heatmap(np.eye(3), ["a", "b", "c"], ["a", "b", "c"])
 >>> path = fig.save("attention.svg")  # doctest: +SKIP
 
+A matrix takes one road, each stage in its own module and entered once, never calling back::
+
+    the door      source.as_source       Matrix: checked, kept as it came (memmap, tensor, mask)
+    summary       summary.summarize      MatrixSummary: read once in row blocks: range, top
+                                         cells, values pooled into the display pixels
+    colour        summary.paint          CellImage: those values as palette indices of a
+                  (colors.ColorScale)    ColorScale (normalisation + colormap)
+    layout        layout.heatmap_panel   Panel: cells, labels, marks, colour bar, titles, as
+                                         scene nodes (layout.fitted_style fits a paper's width)
+    scene         layout.page            Scene: frozen dataclasses in points (scene.py)
+    backends      Figure.save            bytes of a PDF, SVG or PNG (render.py, backends/)
+
+:class:`izzyviz.plot.HeatmapJob` runs the stages for one panel; the seed functions
+(``visualization``), the analysis views (``views``) and the head overview and report
+(``heads``) are modes of it: data, not copies. Model-facing code (``capturing``, ``stats``,
+``headstats``) hands plain arrays to the door and never reaches below it.
+
 Public names are imported on first use, so ``import izzyviz`` stays fast and never loads torch,
 transformers, matplotlib, ReportLab or cairosvg.
 """
@@ -47,6 +64,8 @@ _use_checkout_backends()
 
 _EXPORTS: dict[str, str] = {
     "heatmap": "izzyviz.plot",
+    "explore": "izzyviz.explorer",
+    "Explorer": "izzyviz.explorer",
     "overview": "izzyviz.heads",
     "report": "izzyviz.heads",
     "visualize_attention_encoder_only": "izzyviz.visualization",
@@ -85,6 +104,7 @@ __all__ = [
     "DEFAULT_SPECIAL_TOKENS",
     "PRESETS",
     "ColorScale",
+    "Explorer",
     "Figure",
     "HeadStatistics",
     "Renderer",
@@ -97,6 +117,7 @@ __all__ = [
     "cross_attention_from_generate",
     "decoder_self_attention_from_generate",
     "display_tokens",
+    "explore",
     "figure_style",
     "find_attention_regions_with_merging",
     "head_scores",
@@ -127,6 +148,7 @@ if TYPE_CHECKING:
     )
     from izzyviz.capturing import capture
     from izzyviz.colors import ColorScale
+    from izzyviz.explorer import Explorer, explore
     from izzyviz.figure import Figure
     from izzyviz.generation import (
         cross_attention_from_generate,

@@ -18,16 +18,24 @@ destination, so readers see the old file or the new one, never part of one. Arou
 checked and every temporary written before the first rename.
 
 Every file IzzyViz writes goes through here, which is also the one place that announces it:
-one line ``IzzyViz: saved <path>`` on standard output per file, once it is in place.
+one line ``IzzyViz: saved <path>`` per file, once it is in place, logged at INFO level on the
+``logging`` logger ``"izzyviz"``, whose own handler prints it on standard output. To silence it
+(a server rendering thousands of figures)::
+
+    logging.getLogger("izzyviz").setLevel(logging.WARNING)
+
+or route it to your own logging with ``logger.handlers.clear(); logger.propagate = True``.
 """
 
 from __future__ import annotations
 
 import errno
+import logging
 import os
 import re
 import secrets
 import stat
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -37,9 +45,28 @@ try:
 except ImportError:  # Windows: no flock, so no clean-up of abandoned temporaries
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["SAVED_PREFIX", "TEMP_NAME", "atomic_files", "write_atomic"]
+__all__ = ["LOGGER", "SAVED_PREFIX", "TEMP_NAME", "atomic_files", "write_atomic"]
 
 SAVED_PREFIX = "IzzyViz: saved "
+
+
+class _Stdout(logging.Handler):
+    """Prints each record on whatever ``sys.stdout`` is when it is logged (a notebook's cell,
+    a test's capture), as ``print`` would."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            print(self.format(record), file=sys.stdout, flush=True)
+        except Exception:  # pragma: no cover - logging's own policy for broken streams
+            self.handleError(record)
+
+
+#: Where IzzyViz announces the files it writes (INFO); set its level to WARNING for silence.
+LOGGER = logging.getLogger("izzyviz")
+if not LOGGER.handlers:
+    LOGGER.addHandler(_Stdout())
+    LOGGER.setLevel(logging.INFO)
+    LOGGER.propagate = False
 
 TEMP_NAME = re.compile(r"\.izzyviz-[0-9a-f]{8}\.tmp")
 
@@ -47,8 +74,8 @@ Writer = Callable[[str | os.PathLike[str], bytes], Path]
 
 
 def write_atomic(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (see the module's notes), print
-    ``IzzyViz: saved <path>`` and return ``path``.
+    """Write ``data`` to ``path`` atomically (see the module's notes), announce
+    ``IzzyViz: saved <path>`` (see :data:`LOGGER`) and return ``path``.
 
     Either the whole file appears (replacing any old one) or, on any error, nothing changes.
     """
@@ -91,7 +118,7 @@ def atomic_files() -> Iterator[Writer]:
         while temps:
             os.replace(*temps[0])
             temps.pop(0)
-            print(f"{SAVED_PREFIX}{announced.pop(0)}")
+            LOGGER.info("%s%s", SAVED_PREFIX, announced.pop(0))
     finally:
         for temp, _ in temps:
             with suppress(FileNotFoundError):

@@ -10,15 +10,12 @@ from __future__ import annotations
 import math
 import operator
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
-from numpy.typing import NDArray
 
 __all__ = [
-    "as_float_array",
     "as_int",
-    "as_matrix",
     "check_bool",
     "check_choice",
     "check_fraction",
@@ -30,13 +27,12 @@ __all__ = [
     "check_optional_count",
     "check_optional_text",
     "check_positive",
+    "check_regions",
+    "check_show_values",
+    "check_special_tokens",
     "describe",
     "label_text",
-    "to_numpy",
 ]
-
-#: Sparse tensors are densified up to this many cells (a 4096 x 8192 matrix).
-MAX_SPARSE_CELLS = 1 << 25
 
 
 def describe(value: Any, limit: int = 60) -> str:
@@ -48,102 +44,6 @@ def describe(value: Any, limit: int = 60) -> str:
         return f"{type(value).__name__} of shape {tuple(shape)}"
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def to_numpy(value: Any, name: str) -> NDArray[Any]:
-    """Convert ``value`` (numpy array, torch tensor on any device and dtype, nested sequence or
-    anything with ``__array__``) to a numpy array without importing torch."""
-    if isinstance(value, np.ndarray):
-        return value
-    # torch tensors: detach from autograd, move to CPU, and widen dtypes numpy lacks (bfloat16).
-    if type(value).__module__.startswith("torch") and hasattr(value, "detach"):
-        tensor = strided(value.detach(), name)
-        if str(getattr(tensor, "dtype", "")) in ("torch.bfloat16", "torch.float16"):
-            tensor = tensor.float()
-        return np.asarray(tensor.cpu().numpy())
-    try:
-        return np.asarray(value)
-    except (TypeError, ValueError) as exc:
-        raise TypeError(
-            f"{name}: cannot convert {describe(value)} to an array; expected a numpy array, "
-            "a torch tensor or a nested sequence of numbers"
-        ) from exc
-
-
-def strided(tensor: Any, name: str) -> Any:
-    """A torch tensor that holds its values densely: meta tensors (a shape, no values) are
-    refused, sparse ones densified when small enough."""
-    if getattr(tensor, "is_meta", False):
-        raise ValueError(
-            f"{name}: got {describe(tensor)} on the 'meta' device, which has a shape but no "
-            "values; pass a tensor computed on a real device such as 'cpu' or 'cuda'"
-        )
-    if str(getattr(tensor, "layout", "torch.strided")) == "torch.strided":
-        return tensor
-    cells = math.prod(tuple(tensor.shape))
-    if cells > MAX_SPARSE_CELLS:
-        raise ValueError(
-            f"{name}: a sparse tensor of shape {tuple(tensor.shape)} would become {cells:,} "
-            f"dense cells, more than {MAX_SPARSE_CELLS:,}; select the part to draw first"
-        )
-    return tensor.to_dense()
-
-
-def _mask(array: NDArray[Any], name: str, allowed: bool) -> NDArray[np.bool_] | None:
-    """The cells a numpy masked array hides (None when nothing is hidden)."""
-    if not isinstance(array, np.ma.MaskedArray):
-        return None
-    mask = np.ma.getmaskarray(array)
-    if not mask.any():
-        return None
-    if not allowed:
-        raise TypeError(
-            f"{name}: got a masked array with {int(mask.sum())} masked cells, which this "
-            "function cannot draw (izzyviz.heatmap draws them as 'no data'); fill them first, "
-            "e.g. with .filled(0)"
-        )
-    if mask.all():
-        raise ValueError(f"{name}: every cell is masked; there is nothing to draw")
-    return mask
-
-
-def as_float_array(
-    value: Any, name: str, ndim: int | tuple[int, ...], *, masked: bool = False
-) -> NDArray[np.float64]:
-    """Return ``value`` as a finite float64 array with the given number of dimensions.
-
-    The masked cells of a numpy masked array become NaN when ``masked`` is True (the layout
-    draws NaN as "no data"); otherwise a masked array with masked cells is refused. A NaN or
-    infinity that is not masked is always refused.
-    """
-    array = to_numpy(value, name)
-    allowed = (ndim,) if isinstance(ndim, int) else ndim
-    if array.ndim not in allowed:
-        wanted = " or ".join(f"{n}-D" for n in allowed)
-        raise ValueError(f"{name}: expected a {wanted} array, got {describe(array)}")
-    if array.size == 0:
-        raise ValueError(f"{name}: expected a non-empty array, got {describe(array)}")
-    if array.dtype.kind not in "biuf":
-        raise TypeError(f"{name}: expected real numbers, got {describe(array)}")
-    mask = _mask(array, name, masked)
-    result = np.asarray(array, dtype=np.float64)
-    finite = np.isfinite(result)
-    if mask is not None:
-        finite |= mask
-    if not finite.all():
-        bad = np.argwhere(~finite)
-        where = ", ".join(str(tuple(int(i) for i in idx)) for idx in bad[:3])
-        more = f" and {len(bad) - 3} more" if len(bad) > 3 else ""
-        raise ValueError(
-            f"{name}: expected finite scores, found {result[tuple(bad[0])]} at index {where}{more}"
-        )
-    return result if mask is None else np.where(mask, np.nan, result)
-
-
-def as_matrix(value: Any, name: str = "matrix", *, masked: bool = False) -> NDArray[np.float64]:
-    """Return ``value`` as a finite, non-empty 2-D float64 array (masked cells as NaN when
-    ``masked``, see :func:`as_float_array`)."""
-    return as_float_array(value, name, 2, masked=masked)
 
 
 def check_bool(value: Any, name: str) -> bool:
@@ -260,3 +160,66 @@ def check_labels(labels: Any, name: str, count: int, axis: str) -> list[str]:
     if len(result) != count:
         raise ValueError(f"{name}: got {len(result)} labels, but the matrix has {count} {axis}")
     return result
+
+
+def check_regions(
+    regions: Any, shape: tuple[int, ...], name: str = "regions"
+) -> list[tuple[int, int, int, int]]:
+    """Validate ``((row0, col0), (row1, col1))`` inclusive cell ranges against a matrix shape;
+    returns them as ``(row0, col0, row1, col1)`` tuples."""
+    if regions is None:
+        return []
+    if isinstance(regions, (str, bytes)) or not isinstance(regions, Iterable):
+        raise TypeError(
+            f"{name}: expected a list of ((row0, col0), (row1, col1)) pairs, "
+            f"got {describe(regions)}"
+        )
+    result: list[tuple[int, int, int, int]] = []
+    for k, region in enumerate(regions):
+        try:
+            (r0, c0), (r1, c1) = region
+            r0, c0, r1, c1 = (int(v) for v in (r0, c0, r1, c1))
+            if any(int(v) != v for v in np.ravel(region)):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{name}[{k}]: expected ((row0, col0), (row1, col1)) with integer "
+                f"indices, got {describe(region)}"
+            ) from None
+        rows, cols = shape
+        if r0 > r1 or c0 > c1:
+            raise ValueError(
+                f"{name}[{k}]: the top-left cell {(r0, c0)} must not lie below or "
+                f"right of the bottom-right cell {(r1, c1)}"
+            )
+        if not (0 <= r0 and r1 < rows and 0 <= c0 and c1 < cols):
+            raise IndexError(
+                f"{name}[{k}]: cells {(r0, c0)}..{(r1, c1)} fall outside the "
+                f"{rows} x {cols} matrix (rows 0-{rows - 1}, columns 0-{cols - 1})"
+            )
+        result.append((r0, c0, r1, c1))
+    return result
+
+
+def check_special_tokens(tokens: Any) -> frozenset[str]:
+    """``special_tokens`` as a set of strings (a lone string is a mistake, not a set of
+    characters)."""
+    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
+        raise TypeError(
+            f"special_tokens: expected a collection of token strings such as {{'[CLS]', "
+            f"'[SEP]'}}, got {describe(tokens)}"
+        )
+    result = frozenset(tokens)
+    bad = [t for t in result if not isinstance(t, str)]
+    if bad:
+        raise TypeError(f"special_tokens: expected strings, got {describe(bad[0])}")
+    return result
+
+
+def check_show_values(value: Any) -> bool | Literal["all"]:
+    """``show_values``: True, False (numpy bools too) or ``"all"``."""
+    if isinstance(value, str) and value == "all":
+        return "all"
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"show_values: expected True, False or 'all', got {describe(value)}")
+    return bool(value)

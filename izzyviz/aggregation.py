@@ -18,7 +18,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._validate import (
-    as_float_array,
     as_int,
     check_bool,
     check_choice,
@@ -28,6 +27,7 @@ from izzyviz._validate import (
     describe,
 )
 from izzyviz.inputs import stack_attentions
+from izzyviz.source import as_float_array
 
 __all__ = [
     "DEFAULT_SPECIAL_TOKENS",

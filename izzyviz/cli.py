@@ -8,6 +8,7 @@
     izzyviz model ./all-MiniLM-L6-v2 --text "The quick brown fox." --layer 0 --head 2
     izzyviz stats ./all-MiniLM-L6-v2 --texts corpus.txt -o stats.pdf --save stats.npz
     izzyviz demo --out figures
+    izzyviz serve attention.npy --tokens tokens.txt
 
 Expected errors print one line ``izzyviz: error: ...`` on standard error; the exit status says
 whose move it is (see ``EXIT_STATUSES``): 2 when an argument is wrong (including a value that does
@@ -30,7 +31,7 @@ from typing import Any, NoReturn
 __all__ = ["main"]
 
 PROG = "izzyviz"
-OUTPUT_SUFFIXES = (".pdf", ".svg", ".png")
+OUTPUT_SUFFIXES = (".pdf", ".svg", ".png", ".html")
 EXIT_STATUSES = """\
 exit status:
   0    success: every file was written
@@ -186,7 +187,8 @@ def _add_figure_options(parser: argparse.ArgumentParser) -> None:
     out.add_argument(
         "-o",
         "--output",
-        help="output file (.pdf, .svg or .png; for --report also a folder); "
+        help="output file (.pdf, .svg, .png, or .html to explore it; for --report also a "
+        "folder); "
         "default: next to the input, or ./attention.pdf",
     )
     out.add_argument("--dpi", type=_positive, help="resolution of PNG output (default 150)")
@@ -236,6 +238,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     render.add_argument("--key", help="array to read from a .npz, .pt or .safetensors file")
     _add_figure_options(render)
+
+    from izzyviz.explorer.command import add_arguments  # the lead moves this into the new table
+
+    add_arguments(commands.add_parser("serve", help="explore a long map in the browser",
+                                      epilog=SHORT_EXIT_STATUSES))  # fmt: skip
 
     model = commands.add_parser(
         "model",
@@ -443,13 +450,16 @@ def _check_flags(args: argparse.Namespace, output: Path) -> None:
     if args.report:
         if args.layer is not None or args.head is not None:
             raise UsageError("--report draws every head; drop --layer/--head")
+        if output.suffix.lower() == ".html":
+            raise UsageError("--report: an .html page explores one head; drop --report")
     else:
         for flag in ("order_by", "top"):
             if getattr(args, flag) is not None:
                 raise UsageError(f"--{flag.replace('_', '-')} applies to --report only")
         if output.suffix.lower() not in OUTPUT_SUFFIXES:
             raise UsageError(
-                f"--output: cannot tell the format of {str(output)!r}; use .pdf, .svg or .png"
+                f"--output: cannot tell the format of {str(output)!r}; use .pdf, .svg, .png or "
+                ".html"
             )
     if args.dpi is not None and output.suffix.lower() != ".png":
         raise UsageError(f"--dpi applies to PNG output only, not {str(output)!r}")
@@ -762,7 +772,14 @@ def _demo(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"render": _render, "model": _model, "stats": _stats, "demo": _demo}
+def _serve(args: argparse.Namespace) -> int:
+    from izzyviz.explorer.command import run
+
+    query = None if args.query_tokens is None else read_tokens(args.query_tokens)
+    return run(args, read_tokens(args.tokens), query)
+
+
+COMMANDS = {"render": _render, "model": _model, "stats": _stats, "demo": _demo, "serve": _serve}
 
 
 def _fail(message: str, status: int) -> int:

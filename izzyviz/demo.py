@@ -93,90 +93,71 @@ def write_demo(out_dir: str | os.PathLike[str] = DEFAULT_OUT) -> list[Path]:
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written: list[Path] = []
+    return [*_encoder_only(out), *_decoder_only(out), *_encoder_decoder(out)]
 
-    # Encoder-only: the seed README's quick start, in all three formats.
+
+def _encoder_only(out: Path) -> list[Path]:
+    """The seed README's quick start in all three formats, self-attention and
+    question-context."""
     quick = load_sample("quick_start")
-    for ext in ("pdf", "svg", "png"):
-        path = out / f"quick_start.{ext}"
+    written = [out / f"quick_start.{ext}" for ext in ("pdf", "svg", "png")]
+    for path in written:
         visualize_attention_encoder_only(
-            quick.attentions,
-            quick.tokens,
-            layer=-1,
-            head=8,
-            top_n=5,
-            mode="self_attention",
-            left_top_cells=[(4, 4)],
-            right_bottom_cells=[(8, 8)],
-            plot_titles=["Custom Self-Attention Heatmap Title"],
-            save_path=path,
-        )
-        written.append(path)
-
+            quick.attentions, quick.tokens, layer=-1, head=8, top_n=5, mode="self_attention",
+            left_top_cells=[(4, 4)], right_bottom_cells=[(8, 8)],
+            plot_titles=["Custom Self-Attention Heatmap Title"], save_path=path,
+        )  # fmt: skip
     sample = load_sample("self_attention")
-    path = out / "self_attention_heatmap.pdf"
+    written.append(out / "self_attention_heatmap.pdf")
     visualize_attention_encoder_only(
-        sample.attentions, sample.tokens, layer=-1, head=0, mode="self_attention", save_path=path
-    )
-    written.append(path)
-
+        sample.attentions, sample.tokens, layer=-1, head=0, mode="self_attention",
+        save_path=written[-1],
+    )  # fmt: skip
     qc = load_sample("question_context")
-    path = out / "QC_attention_heatmaps.pdf"
+    written.append(out / "QC_attention_heatmaps.pdf")
     visualize_attention_encoder_only(
-        qc.attentions,
-        qc.tokens,
-        layer=-1,
-        head=0,
-        question_end=qc.question_end,
-        mode="question_context",
-        save_path=path,
-    )
-    written.append(path)
+        qc.attentions, qc.tokens, layer=-1, head=0, question_end=qc.question_end,
+        mode="question_context", save_path=written[-1],
+    )  # fmt: skip
+    return written
 
-    # Decoder-only stand-in: the quick-start sentence as a causal GPT-2-style sequence.
+
+#: Decoder-only use case -> its file; "full_sequence" shows every token as one sequence.
+DECODER_FILES = {
+    "full_sequence": "decoder_self_attention_heatmap.pdf",
+    "self_attention_source": "decoder_self_attention_source_tokens_heatmap.pdf",
+    "generated_to_source": "decoder_generated_to_source_attention_heatmap.pdf",
+    "self_attention_generated": "decoder_self_attention_generated_tokens_heatmap.pdf",
+}
+
+
+def _decoder_only(out: Path) -> list[Path]:
+    """The quick-start sentence as a causal GPT-2-style sequence, in every use case."""
+    quick = load_sample("quick_start")
     layer, head = DECODER_HEAD
     causal = _normalise(quick.attentions[layer, head, 1:-1, 1:-1], causal=True)
     tokens = _gpt2_tokens(quick.tokens[1:-1])
-    source, generated = tokens[:PROMPT_LENGTH], tokens[PROMPT_LENGTH:]
-    decoder_cases = {
-        "full_sequence": ("decoder_self_attention_heatmap.pdf", tokens, []),
-        "self_attention_source": (
-            "decoder_self_attention_source_tokens_heatmap.pdf",
-            source,
-            generated,
-        ),
-        "generated_to_source": (
-            "decoder_generated_to_source_attention_heatmap.pdf",
-            source,
-            generated,
-        ),
-        "self_attention_generated": (
-            "decoder_self_attention_generated_tokens_heatmap.pdf",
-            source,
-            generated,
-        ),
-    }
-    for use_case, (name, src, gen) in decoder_cases.items():
-        path = out / name
-        title = DECODER_ONLY_USE_CASES[use_case].views[0].title + STAND_IN
+    written = []
+    for use_case, name in DECODER_FILES.items():
+        source, generated = (
+            (tokens, []) if use_case == "full_sequence"
+            else (tokens[:PROMPT_LENGTH], tokens[PROMPT_LENGTH:])
+        )  # fmt: skip
+        written.append(out / name)
         visualize_attention_decoder_only(
-            causal[None, None],  # (layers=1, heads=1, q, k)
-            src,
-            gen,
-            layer=0,
-            head=0,
-            use_case=use_case,
-            plot_titles=[title],
-            save_path=path,
-        )
-        written.append(path)
+            causal[None, None], source, generated, layer=0, head=0,  # (layers=1, heads=1, q, k)
+            use_case=use_case, save_path=written[-1],
+            plot_titles=[DECODER_ONLY_USE_CASES[use_case].views[0].title + STAND_IN],
+        )  # fmt: skip
+    return written
 
-    # Encoder-decoder stand-in: question = encoder input, context = decoder output.
+
+def _encoder_decoder(out: Path) -> list[Path]:
+    """The question as the encoder's input, the context as the decoder's output."""
+    qc = load_sample("question_context")
     layer, head = ENCODER_DECODER_HEAD
     split = qc.question_end or 0
     full = qc.attentions[layer, head]
-    enc_tokens = _t5_tokens(qc.tokens[1:split])  # without [CLS]
-    dec_tokens = _t5_tokens(qc.tokens[split:])
     matrices = {
         "cross_attention": (
             "cross_attention_heatmap.pdf",
@@ -194,17 +175,13 @@ def write_demo(out_dir: str | os.PathLike[str] = DEFAULT_OUT) -> list[Path]:
             "Decoder Self-Attention Heatmap",
         ),
     }
+    written = []
     for use_case, (name, matrix, title) in matrices.items():
-        path = out / name
+        written.append(out / name)
         visualize_attention_encoder_decoder(
-            matrix,
-            enc_tokens,
-            dec_tokens,
-            plot_title=title + STAND_IN,
-            save_path=path,
-            use_case=use_case,
-        )
-        written.append(path)
+            matrix, _t5_tokens(qc.tokens[1:split]), _t5_tokens(qc.tokens[split:]),  # no [CLS]
+            plot_title=title + STAND_IN, save_path=written[-1], use_case=use_case,
+        )  # fmt: skip
     return written
 
 

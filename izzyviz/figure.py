@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from izzyviz.scene import Scene
 __all__ = ["NOTEBOOK_SVG_LIMIT", "Figure"]
 
 NOTEBOOK_SVG_LIMIT = 2_000_000
+HTML_FORMATS = ("html", "htm")
 
 
 class Figure:
@@ -33,9 +35,12 @@ class Figure:
         For figures whose maps may pool cells into display pixels: ``redraw(dpi)`` builds the
         figure again for a reader at ``dpi`` pixels per inch, or returns None at the resolution
         it was built for (see :meth:`at_dpi`).
+    explore
+        For heatmaps: ``explore(**options)`` returns the interactive HTML page of the map
+        (:func:`izzyviz.explore`), which ``save("map.html")`` writes; other figures refuse HTML.
     """
 
-    __slots__ = ("_redraw", "data", "pages")
+    __slots__ = ("_explore", "_redraw", "data", "pages")
 
     def __init__(
         self,
@@ -43,12 +48,14 @@ class Figure:
         data: dict[str, Any] | None = None,
         *,
         redraw: Callable[[float], Figure | None] | None = None,
+        explore: Callable[..., bytes] | None = None,
     ) -> None:
         self.pages: tuple[Scene, ...] = (pages,) if isinstance(pages, Scene) else tuple(pages)
         if not self.pages:
             raise ValueError("pages: a figure needs at least one page")
         self.data: dict[str, Any] = dict(data or {})
         self._redraw = redraw
+        self._explore = explore
 
     @property
     def scene(self) -> Scene:
@@ -85,7 +92,9 @@ class Figure:
     def render(self, format: str = "pdf", **options: Any) -> bytes:
         """The figure as the bytes of a ``format`` file (``"pdf"``, ``"svg"``, ``"png"``, or a
         registered backend). ``options`` go to the backend (e.g. ``dpi=300`` for PNG)."""
-        renderer = resolve_backend(None, format=format)(**options)
+        if format.lower() in HTML_FORMATS:
+            return self._html(options, f"format: {format!r}")
+        renderer = _renderer(resolve_backend(None, format=format), options, "render")
         return renderer.render(self._pages_for(renderer))
 
     def save(
@@ -99,17 +108,29 @@ class Figure:
         """Write the figure to ``path`` and return the path.
 
         The backend is chosen by ``backend`` (a name), else ``format``, else the extension of
-        ``path`` (``.pdf``, ``.svg``, ``.png``). ``options`` go to the backend (``dpi`` for PNG,
-        ``title``/``author``/``subject`` for PDF). The file is written atomically: if anything
+        ``path`` (``.pdf``, ``.svg``, ``.png``; ``.html`` for a heatmap's interactive page,
+        taking :func:`izzyviz.explore`'s options). ``options`` go to the backend (``dpi`` for
+        PNG, ``title``/``author``/``subject`` for PDF). The file is written atomically: if anything
         fails, no file is left and an existing file is untouched. A symbolic link is written
         through to its target; an existing file keeps its permissions; a read-only file is
         refused with ``PermissionError``. Prints ``IzzyViz: saved <path>``.
         """
         if not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path: expected a file path, got {type(path).__name__}")
-        renderer = resolve_backend(os.fspath(path), format=format, backend=backend)(**options)
+        if backend is None and (format or Path(path).suffix[1:]).lower() in HTML_FORMATS:
+            return write_atomic(path, self._html(options, f"path: {os.fspath(path)!r}"))
+        backend_class = resolve_backend(os.fspath(path), format=format, backend=backend)
+        renderer = _renderer(backend_class, options, "save")
         data = renderer.render(self._pages_for(renderer))
         return write_atomic(path, data)
+
+    def _html(self, options: dict[str, Any], what: str) -> bytes:
+        if self._explore is None:
+            raise ValueError(
+                f"{what}: only a heatmap (izzyviz.heatmap, izzyviz.explore) makes an HTML page; "
+                "save this figure as .pdf, .svg or .png"
+            )
+        return self._explore(**options)
 
     def to_svg(self) -> str:
         """The first page as an SVG document."""
@@ -141,3 +162,19 @@ class Figure:
         w, h = self.size
         pages = f", {len(self.pages)} pages" if len(self.pages) > 1 else ""
         return f"<izzyviz.Figure {w:g} x {h:g} pt{pages}>"
+
+
+def _renderer(backend: type[Renderer], options: dict[str, Any], verb: str) -> Renderer:
+    """``backend(**options)``, after refusing options it does not take, by name (a backend that
+    takes ``**options`` checks them itself)."""
+    parameters = inspect.signature(backend.__init__).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        known = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
+        unknown = sorted(set(options) - set(known))
+        if unknown:
+            takes = f"it takes {', '.join(known)}" if known else "it takes none"
+            raise TypeError(
+                f"{verb}: unknown option(s) {', '.join(unknown)} for {backend.name.upper()} "
+                f"files; {takes}"
+            )
+    return backend(**options)

@@ -1,365 +1,73 @@
-"""Head statistics over a corpus: exact partial sums, their result, and its pictures and files.
+"""The result of head statistics over a corpus: :class:`HeadStatistics`, its pictures and files.
 
-This module is numpy only. :func:`batch_sums` turns one batch of attention weights (float32 or
-float64, with masks saying which positions are real and which keys are special) into
-:class:`Sums`: float64 sums and sums of squares of every measure per ``(layer, head)``, the
-summed weight by relative offset, and counts. Each text's per-row values are computed on its own
-block of real positions, whatever it is batched with, and sums of two batches add, so a corpus
-split into any batches, in any order, over any number of workers, reduces to the same numbers
-(up to float64 rounding, ~1e-16 relative). :class:`HeadStatistics` holds the means and
-standard deviations computed from them; it draws (:meth:`~HeadStatistics.figure`,
+:func:`izzyviz.head_statistics` reduces a corpus to exact sums (:mod:`izzyviz.headsums`) and
+turns them into a :class:`HeadStatistics`: the mean and standard deviation of every measure per
+``(layer, head)`` and the mean weight by relative offset. It draws (:meth:`~HeadStatistics.figure`,
 :meth:`~HeadStatistics.report`) through the ordinary heatmap engine and saves to ``.npz`` or
-``.json``. Running a model is the job of :mod:`izzyviz.stats`.
+``.json`` (:mod:`izzyviz.statsfile`); whatever it is built from, a constructor call or a file,
+every value is checked once, here. This module is numpy only.
 """
 
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import functools
-import itertools
-import json
-import math
 import os
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._io import write_atomic
+from izzyviz import statsfigures, statsfile
 from izzyviz._validate import check_choice, check_nonnegative_int, describe
+from izzyviz.headsums import KEY_MEASURES, MEASURES, Sums, batch_sums
 
 __all__ = ["KEY_MEASURES", "MEASURES", "HeadStatistics", "Sums", "batch_sums"]
 
-#: Every measure :func:`izzyviz.head_statistics` computes, each per real query position.
-MEASURES = (
-    "entropy",
-    "cls",
-    "sep",
-    "special_tokens",
-    "previous",
-    "self",
-    "next",
-    "distance",
-    "punctuation",
-)
-#: Measures that are the total weight on a set of keys (given as a boolean key mask).
-KEY_MEASURES = ("cls", "sep", "special_tokens", "punctuation")
-# The position offset of the neighbour measures (they are read off the offset profile).
-NEIGHBOURS = {"previous": -1, "self": 0, "next": 1}
-DESCRIPTIONS = {
-    "entropy": "entropy of the attention row (nats)",
-    "cls": "weight on the first special token ([CLS] / BOS)",
-    "sep": "weight on [SEP] / EOS",
-    "special_tokens": "weight on special tokens",
-    "previous": "weight on the previous token",
-    "self": "weight on the token itself",
-    "next": "weight on the next token",
-    "distance": "expected distance |q - k| (tokens)",
-    "punctuation": "weight on punctuation",
-}
-FORMAT_VERSION = 1
-# Attention weights reduced per piece: small enough that a piece stays in the CPU cache between
-# the passes over it, large enough that the per-call overhead does not count.
-CHUNK = 1 << 18
-# Attention weights per layer worth a thread: below that, threads cost more than they share.
-THREAD_WORK = 1 << 17
+MAX_COUNT = 2**63 - 1  # counts are int64 wherever they travel (Ray rows, numpy sums)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class Sums:
-    """Partial sums over some query positions; ``a + b`` covers both.
-
-    Attributes
-    ----------
-    measures
-        The measure names, in the order of ``values``' first axis.
-    values
-        ``(measures, 2, layers, heads)``: per measure, the sum of its per-row values and the sum
-        of their squares, over real query positions.
-    offsets
-        ``(layers, heads, 2 * window + 1)``: summed weight on the key at offset ``-window ..
-        window`` from the query (0 where that position is outside the text).
-    count
-        Real query positions summed.
-    texts
-        Texts measured.
-    skipped
-        Texts that could not be tokenised.
-    """
-
-    measures: tuple[str, ...]
-    values: NDArray[np.float64]
-    offsets: NDArray[np.float64]
-    count: int = 0
-    texts: int = 0
-    skipped: int = 0
-
-    @classmethod
-    def zeros(cls, measures: Sequence[str], layers: int, heads: int, window: int) -> Sums:
-        """Sums of nothing, for a model of that shape."""
-        return cls(
-            tuple(measures),
-            np.zeros((len(measures), 2, layers, heads)),
-            np.zeros((layers, heads, 2 * window + 1)),
-        )
-
-    def __add__(self, other: Sums) -> Sums:
-        if other.measures != self.measures or other.values.shape != self.values.shape:
-            raise ValueError(
-                f"cannot add sums of {other.measures} {other.values.shape} to sums of "
-                f"{self.measures} {self.values.shape}"
-            )
-        return Sums(
-            self.measures,
-            self.values + other.values,
-            self.offsets + other.offsets,
-            self.count + other.count,
-            self.texts + other.texts,
-            self.skipped + other.skipped,
-        )
-
-    def to_row(self) -> dict[str, NDArray[Any]]:
-        """The sums as one row of arrays (each with a leading axis of 1), e.g. for Ray Data."""
-        return {
-            "values": self.values[None],
-            "offsets": self.offsets[None],
-            "counts": np.array([[self.count, self.texts, self.skipped]], dtype=np.int64),
-        }
-
-    @classmethod
-    def from_row(cls, measures: Sequence[str], row: Mapping[str, Any]) -> Sums:
-        """Sums from one row written by :meth:`to_row` (without its leading axis)."""
-        count, texts, skipped = (int(n) for n in np.asarray(row["counts"]))
-        values = np.asarray(row["values"], dtype=np.float64)
-        offsets = np.asarray(row["offsets"], dtype=np.float64)
-        return cls(tuple(measures), values, offsets, count, texts, skipped)
-
-
-def _text_runs(real: NDArray[np.bool_]) -> list[tuple[int, int, int, int]]:
-    """Runs of consecutive texts with the same real positions, as ``(first, stop, start, end)``:
-    texts ``first:stop`` have their real positions within ``start:end`` (padding lies outside,
-    on either side), and the same mask there."""
-    runs: list[tuple[int, int, int, int]] = []
-    for text, row in enumerate(real):
-        where = np.flatnonzero(row)
-        if where.size == 0:
-            continue
-        if runs and np.array_equal(real[runs[-1][0]], row):
-            runs[-1] = (runs[-1][0], text + 1, runs[-1][2], runs[-1][3])
-        else:
-            runs.append((text, text + 1, int(where[0]), int(where[-1]) + 1))
-    return runs
-
-
-def _diagonals(matrices: NDArray[Any], window: int, out: NDArray[np.float64]) -> None:
-    """Write into ``out`` (``(m, q, 2 * window + 1)``) each query's weight on the key ``d``
-    positions away in ``matrices`` (``(m, q, q)``), 0 where that key is outside.
-
-    A strided view (stepping one row and one column at a time) reads them without a copy for
-    the rows whose whole window is inside; the ``window`` rows at each edge read a zero-padded
-    copy of their few columns."""
-    q = matrices.shape[-1]
-    top = min(window, q)
-    bottom = max(q - window, top)
-    for first, stop in ((0, top), (top, bottom), (bottom, q)):
-        if stop == first:
-            continue
-        lo, hi = first - window, stop + window  # the columns these rows' windows cover
-        if lo >= 0 and hi <= q:
-            source = matrices[:, first:, lo:]
-        else:
-            source = np.zeros((len(matrices), stop - first, hi - lo), matrices.dtype)
-            source[:, :, max(lo, 0) - lo : min(hi, q) - lo] = matrices[
-                :, first:stop, max(lo, 0) : min(hi, q)
-            ]
-        s_matrix, s_row, s_column = source.strides
-        out[:, first:stop] = np.lib.stride_tricks.as_strided(
-            source,
-            shape=(len(matrices), stop - first, 2 * window + 1),
-            strides=(s_matrix, s_row + s_column, s_column),
-            writeable=False,
-        )
-
-
-def _entropy(piece: NDArray[Any], work: NDArray[Any], out: NDArray[Any], log: Any) -> None:
-    """Write ``-sum p log p`` of every row of ``piece`` into ``out``, using ``work`` (the
-    piece's shape and dtype). A weight of 0 adds 0: where one makes a row NaN (0 * log 0),
-    the logs are raised to that of the smallest float and the row is summed again; pieces
-    without zeros (encoders, whose padding is cut away) skip that pass."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log(piece, out=work)
-        np.einsum("mqk,mqk->mq", piece, work, out=out)
-        if np.isnan(out).any():
-            np.maximum(work, np.log(np.finfo(work.dtype).tiny), out=work)
-            np.einsum("mqk,mqk->mq", piece, work, out=out)
-    np.negative(out, out=out)
-
-
-def _measure_rows(
-    matrices: NDArray[Any],
-    members: NDArray[Any] | None,
-    entropy: bool,
-    distance: bool,
-    log: Any,
-    rows: NDArray[Any],
-) -> None:
-    """Fill ``rows`` (``(measures, m, q)``: entropy, distance, then one per key set, each if
-    wanted) for ``matrices`` (``(m, q, q)``, one attention matrix per text and head;
-    ``members``, ``(m, q, sets)``, marks the keys of each set).
-
-    The matrices are taken a few at a time (:data:`CHUNK` weights), so that the passes over a
-    piece (log, products) find it in the CPU cache."""
-    q = matrices.shape[-1]
-    step = max(1, CHUNK // (q * q))
-    scratch = np.empty(min(step, len(matrices)) * q * q, matrices.dtype)
-    offsets = np.abs(np.subtract.outer(np.arange(q), np.arange(q))).astype(matrices.dtype)
-    for first in range(0, len(matrices), step):
-        piece = matrices[first : first + step]
-        out = rows[:, first : first + len(piece)]
-        if entropy:
-            _entropy(piece, scratch[: piece.size].reshape(piece.shape), out[0], log)
-        if distance:
-            np.einsum("mqk,qk->mq", piece, offsets, out=out[int(entropy)])
-        if members is not None:  # one product serves every key measure
-            product = np.matmul(piece, members[first : first + len(piece)])
-            out[int(entropy) + int(distance) :] = product.transpose(2, 0, 1)
-
-
-def _work(run: tuple[int, int, int, int]) -> int:
-    """Attention weights per head in a run of texts ``(first, stop, start, end)``."""
-    first, stop, start, end = run
-    return (stop - first) * (end - start) ** 2
-
-
-def _jobs(
-    layer: NDArray[Any],
-    runs: Sequence[tuple[int, int, int, int]],
-    members: Sequence[NDArray[Any] | None],
-    names: Sequence[str],
-    log: Any,
-    threads: int,
-) -> tuple[list[list[tuple[Any, ...]]], list[NDArray[Any]]]:
-    """The :func:`_measure_rows` calls that measure one layer, in ``threads`` bundles of about
-    equal work (a long run of texts is cut into parts, short runs share a bundle), and the rows
-    each run's calls fill."""
-    total = sum(_work(run) for run in runs)
-    entropy, distance = "entropy" in names, "distance" in names
-    bundles: list[list[tuple[Any, ...]]] = [[] for _ in range(threads)]
-    outputs, done = [], 0.0
-    for (first, stop, start, end), sets in zip(runs, members, strict=True):
-        q = end - start
-        matrices = layer[first:stop, :, start:end, start:end].reshape(-1, q, q)
-        rows = np.empty((len(names), len(matrices), q), layer.dtype)
-        outputs.append(rows)
-        share = _work((first, stop, start, end)) / total / len(matrices)
-        parts = min(len(matrices), math.ceil(threads * share * len(matrices)))
-        cuts = [len(matrices) * k // parts for k in range(parts + 1)]
-        for lo, hi in itertools.pairwise(cuts):
-            part = None if sets is None else sets[lo:hi].astype(layer.dtype, copy=False)
-            middle = done + share * (hi - lo) / 2  # which bundle: where the part's middle falls
-            bundles[min(threads - 1, int(middle * threads))].append(
-                (matrices[lo:hi], part, entropy, distance, log, rows[:, lo:hi])
-            )
-            done += share * (hi - lo)
-    return [bundle for bundle in bundles if bundle], outputs
-
-
-def _measure_bundle(jobs: Sequence[tuple[Any, ...]]) -> None:
-    for job in jobs:
-        _measure_rows(*job)
-
-
-def batch_sums(
-    attentions: Sequence[Any],
-    real: NDArray[np.bool_],
-    key_sets: Mapping[str, NDArray[np.bool_]],
-    measures: Sequence[str],
-    window: int,
-    *,
-    log: Any = np.log,
-    threads: int = 1,
-) -> Sums:
-    """Sums of every measure over one batch of self-attention.
-
-    Each text is measured on its own block of real positions (padding rows and keys are cut
-    away, not masked), so its per-row values are computed the same way whatever it is batched
-    with. Per-row values (a row's entropy, distance, weight on a key set or at an offset) are
-    computed in the attention's own dtype (float32 rows of a few thousand terms are accurate
-    to ~1e-6 relative, float64 ones to ~1e-15) and summed over rows, texts and batches in
-    float64.
-
-    Parameters
-    ----------
-    attentions
-        One ``(batch, heads, q, q)`` float32 or float64 array per layer. Weights on padding
-        keys must be 0.
-    real
-        ``(batch, q)``: True at real (non-padding) positions.
-    key_sets
-        ``(batch, q)`` key masks for the measures of :data:`KEY_MEASURES` that are wanted.
-    measures
-        Names from :data:`MEASURES`.
-    window
-        Offsets ``-window .. window`` of the relative-offset profile (at least 1).
-    log
-        The natural logarithm, called as ``log(x, out=y)``: numpy's by default;
-        :mod:`izzyviz.stats` passes torch's, which is vectorised (numpy's float32 log is
-        scalar on CPUs without AVX-512) and about a third faster.
-    threads
-        Threads sharing the work (numpy and ``log`` release the GIL), at most one per
-        :data:`THREAD_WORK` weights of a layer; the result is the same for any number.
-    """
-    threads = check_nonnegative_int(threads, "threads", 1)
-    keys = [name for name in measures if name in KEY_MEASURES]
-    names = [name for name in ("entropy", "distance") if name in measures] + keys
-    batch, heads, q, _ = np.shape(attentions[0])
-    runs = _text_runs(real)
-    members = [  # per run, the key sets of each of its matrices (texts x heads); 0/1 is exact
-        np.repeat(np.stack([key_sets[n][a:b, c:d] for n in keys], -1), heads, 0).astype("f4")
-        if keys
-        else None
-        for a, b, c, d in runs
-    ]
-    weights = real.astype(np.float64)
-    result = Sums.zeros(measures, len(attentions), heads, window)
-    threads = max(1, min(threads, heads * sum(_work(run) for run in runs) // THREAD_WORK))
-    with ThreadPoolExecutor(threads) if threads > 1 else contextlib.nullcontext() as pool:
-        apply = map if pool is None else pool.map
-        for i, layer in enumerate(attentions):
-            a = np.asarray(layer)
-            if a.dtype not in (np.float32, np.float64):
-                a = a.astype(np.float64)
-            jobs, outputs = _jobs(a, runs, members, names, log, threads)
-            # Padding keys carry no weight, so the offset profile is read off the whole batch
-            # (its padding rows cleared below: a fully masked row may hold NaN).
-            profile = np.empty((batch * heads, q, 2 * window + 1))
-            tasks = [functools.partial(_diagonals, a.reshape(-1, q, q), window, profile)]
-            tasks += [functools.partial(_measure_bundle, bundle) for bundle in jobs]
-            list(apply(lambda task: task(), tasks))
-            profile = profile.reshape(batch, heads, q, -1)
-            np.copyto(profile, 0.0, where=~real[:, None, :, None])
-            values = np.zeros((len(names), batch, heads, q))
-            for (first, stop, start, end), rows in zip(runs, outputs, strict=True):
-                shape = (len(names), stop - first, heads, end - start)
-                values[:, first:stop, :, start:end] = rows.reshape(shape)
-            by_name = dict(zip(names, values, strict=True))
-            by_name |= {n: profile[..., window + d] for n, d in NEIGHBOURS.items()}
-            per_row = np.stack([by_name[name] for name in measures])
-            result.values[:, 0, i] = np.einsum("mbhq,bq->mh", per_row, weights)
-            result.values[:, 1, i] = np.einsum("mbhq,bq->mh", per_row * per_row, weights)
-            result.offsets[i] = np.einsum("bhqo,bq->ho", profile, weights)
-    return dataclasses.replace(result, count=int(real.sum()), texts=real.shape[0])
-
-
-def _float_array(value: Any, name: str, shape: tuple[int, ...]) -> NDArray[np.float64]:
-    array = np.asarray(value, dtype=np.float64)
-    if array.shape != shape:
-        raise ValueError(f"{name}: expected shape {shape}, got {describe(array)}")
+def _numbers(value: Any, name: str, shape: tuple[int | None, ...]) -> NDArray[np.float64]:
+    """``value`` as a float64 array of ``shape`` (None: any length), refusing anything that is
+    not finite real numbers (text, booleans, objects, ragged lists, NaN, infinity)."""
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise ValueError(f"{name}: expected an array of numbers, got ragged lists") from None
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"{name}: expected an array of numbers, got {describe(array)}")
+    if len(array.shape) != len(shape) or any(
+        n is not None and n != m for n, m in zip(shape, array.shape, strict=False)
+    ):
+        expected = tuple("k" if n is None else n for n in shape)
+        raise ValueError(f"{name}: expected shape {expected}, got {describe(array)}")
+    array = array.astype(np.float64)
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name}: expected finite numbers, got NaN or infinity")
     return array
+
+
+def _count(value: Any, name: str) -> int:
+    number = check_nonnegative_int(value, name)
+    if number > MAX_COUNT:
+        raise ValueError(f"{name}: expected at most {MAX_COUNT}, got {number}")
+    return number
+
+
+def _grids(
+    mean: Mapping[str, Any], std: Mapping[str, Any]
+) -> tuple[dict[str, NDArray[np.float64]], dict[str, NDArray[np.float64]]]:
+    """The ``(layers, heads)`` mean and standard deviation of each measure, checked."""
+    names = list(mean)
+    for name in names:
+        check_choice(name, MEASURES, "mean")
+    if not names or set(std) != set(names):
+        raise ValueError(
+            f"mean, std: expected the same non-empty set of measures, got {sorted(mean)} "
+            f"and {sorted(std)}"
+        )
+    first = _numbers(mean[names[0]], f"mean[{names[0]!r}]", (None, None))
+    means = {n: _numbers(mean[n], f"mean[{n!r}]", first.shape) for n in names}
+    return means, {n: _numbers(std[n], f"std[{n!r}]", first.shape) for n in names}
 
 
 class HeadStatistics:
@@ -373,7 +81,8 @@ class HeadStatistics:
     offsets
         ``(layers, heads, 2 * window + 1)``: the mean weight on the key at relative offset
         ``-window .. window`` from the query (a key outside the text counts as weight 0, so
-        ``offsets[..., window - 1]`` is ``mean["previous"]``).
+        ``offsets[..., window - 1]`` is ``mean["previous"]``). ``window`` is the one asked
+        for, or less when no text measured is that long.
     count
         Real (non-padding) query positions measured.
     texts
@@ -382,6 +91,13 @@ class HeadStatistics:
         Texts that could not be tokenised (not measured).
     source
         What was measured (e.g. the model folder), for titles.
+
+    Raises
+    ------
+    ValueError, TypeError
+        Any value the constructor is given that is not what is described above: unknown
+        measures, arrays of other shapes or of anything but finite numbers, offsets of an even
+        width, counts that are not whole numbers from 0 to 2**63 - 1, a source that is not text.
     """
 
     __slots__ = ("count", "mean", "offsets", "skipped", "source", "std", "texts")
@@ -396,26 +112,19 @@ class HeadStatistics:
         skipped: int = 0,
         source: str = "",
     ) -> None:
-        names = list(mean)
-        for name in names:
-            check_choice(name, MEASURES, "mean")
-        if not names or set(std) != set(names):
+        self.mean, self.std = _grids(mean, std)
+        self.offsets = _numbers(offsets, "offsets", (*self.shape, None))
+        if self.offsets.shape[-1] % 2 == 0 or self.offsets.shape[-1] < 3:
             raise ValueError(
-                f"mean, std: expected the same non-empty set of measures, got {sorted(mean)} "
-                f"and {sorted(std)}"
+                "offsets: expected an odd width of at least 3 (offsets -window .. window), "
+                f"got {describe(self.offsets)}"
             )
-        shape = np.shape(mean[names[0]])
-        if len(shape) != 2:
-            raise ValueError(f"mean: expected (layers, heads) arrays, got shape {shape}")
-        self.mean = {n: _float_array(mean[n], f"mean[{n!r}]", shape) for n in names}
-        self.std = {n: _float_array(std[n], f"std[{n!r}]", shape) for n in names}
-        self.offsets = np.asarray(offsets, dtype=np.float64)
-        if self.offsets.ndim != 3 or self.offsets.shape[:2] != shape:
-            raise ValueError(f"offsets: expected shape {(*shape, '2k+1')}, got {describe(offsets)}")
-        self.count = int(count)
-        self.texts = int(texts)
-        self.skipped = int(skipped)
-        self.source = str(source)
+        self.count = _count(count, "count")
+        self.texts = _count(texts, "texts")
+        self.skipped = _count(skipped, "skipped")
+        if not isinstance(source, str):
+            raise TypeError(f"source: expected a string, got {describe(source)}")
+        self.source = source
 
     @classmethod
     def from_sums(cls, sums: Sums, source: str = "") -> HeadStatistics:
@@ -459,125 +168,11 @@ class HeadStatistics:
             f"{self.count} query positions, measures {', '.join(self.measures)}>"
         )
 
-    # -- pictures -------------------------------------------------------------------------
-
-    def _check_measure(self, measure: Any) -> str:
-        return check_choice(measure, self.measures, "measure")
-
-    def figure(self, measure: str, *, top: int = 3, **heatmap_options: Any) -> Any:
-        """A layer x head heatmap of one measure's mean, every cell's value written in it.
-
-        Parameters
-        ----------
-        measure
-            One of :attr:`measures`.
-        top
-            The labels of the layers and heads holding the ``top`` highest means (ties
-            included) are highlighted, as those of :func:`izzyviz.heatmap`'s top cells.
-        **heatmap_options
-            Options of :func:`izzyviz.heatmap` (``cmap``, ``gamma``, ``title``, ...).
-
-        Returns
-        -------
-        Figure
-            Rows are layers, columns heads; ``fig.data`` is the heatmap's.
-        """
-        from izzyviz.plot import heatmap
-
-        name = self._check_measure(measure)
-        top = check_nonnegative_int(top, "top")
-        layers, heads = self.shape
-        title = (
-            f"{name}: {DESCRIPTIONS[name]}, mean over {self.count:,} positions of "
-            f"{self.texts:,} texts"
-        )
-        options: dict[str, Any] = {
-            "top_n": top,
-            "show_values": "all",
-            "enlarged_size": 1.0,
-            "xlabel": "Head",
-            "ylabel": "Layer",
-            "special_tokens": (),
-            "title": title,
-        } | heatmap_options
-        labels_x = [str(h) for h in range(heads)]
-        labels_y = [str(i) for i in range(layers)]
-        return heatmap(self.mean[name], labels_x, labels_y, **options)
-
-    def top_heads(self, top: int = 12) -> list[tuple[int, int, int]]:
-        """The ``top`` heads whose offset profile peaks highest away from the query itself, as
-        ``(layer, head, peak offset)``, highest peak first."""
-        top = check_nonnegative_int(top, "top", 1)
-        profile = self.offsets.reshape(-1, self.offsets.shape[-1]).copy()
-        profile[:, self.window] = -np.inf  # the token itself is not a position pattern
-        order = np.argsort(-profile.max(-1), kind="stable")[:top]
-        heads = self.shape[1]
-        return [
-            (int(n // heads), int(n % heads), int(profile[n].argmax()) - self.window) for n in order
-        ]
-
-    def offset_figure(self, top: int = 12) -> Any:
-        """A heatmap of the relative-offset profiles of the :meth:`top_heads`: one row per head,
-        one column per offset ``-window .. window``."""
-        from izzyviz.plot import heatmap
-
-        chosen = self.top_heads(top)
-        matrix = np.stack([self.offsets[i, j] for i, j, _ in chosen])
-        rows = [f"L{i} H{j}" for i, j, _ in chosen]
-        cols = [f"{d:+d}" if d else "0" for d in range(-self.window, self.window + 1)]
-        return heatmap(
-            matrix,
-            cols,
-            rows,
-            top_n=len(chosen),
-            title=f"Mean weight by relative offset (key - query), top {len(chosen)} heads",
-            xlabel="Offset",
-            ylabel="Head",
-            special_tokens=(),
-        )
-
-    def report(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        top: int = 12,
-        format: str | None = None,
-        dpi: float | None = None,
-    ) -> Any:
-        """Write every measure (one page each) and the offset profiles of the top heads.
-
-        Parameters
-        ----------
-        path
-            A ``.pdf`` file (with one bookmark per page), or a ``.svg``/``.png`` name or folder
-            (one file per page, as :func:`izzyviz.report`).
-        top
-            How many heads get an offset profile (see :meth:`top_heads`).
-        format, dpi
-            Page format and PNG resolution of a folder, as for :func:`izzyviz.report`.
-
-        Returns
-        -------
-        Figure
-            Every page; ``fig.data["files"]`` lists the files written.
-        """
-        from izzyviz.figure import Figure
-        from izzyviz.heads import write_pages
-
-        pages = [
-            dataclasses.replace(self.figure(m).scene, bookmarks=(m,)) for m in self.measures
-        ] + [dataclasses.replace(self.offset_figure(top).scene, bookmarks=("offsets",))]
-        names = [*self.measures, "offsets"]
-        files = write_pages(pages, names, path, format=format, dpi=dpi, title="Head statistics")
-        return Figure(pages, {"kind": "head_statistics", "files": [str(f) for f in files]})
-
-    # -- files ----------------------------------------------------------------------------
-
     def to_dict(self) -> dict[str, Any]:
         """Everything as plain Python lists and numbers (what :meth:`save` writes as JSON)."""
         return {
-            "format": "izzyviz.HeadStatistics",
-            "version": FORMAT_VERSION,
+            "format": statsfile.FORMAT,
+            "version": statsfile.FORMAT_VERSION,
             "source": self.source,
             "count": self.count,
             "texts": self.texts,
@@ -587,64 +182,15 @@ class HeadStatistics:
             "offsets": self.offsets.tolist(),
         }
 
-    def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write to ``path``: ``.npz`` (numpy arrays) or ``.json`` (readable anywhere); floats
-        round-trip exactly in both. Written atomically."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
-        suffix = Path(path).suffix.lower()
-        if suffix == ".json":
-            data = json.dumps(self.to_dict()).encode("utf-8")
-        elif suffix == ".npz":
-            import io
-
-            header = {
-                k: v for k, v in self.to_dict().items() if k not in ("mean", "std", "offsets")
-            }
-            arrays: dict[str, Any] = {
-                "header": np.array(json.dumps(header)),
-                "offsets": self.offsets,
-            }
-            arrays |= {f"mean:{n}": v for n, v in self.mean.items()}
-            arrays |= {f"std:{n}": v for n, v in self.std.items()}
-            buffer = io.BytesIO()
-            np.savez(buffer, **arrays)
-            data = buffer.getvalue()
-        else:
-            raise ValueError(f"path: expected a .npz or .json file, got {str(path)!r}")
-        return write_atomic(path, data)
+    # Its pictures and files are functions of the statistics, in their own modules.
+    figure = statsfigures.figure
+    top_heads = statsfigures.top_heads
+    offset_figure = statsfigures.offset_figure
+    report = statsfigures.report
+    save = statsfile.save
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> HeadStatistics:
-        """Read statistics written by :meth:`save` (``.npz`` or ``.json``)."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise TypeError(f"path: expected a .npz or .json file path, got {describe(path)}")
-        target = Path(path)
-        try:
-            if target.suffix.lower() == ".npz":
-                with np.load(target, allow_pickle=False) as npz:
-                    data: dict[str, Any] = json.loads(str(npz["header"]))
-                    data["offsets"] = npz["offsets"]
-                    for key in npz.files:
-                        kind, _, name = key.partition(":")
-                        if kind in ("mean", "std") and name:
-                            data.setdefault(kind, {})[name] = npz[key]
-            else:
-                data = json.loads(target.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("format") != "izzyviz.HeadStatistics":
-                raise ValueError("not written by HeadStatistics.save")
-            return cls(
-                data["mean"],
-                data["std"],
-                data["offsets"],
-                data["count"],
-                data["texts"],
-                data.get("skipped", 0),
-                data.get("source", ""),
-            )
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            if isinstance(exc, FileNotFoundError):
-                raise FileNotFoundError(f"path: no file {str(target)!r}") from None
-            raise ValueError(
-                f"path: {str(target)!r} is not a saved HeadStatistics file ({exc})"
-            ) from None
+        """Read statistics written by :meth:`save`; every failure but a missing file is one
+        ``ValueError`` naming the file (see :func:`izzyviz.statsfile.load`)."""
+        return statsfile.load(cls, path)

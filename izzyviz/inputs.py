@@ -24,15 +24,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import (
-    as_float_array,
-    check_bool,
-    check_index,
-    describe,
-    label_text,
-    to_numpy,
-)
-from izzyviz.blocks import Matrix, as_source
+from izzyviz._validate import check_bool, check_index, describe, label_text
+from izzyviz.source import Matrix, as_float_array, as_source, to_numpy
 from izzyviz.text import CONTROL_PICTURES
 
 __all__ = [
@@ -161,7 +154,7 @@ def select_source(
     attentions: Any, layer: Any, head: Any, batch_index: Any = 0, name: str = "attentions"
 ) -> tuple[Matrix, str]:
     """The matrix :func:`select_attention` selects, as it is (a float16 capture stays float16;
-    see :func:`izzyviz.blocks.as_source`; its values are checked block by block when read),
+    see :func:`izzyviz.source.as_source`; its values are checked block by block when read),
     and the name that errors about it use."""
     item, item_name = _pick(attentions, layer, head, batch_index, name)
     return as_source(item, item_name), item_name

@@ -10,14 +10,19 @@ float64 extremes) switch to scientific notation with as many digits as keep them
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import numpy as np
+from numpy.typing import NDArray
 
-__all__ = ["format_number", "format_numbers"]
+__all__ = ["format_log_ticks", "format_number", "format_numbers", "written", "written_unit"]
 
-#: Fixed notation only below this magnitude ("99999.99" is the widest label it gives).
+#: Fixed notation only below this magnitude ("99999.99" is the widest label it gives) and from
+#: this one up: a set whose largest number is smaller reads "5.00e-4", on cells and colour bar
+#: alike, never "0.0005" beside "5.0e-4".
 MAX_FIXED = 1e5
+MIN_FIXED = 1e-3
 #: How many decimals beyond the requested ones fixed notation may use to keep numbers apart.
 EXTRA_DECIMALS = 2
 #: Numbers closer than this (relative to the largest) count as equal: float32 noise such as
@@ -33,13 +38,13 @@ def _scientific(value: float, digits: int) -> str:
         return "0"
     mantissa, exponent = f"{value:.{digits}e}".split("e")
     power = int(exponent)
-    if -3 <= power <= 4:  # a set that needs scientific notation may hold ordinary numbers too
+    if -2 <= power <= 4:  # a set that needs scientific notation may hold ordinary numbers too
         return f"{value:.{max(digits - power, 0)}f}"
     return f"{mantissa}e{power}"
 
 
 def format_numbers(
-    values: Iterable[float], decimals: int, *, keep_apart: bool = False
+    values: Iterable[float], decimals: int, *, keep_apart: bool = False, scientific: bool = False
 ) -> list[str]:
     """Labels for numbers drawn together, e.g. the ticks of a colour bar or the cells' values.
 
@@ -53,6 +58,10 @@ def format_numbers(
         Numbers that differ must read differently (the ticks of a scale): up to two more
         decimals, then scientific notation with more digits. Without it (cell values) fixed
         decimals round as usual, so 0.9995 reads "1.000" next to a 1.
+    scientific
+        Write the numbers as scientific notation would, even where fixed decimals could show
+        them (ordinary magnitudes, 0.01 to 99999, still read as fixed: "0.125", "5.00e-4"): cell
+        values beside a colour bar whose ticks needed it, so one number reads one way.
 
     Returns
     -------
@@ -75,7 +84,7 @@ def format_numbers(
         return [f"{0:.{decimals}f}"] * numbers.size
     distinct = len(np.unique(np.round(numbers / largest / TOLERANCE))) if keep_apart else 1
     labels: list[str] = []
-    if largest < MAX_FIXED:
+    if MIN_FIXED <= largest < MAX_FIXED and not scientific:
         for places in range(decimals, decimals + EXTRA_DECIMALS + 1):
             labels = [f"{x:.{places}f}" for x in numbers.tolist()]
             # The largest shows a significant digit, and distinct numbers stay distinct.
@@ -91,3 +100,45 @@ def format_numbers(
 def format_number(value: float, decimals: int = 3) -> str:
     """One number as :func:`format_numbers` writes it on its own."""
     return format_numbers([value], decimals)[0]
+
+
+def written(values: NDArray[np.float64], largest: float, decimals: int = 3) -> NDArray[np.float64]:
+    """``values`` rounded as :func:`format_numbers` writes them in a set whose largest magnitude
+    is ``largest`` (without ``keep_apart``): so two numbers that read the same are equal here.
+    Vectorised, for deciding ties among many cells."""
+    values = np.asarray(values, dtype=np.float64)
+    if largest == 0:
+        return np.round(values, decimals)
+    if MIN_FIXED <= largest < MAX_FIXED:
+        for places in range(decimals, decimals + EXTRA_DECIMALS + 1):
+            if largest >= 10.0**-places:
+                return np.round(values, places)
+    digits = max(1, decimals - 1)
+    with np.errstate(all="ignore"):  # subnormal and huge magnitudes: left as they are
+        powers = np.floor(np.log10(np.abs(np.where(values == 0, 1.0, values))))
+        rounded = np.round(values / 10.0**powers, digits) * 10.0**powers
+    return np.where(np.isfinite(rounded) & (rounded != 0) | (values == 0), rounded, values)
+
+
+def written_unit(value: float, largest: float, decimals: int = 3) -> float:
+    """The step between neighbouring written values near ``value`` (see :func:`written`)."""
+    if largest == 0:
+        return 10.0**-decimals
+    if MIN_FIXED <= largest < MAX_FIXED:
+        for places in range(decimals, decimals + EXTRA_DECIMALS + 1):
+            if largest >= 10.0**-places:
+                return 10.0**-places
+    power = math.floor(math.log10(abs(value))) if value else 0
+    return 10.0 ** (power - max(1, decimals - 1))
+
+
+def format_log_ticks(values: Iterable[float]) -> list[str]:
+    """Colour-bar labels of a log scale: decades and their 2 and 5 multiples as short as they
+    read, scientific below 0.01 as :func:`format_numbers` writes them ("1e-4", "5e-3", "0.01",
+    "0.2", "1")."""
+    labels = []
+    for value in values:
+        power = math.floor(math.log10(value))
+        mantissa = round(value / 10.0**power, 6)
+        labels.append(f"{value:g}" if -2 <= power <= 4 else f"{mantissa:g}e{power}")
+    return labels

@@ -1,94 +1,56 @@
-"""``izzyviz.heatmap``: one attention matrix as a figure."""
+"""The figure functions' one road: a matrix checked at the door, summarised, painted, laid out.
+
+::
+
+    matrix ─ source.as_source ─▶ Matrix            (checked once, kept as it came)
+           ─ summary.summarize ─▶ MatrixSummary    (read once: range, top cells, pixels)
+           ─ summary.paint ─────▶ CellImage        (the shown values in the scale's colours)
+           ─ layout ────────────▶ Panel ─ page ─▶ Scene ─ Figure ─ backends ─▶ file
+
+:class:`HeatmapJob` holds a matrix and its options once checked; :meth:`HeatmapJob.panel`
+runs the road for one :class:`~izzyviz.layout.Style` (a PNG at another dpi asks again, see
+:func:`redrawable`). :func:`heatmap` is the road with one panel; the seed functions and the
+analysis views take it with theirs.
+"""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-import numpy as np
-
 from izzyviz._validate import (
-    as_matrix,
     check_bool,
     check_choice,
     check_labels,
     check_nonnegative_int,
     check_optional_text,
     check_positive,
+    check_regions,
+    check_show_values,
+    check_special_tokens,
     describe,
 )
-from izzyviz.blocks import POOL_RULES, Matrix, as_source, summarize
-from izzyviz.colors import ColorScale, lut, parse_color
+from izzyviz.colors import ColorScale, ScaleRequest, parse_color
 from izzyviz.figure import Figure
 from izzyviz.layout import (
     HeatmapSpec,
     Panel,
-    Region,
     Style,
     display_bounds,
+    fitted_style,
     heatmap_panel,
     page,
 )
 from izzyviz.paper import figure_style
 from izzyviz.render import resolve_backend
+from izzyviz.source import Matrix, as_source
+from izzyviz.summary import POOL_RULES, MatrixSummary, Pool, paint, summarize
 
-__all__ = ["check_regions", "figure_data", "heatmap", "heatmap_spec", "save_figure"]
+__all__ = ["HeatmapJob", "figure_data", "heatmap", "redrawable", "save_figure"]
 
 CELL_MODES = ("auto", "vector", "image")
-
-
-def check_regions(regions: Any, shape: tuple[int, ...], name: str = "regions") -> list[Region]:
-    """Validate ``((row0, col0), (row1, col1))`` inclusive cell ranges against a matrix shape;
-    returns them as ``(row0, col0, row1, col1)`` tuples."""
-    if regions is None:
-        return []
-    if isinstance(regions, (str, bytes)) or not isinstance(regions, Iterable):
-        raise TypeError(
-            f"{name}: expected a list of ((row0, col0), (row1, col1)) pairs, "
-            f"got {describe(regions)}"
-        )
-    result: list[Region] = []
-    for k, region in enumerate(regions):
-        try:
-            (r0, c0), (r1, c1) = region
-            r0, c0, r1, c1 = (int(v) for v in (r0, c0, r1, c1))
-            if any(int(v) != v for v in np.ravel(region)):
-                raise ValueError
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{name}[{k}]: expected ((row0, col0), (row1, col1)) with integer "
-                f"indices, got {describe(region)}"
-            ) from None
-        rows, cols = shape
-        if r0 > r1 or c0 > c1:
-            raise ValueError(
-                f"{name}[{k}]: the top-left cell {(r0, c0)} must not lie below or "
-                f"right of the bottom-right cell {(r1, c1)}"
-            )
-        if not (0 <= r0 and r1 < rows and 0 <= c0 and c1 < cols):
-            raise IndexError(
-                f"{name}[{k}]: cells {(r0, c0)}..{(r1, c1)} fall outside the "
-                f"{rows} x {cols} matrix (rows 0-{rows - 1}, columns 0-{cols - 1})"
-            )
-        result.append((r0, c0, r1, c1))
-    return result
-
-
-def check_special_tokens(tokens: Any) -> frozenset[str]:
-    """``special_tokens`` as a set of strings (a lone string is a mistake, not a set of
-    characters)."""
-    if isinstance(tokens, (str, bytes)) or not isinstance(tokens, Iterable):
-        raise TypeError(
-            f"special_tokens: expected a collection of token strings such as {{'[CLS]', "
-            f"'[SEP]'}}, got {describe(tokens)}"
-        )
-    result = frozenset(tokens)
-    bad = [t for t in result if not isinstance(t, str)]
-    if bad:
-        raise TypeError(f"special_tokens: expected strings, got {describe(bad[0])}")
-    return result
 
 
 def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
@@ -98,6 +60,7 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
         "vmax": scale.vmax,
         "gamma": scale.gamma,
         "cmap": scale.cmap,
+        "norm": scale.norm,
         "panels": [],
     }
     for panel in panels:
@@ -107,7 +70,7 @@ def figure_data(panels: Sequence[Panel], scale: ColorScale) -> dict[str, Any]:
         )
         out["panels"].append(
             {
-                "shape": [int(n) for n in cells.matrix.shape],
+                "shape": [int(n) for n in cells.shape],
                 "top_cells": [[r, c, v] for r, c, v in top],
             }
         )
@@ -127,8 +90,8 @@ def heatmap(
     xlabel: str | None = "Tokens Attended to",
     ylabel: str | None = "Tokens Attending",
     regions: Sequence[tuple[tuple[int, int], tuple[int, int]]] | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
+    vmin: float | str | None = None,
+    vmax: float | str | None = None,
     region_color: Any = "red",
     special_tokens: Iterable[str] | None = None,
     show_values: bool | Literal["all"] = True,
@@ -139,6 +102,7 @@ def heatmap(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: Literal["column", "page"] | None = None,
+    norm: Literal["auto", "power", "linear", "log"] = "auto",
 ) -> Figure:
     """Draw an attention matrix as a heatmap figure.
 
@@ -155,13 +119,16 @@ def heatmap(
         Column labels (tokens attended to) and row labels (tokens attending): strings, or
         bytes (decoded as UTF-8). None is refused; pass ``""`` for an empty label.
     top_n
-        Mark the cells whose value is at least the ``top_n``-th largest (ties included): their
-        rows and columns are enlarged, their values written inside, their labels highlighted.
-        0 marks none.
+        Mark the ``top_n`` largest cells: their rows and columns are enlarged, their values
+        written inside, their labels highlighted. 0 marks none. Ties are decided at the
+        precision the values are written ("0.501"): cells that read the same are marked all or
+        none, so a tie at the ``top_n``-th place is left out (fewer cells are marked), except
+        a tie for the largest value itself, which is marked whole (up to 1000 cells).
     enlarged_size
         How many times larger the rows and columns of top cells are.
     gamma
-        Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``.
+        Exponent of the power-law colour normalisation ``((x - vmin)/(vmax - vmin)) ** gamma``
+        (``norm="power"``).
     cmap
         Colormap name (any the `cmap` package knows; default ``"Blues"``). A categorical one
         (``"tab10"``, ``"Set1"``, ...) colours cells with its own N colours, one per equal step
@@ -171,8 +138,11 @@ def heatmap(
     regions
         Inclusive cell ranges ``((row0, col0), (row1, col1))`` to box in red.
     vmin, vmax
-        Data values at the ends of the colour scale: finite numbers (default: the matrix min
-        and max, masked cells left out).
+        Data values at the ends of the colour scale: finite numbers, or percentiles of the
+        whole matrix such as ``"99.9%"`` (exact order statistics found in the same pass that
+        reads the range: the value of rank ``ceil(p / 100 * cells)``). Default: the matrix min
+        and max, masked cells left out; on a log scale the floor is the 1st percentile of the
+        positive values shown, at most a thousandth of the maximum.
     region_color
         Colour of the region boxes.
     special_tokens
@@ -200,6 +170,13 @@ def heatmap(
         Fit the figure to a paper: page width in inches, a font file or installed family
         name, the labels' size in points, or a preset (``"column"``: 3.5 in, 8 pt;
         ``"page"``: 7 in, 9 pt). See :func:`izzyviz.figure_style`.
+    norm
+        How values map to colours: ``"power"`` (``gamma`` above: the original IzzyViz scale),
+        ``"linear"``, ``"log"`` (decades from a floor to ``vmax``: below the floor the lowest
+        colour, exact zeros white and shown apart on the colour bar, which ticks at decades),
+        or ``"auto"`` (default): ``"power"`` up to 128 tokens a side, ``"log"`` beyond, where
+        a causal map's 1.0 at (0, 0) would paint everything else the lightest colour. A scale
+        other than ``"power"`` is named in the figure's small print.
 
     Returns
     -------
@@ -214,128 +191,166 @@ def heatmap(
     True
     """
     layout_style = figure_style(width, font, font_size, style)
-    masked = isinstance(matrix, np.ma.MaskedArray)
-    # A masked array is in memory already: its float64 copy carries the mask as NaN.
-    data = as_matrix(matrix, "matrix", masked=True) if masked else as_source(matrix, "matrix")
+    job = HeatmapJob.of(
+        as_source(matrix, "matrix"),
+        x_labels,
+        y_labels,
+        top_n=top_n,
+        enlarged_size=enlarged_size,
+        gamma=gamma,
+        cmap=cmap,
+        title=title,
+        xlabel=xlabel,
+        ylabel=ylabel,
+        regions=regions,
+        vmin=vmin,
+        vmax=vmax,
+        norm=norm,
+        region_color=region_color,
+        special_tokens=special_tokens,
+        show_values=show_values,
+        cells=cells,
+        pool=pool,
+        full_resolution=full_resolution,
+    )
 
     def draw(style: Style) -> Figure:
-        spec, scale = heatmap_spec(
-            data,
-            x_labels,
-            y_labels,
-            style=style,
-            top_n=top_n,
-            enlarged_size=enlarged_size,
-            gamma=gamma,
-            cmap=cmap,
-            title=title,
-            xlabel=xlabel,
-            ylabel=ylabel,
-            regions=regions,
-            vmin=vmin,
-            vmax=vmax,
-            region_color=region_color,
-            special_tokens=special_tokens,
-            show_values=show_values,
-            cells=cells,
-            pool=pool,
-            full_resolution=full_resolution,
-            masked=masked,
-        )
-        panel = heatmap_panel(spec, style)
+        panel, scale = job.panel(style)
         return Figure(page([panel], style, title=title), figure_data([panel], scale))
 
-    return redrawable(draw, layout_style)
+    def explore(**page_options: Any) -> bytes:  # fig.save("map.html"): izzyviz.explore
+        from izzyviz.explorer import explore as explorer
+
+        return explorer(matrix, x_labels, y_labels, top_n=top_n, gamma=gamma, cmap=cmap,
+                        title=title, xlabel=xlabel, ylabel=ylabel, regions=regions, vmin=vmin,
+                        vmax=vmax, norm=norm, region_color=region_color,
+                        special_tokens=special_tokens, pool=pool,
+                        **page_options).render()  # fmt: skip
+
+    return redrawable(draw, layout_style, explore)
 
 
-def check_show_values(value: Any) -> bool | Literal["all"]:
-    """``show_values``: True, False (numpy bools too) or ``"all"``."""
-    if isinstance(value, str) and value == "all":
-        return "all"
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"show_values: expected True, False or 'all', got {describe(value)}")
-    return bool(value)
-
-
-def redrawable(draw: Callable[[Style], Figure], style: Style | None = None) -> Figure:
+def redrawable(
+    draw: Callable[[Style], Figure],
+    style: Style | None = None,
+    explore: Callable[..., bytes] | None = None,
+) -> Figure:
     """``draw(style)``, able to draw itself again for a reader at another resolution (a PNG at
-    its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels."""
+    its own dpi, :meth:`Figure.at_dpi`), so that long maps pool their cells into its pixels;
+    ``explore`` makes its HTML page (see :class:`Figure`)."""
     style = style or Style()
 
     def again(dpi: float) -> Figure | None:
         if dpi == style.display_dpi:
             return None
-        return redrawable(draw, replace(style, display_dpi=dpi))
+        return redrawable(draw, replace(style, display_dpi=dpi), explore)
 
     fig = draw(style)
-    return Figure(fig.pages, fig.data, redraw=again)
+    return Figure(fig.pages, fig.data, redraw=again, explore=explore)
 
 
-def heatmap_spec(
-    data: Matrix,
-    x_labels: Sequence[str],
-    y_labels: Sequence[str],
-    *,
-    scale: ColorScale | None = None,
-    gamma: float = 1.5,
-    cmap: str = "Blues",
-    vmin: float | None = None,
-    vmax: float | None = None,
-    top_n: int = 3,
-    enlarged_size: float = 1.8,
-    regions: Any = None,
-    region_color: Any = "red",
-    cells: str = "auto",
-    pool: str = "max",
-    full_resolution: bool = False,
-    masked: bool = False,
-    style: Style | None = None,
-    name: str = "matrix",
-    **options: Any,
-) -> tuple[HeatmapSpec, ColorScale]:
-    """Validate the options shared by every heatmap-drawing function, read the matrix once
-    (range, finiteness, top cells, display pixels: :func:`izzyviz.blocks.summarize`) and build
-    the spec. ``masked``: ``data`` is float64 with NaN for masked cells ("no data"). Display
-    pixels are those of ``style`` (default :class:`Style`); errors about values call ``data``
-    ``name``."""
-    rows, cols = data.shape
-    xs = check_labels(x_labels, "x_labels", cols, "columns")
-    ys = check_labels(y_labels, "y_labels", rows, "rows")
-    top_n = check_nonnegative_int(top_n, "top_n")
-    enlarged_size = check_positive(enlarged_size, "enlarged_size")
+@dataclass(frozen=True, slots=True, eq=False)
+class HeatmapJob:
+    """A matrix and the options of its panel, checked once: :meth:`panel` summarises, paints
+    and lays it out for a style. Build it with :meth:`of`."""
+
+    source: Matrix
+    name: str
+    top_n: int
+    pool: Pool
+    full_resolution: bool
+    scale: ColorScale | None
+    request: ScaleRequest
+    spec_options: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls,
+        source: Matrix,
+        x_labels: Sequence[str],
+        y_labels: Sequence[str],
+        *,
+        scale: ColorScale | None = None,
+        gamma: float = 1.5,
+        cmap: str = "Blues",
+        vmin: float | str | None = None,
+        vmax: float | str | None = None,
+        norm: str = "auto",
+        top_n: int = 3,
+        pool: str = "max",
+        full_resolution: bool = False,
+        name: str = "matrix",
+        **options: Any,
+    ) -> HeatmapJob:
+        """Check the options every heatmap-drawing function shares against ``source`` (a matrix
+        from :func:`izzyviz.source.as_source`); ``scale`` fixes the colours (shared between
+        panels), else they span the matrix as ``gamma``, ``cmap``, ``vmin``, ``vmax`` and
+        ``norm`` ask (:class:`~izzyviz.colors.ScaleRequest`). Errors about values call the
+        matrix ``name``."""
+        rows, cols = source.shape
+        options["x_labels"] = check_labels(x_labels, "x_labels", cols, "columns")
+        options["y_labels"] = check_labels(y_labels, "y_labels", rows, "rows")
+        top_n = check_nonnegative_int(top_n, "top_n")
+        check_choice(pool, POOL_RULES, "pool")
+        full_resolution = check_bool(full_resolution, "full_resolution")
+        _check_spec_options(options, (rows, cols))
+        request = ScaleRequest.of(gamma, cmap, norm, vmin, vmax)
+        return cls(source, name, top_n, pool, full_resolution, scale,  # type: ignore[arg-type]
+                   request, options)  # fmt: skip
+
+    def summarize(self, style: Style) -> MatrixSummary:
+        """The matrix read once, pooled into the display pixels of ``style``'s heatmap."""
+        bounds = display_bounds(self.source.shape, style)  # type: ignore[arg-type]
+        wanted = () if self.scale is not None else self.request.percentiles
+        return summarize(self.source, self.top_n, *bounds, self.pool, self.name, wanted)
+
+    def colors(self, *summaries: MatrixSummary) -> ColorScale:
+        """The fixed scale, or one spanning the summarised matrix (or the panels of one figure:
+        several summaries)."""
+        if self.scale is not None:
+            return self.scale
+        shown = [s.display for s in summaries]
+        longest = max(max(s.shape) for s in summaries)
+        return self.request.resolve(
+            min(s.vmin for s in summaries), max(s.vmax for s in summaries), shown,
+            (longest, longest), summaries[0].percentiles,
+        )  # fmt: skip
+
+    def spec(self, summary: MatrixSummary, scale: ColorScale) -> HeatmapSpec:
+        """The panel's spec: the summary painted in ``scale``'s colours, with the options."""
+        full = self.source if self.full_resolution else None
+        image = paint(summary, scale, full)
+        return HeatmapSpec(summary, image, scale=scale, full_resolution=self.full_resolution,
+                           **self.spec_options)  # fmt: skip
+
+    def panel(self, style: Style, summary: MatrixSummary | None = None) -> tuple[Panel, ColorScale]:
+        """The panel laid out in ``style`` (fitted to its page width, the matrix pooled into
+        the fitted heatmap's pixels) and its colour scale; ``summary``: the matrix already
+        summarised for ``style``."""
+        summary = summary or self.summarize(style)
+        scale = self.colors(summary)
+        spec = self.spec(summary, scale)
+        fitted = fitted_style(spec, style)
+        if not summary.fits(*display_bounds(summary.shape, fitted)):
+            spec = self.spec(self.summarize(fitted), scale)  # a narrower map: fewer pixels
+        return heatmap_panel(spec, fitted), scale
+
+
+def _check_spec_options(options: dict[str, Any], shape: tuple[int, int]) -> None:
+    """Check (and convert in place) the options that go into a :class:`HeatmapSpec`."""
+    if "enlarged_size" in options:
+        options["enlarged_size"] = check_positive(options["enlarged_size"], "enlarged_size")
+    cells = options.get("cells", "auto")
     check_choice(cells, CELL_MODES, "cells")
-    check_choice(pool, POOL_RULES, "pool")
-    full_resolution = check_bool(full_resolution, "full_resolution")
     for text in ("title", "xlabel", "ylabel"):
         check_optional_text(options.get(text), text)
     if "show_values" in options:
         options["show_values"] = check_show_values(options["show_values"])
     if options.get("special_tokens") is not None:
         options["special_tokens"] = check_special_tokens(options["special_tokens"])
-    if scale is None:
-        check_positive(gamma, "gamma")
-        lut(cmap)
-    bounds = display_bounds((rows, cols), style or Style())
-    summary = summarize(data, top_n, *bounds, pool, name, masked=masked)  # type: ignore[arg-type]
-    if scale is None:
-        ends = np.array([summary.vmin, summary.vmax])
-        scale = ColorScale.from_data(ends, gamma, cmap, vmin, vmax)
-    spec = HeatmapSpec(
-        data,
-        xs,
-        ys,
-        scale,
-        top_n=top_n,
-        enlarged_size=enlarged_size,
-        regions=check_regions(regions, (rows, cols)),
-        region_color=parse_color(region_color, "region_color"),
-        cells=cells,  # type: ignore[arg-type]
-        pool=pool,  # type: ignore[arg-type]
-        full_resolution=full_resolution,
-        summary=summary,
-        **options,
-    )
-    return spec, scale
+    options["regions"] = check_regions(options.get("regions"), shape)
+    if "region_color" in options:
+        options["region_color"] = parse_color(options["region_color"], "region_color")
 
 
 def save_figure(fig: Figure, save_path: str | os.PathLike[str] | None, default: str) -> Figure:

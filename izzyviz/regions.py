@@ -19,9 +19,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_matrix, check_nonnegative_int, check_positive, describe
+from izzyviz._validate import check_nonnegative_int, check_positive, describe
 from izzyviz.region_fit import find_blocks
 from izzyviz.region_scan import Cells
+from izzyviz.source import as_matrix
 
 __all__ = ["find_attention_regions_with_merging", "regions_to_corners"]
 

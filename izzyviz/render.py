@@ -2,7 +2,8 @@
 
 A backend is a :class:`Renderer` subclass. The base class walks the scene and dispatches each node
 to a method; a backend must implement the primitives (``draw_rect``, ``draw_text``, ...) and may
-override the optional fast paths (``draw_cell_grid``), which otherwise fall back to primitives.
+override the optional fast paths (``draw_cell_grid``, ``draw_vector_cells``), which otherwise
+fall back to primitives.
 
 Backends are looked up by name or file extension. The built-in ones (``pdf``, ``svg``, ``png``)
 are imported only when first used. Third-party backends are found through the
@@ -132,16 +133,23 @@ class Renderer(ABC):
     # -- optional fast paths -----------------------------------------------------------------
 
     def draw_cell_grid(self, grid: CellGrid) -> None:
-        """Draw a grid of cells. The fallback draws one image (``mode="image"``) or one
-        rectangle per cell, inset by half the gap over a rectangle of the gap colour."""
+        """Draw a grid of cells: one image (``mode="image"``) with lines of the gap colour
+        between its cells, or the gap colour under the whole grid and then its cells
+        (:meth:`draw_vector_cells`)."""
         if grid.mode == "image":
             self.draw_image(self.cell_image(grid))
             self.draw_grid_lines(grid)
             return
         x, y = grid.x_edges, grid.y_edges
-        half = grid.gap / 2
         if grid.gap > 0:
             self.draw_rect(Rect(x[0], y[0], x[-1] - x[0], y[-1] - y[0], fill=grid.gap_color))
+        self.draw_vector_cells(grid)
+
+    def draw_vector_cells(self, grid: CellGrid) -> None:
+        """Draw a vector grid's cells over its gap colour. The fallback draws one rectangle per
+        cell, inset by half the gap."""
+        x, y = grid.x_edges, grid.y_edges
+        half = grid.gap / 2
         colors = grid.colors().astype(np.float64) / 255.0
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):

@@ -13,18 +13,19 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias, Union
+from pathlib import Path
+from typing import Literal, TypeAlias, Union
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from izzyviz.text import Font
+from izzyviz.textpolicy import valid_text
 
 __all__ = [
     "RGBA",
     "CellGrid",
     "Circle",
+    "Font",
     "GlyphRun",
     "Group",
     "Image",
@@ -247,6 +248,21 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class Font:
+    """The font files a page's text is set in: a family's regular face and, when the family has
+    one, its bold face (``bold`` None: bold text is drawn in the regular face). Paths are
+    TrueType files (``regular_index``, ``bold_index``: the font inside a .ttc collection). Made
+    and checked by :func:`izzyviz.paper.find_font`; measured by :mod:`izzyviz.text`.
+    """
+
+    family: str
+    regular: Path
+    bold: Path | None = None
+    regular_index: int = 0
+    bold_index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Scene:
     """One page: its size in points, a white (or other) background and the root group.
 
@@ -265,8 +281,6 @@ class Scene:
     def __post_init__(self) -> None:
         # Titles and bookmarks become document metadata: the text policy of labels (no lone
         # surrogates) keeps every format writable.
-        from izzyviz.text import valid_text
-
         if self.title is not None:
             object.__setattr__(self, "title", valid_text(self.title))
         object.__setattr__(self, "bookmarks", tuple(map(valid_text, self.bookmarks)))

@@ -32,9 +32,9 @@ from izzyviz._validate import (
     check_nonnegative_int,
     check_positive,
     describe,
-    to_numpy,
 )
 from izzyviz.headstats import MEASURES, HeadStatistics, Sums, batch_sums
+from izzyviz.source import to_numpy
 
 __all__ = ["ENGINES", "batch_attentions", "head_statistics", "load_pretrained"]
 
@@ -203,7 +203,7 @@ class _Measurer:
 
     def __call__(self, texts: list[str]) -> Sums:
         layers, heads = self.shape
-        empty = Sums.zeros(self.measures, layers, heads, self.window)
+        empty = Sums.zeros(self.measures, layers, heads)
         try:
             inputs, special = self._encode(texts)
             if inputs["input_ids"].shape[1] == 0:
@@ -273,7 +273,7 @@ def _chunks(texts: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 def _local_sums(measure: _Measurer, texts: Iterator[str], batch_size: int, bar: Any) -> Sums:
-    total = Sums.zeros(measure.measures, *measure.shape, measure.window)
+    total = Sums.zeros(measure.measures, *measure.shape)
     for batch in _chunks(texts, batch_size):
         total = total + measure(batch)
         bar.update(len(batch))
@@ -382,7 +382,8 @@ def head_statistics(
     max_length
         Truncate texts to this many tokens (None: no truncation).
     window
-        The relative-offset profile ``stats.offsets`` covers ``-window .. window``.
+        The relative-offset profile ``stats.offsets`` covers ``-window .. window`` (or less,
+        when no text is that long: memory goes by the texts' length, not the window).
     engine
         ``"local"`` (this process) or ``"ray"`` (Ray Data, ``pip install 'izzyviz[ray]'``).
     progress
@@ -468,7 +469,7 @@ def head_statistics(
                 num_cpus=num_cpus,
                 num_gpus=num_gpus,
                 address=address,
-                start=Sums.zeros(names, *measure.shape, window),
+                start=Sums.zeros(names, *measure.shape),
                 bar=bar,
             )
     if sums.texts + sums.skipped == 0:

@@ -3,8 +3,8 @@ heatmap laid out and saved, and a key (legend) whose rows show a line, a cell's 
 mark such as a circle.
 
 A view describes itself as a :class:`View` (the matrix its cells show, labels, texts, file name,
-numbers for ``Figure.data``, its overlay and key) and :func:`draw` lays it out with
-:func:`izzyviz.layout.heatmap_panel`, so there is one layout path. The layout's legend draws a
+numbers for ``Figure.data``, its overlay and key) and :func:`draw` lays it out as a
+:class:`izzyviz.plot.HeatmapJob`, so there is one layout path. The layout's legend draws a
 line sample on a swatch per row; a :class:`Key` row with a ``mark`` has that sample replaced by
 the mark, centred on the swatch.
 """
@@ -20,21 +20,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._validate import as_float_array, check_labels, to_numpy
+from izzyviz._validate import check_labels
 from izzyviz.colors import ColorScale
 from izzyviz.figure import Figure
-from izzyviz.layout import (
-    CellLayout,
-    LegendEntry,
-    Overlay,
-    Panel,
-    Style,
-    heatmap_panel,
-    page,
-    text_node,
-)
-from izzyviz.plot import figure_data, heatmap_spec, save_figure
+from izzyviz.layout import CellLayout, LegendEntry, Overlay, Panel, Style, page, text_node
+from izzyviz.plot import HeatmapJob, figure_data, save_figure
 from izzyviz.scene import RGBA, Circle, Group, Line, Node, RadialGradient, Rect
+from izzyviz.source import as_float_array, to_numpy
 from izzyviz.text import metrics
 
 __all__ = [
@@ -170,11 +162,12 @@ def draw(view: View, save_path: PathLike | None, layout: Style) -> Figure:
     numbers in ``Figure.data``, and save it."""
     title, xlabel, ylabel = view.texts
     legend = [LegendEntry(key.label, key.line, key.width, key.swatch) for key in view.keys]
-    spec, scale = heatmap_spec(
-        view.matrix, view.x_labels, view.y_labels, style=layout, top_n=0, title=title,
-        xlabel=xlabel, ylabel=ylabel, legend=legend, **view.options,
+    job = HeatmapJob.of(
+        view.matrix, view.x_labels, view.y_labels, top_n=0, title=title, xlabel=xlabel,
+        ylabel=ylabel, legend=legend, **view.options,
     )  # fmt: skip
-    panel = _with_marks(heatmap_panel(spec, layout), [key.mark for key in view.keys])
+    panel, scale = job.panel(layout)
+    panel = _with_marks(panel, [key.mark for key in view.keys])
     numbers = figure_data([panel], scale)
     numbers.update(view.data)
     return save_figure(Figure(page([panel], layout, title=title), numbers), save_path, view.default)

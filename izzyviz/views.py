@@ -24,7 +24,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._validate import (
-    as_matrix,
     check_bool,
     check_choice,
     check_fraction,
@@ -38,6 +37,7 @@ from izzyviz.figure import Figure
 from izzyviz.layout import CellLayout, Overlay, Style
 from izzyviz.paper import figure_style
 from izzyviz.scene import RGBA, Group, Node, Polyline, RadialGradient, Rect, Text
+from izzyviz.source import as_matrix
 from izzyviz.text import metrics
 from izzyviz.view_page import (
     Key,

@@ -10,19 +10,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import numpy as np
 
-from izzyviz._validate import check_bool, check_choice, check_labels, describe
-from izzyviz.blocks import Matrix, as_source, sub_matrix, value_range
-from izzyviz.colors import ColorScale, lut
+from izzyviz._validate import (
+    check_bool,
+    check_choice,
+    check_labels,
+    check_regions,
+    describe,
+)
+from izzyviz.colors import ScaleRequest
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_source
-from izzyviz.layout import Panel, Region, Style, heatmap_panel, page
+from izzyviz.layout import Region, Style, TooNarrow, page
 from izzyviz.paper import figure_style
-from izzyviz.plot import check_regions, figure_data, heatmap_spec, redrawable, save_figure
+from izzyviz.plot import HeatmapJob, figure_data, redrawable, save_figure
+from izzyviz.source import Matrix, as_source, sub_matrix
+from izzyviz.summary import MatrixSummary, value_range
 from izzyviz.views import (
     check_stability_heatmap_with_gradient_color,
     compare_two_attentions_with_circles,
@@ -198,10 +205,11 @@ def draw_views(
     special_tokens: Iterable[str] | None = None,
     auto_detect_regions: bool = False,
     layout: Style | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Lay out ``views`` of ``matrix`` as panels stacked on one page with one colour scale.
 
-    ``matrix`` is read in row blocks, never copied whole (see :mod:`izzyviz.blocks`); ``name``
+    ``matrix`` is read in row blocks, never copied whole (see :mod:`izzyviz.summary`); ``name``
     is what errors about its values call it. ``regions`` are in full-matrix cells and drawn on
     every panel they fall in; ``layout`` is the page's :class:`~izzyviz.layout.Style` (see
     :func:`izzyviz.figure_style`).
@@ -210,49 +218,59 @@ def draw_views(
     rows_total, cols_total = matrix.shape
     ys = display_tokens(row_tokens, raw=raw_tokens)
     xs = display_tokens(col_tokens, raw=raw_tokens)
-    lut(cmap)
-    whole = value_range(matrix, name)  # every value finite, errors naming the cell in it
+    ScaleRequest.of(gamma, cmap, norm)  # refused before anything is read
     spans = [(_span(v.rows, split, rows_total), _span(v.cols, split, cols_total)) for v in views]
     parts = [sub_matrix(matrix, rows, cols) for rows, cols in spans]
-    # One scale for the panels, spanning what they show (a causal decoder's full matrix has
-    # 1.0 in its first row, which would wash out a generated-to-source panel); a panel of the
-    # whole matrix is not read again.
-    ranges = np.array(
-        [whole if part.shape == matrix.shape else value_range(part, name) for part in parts]
-    )
-    scale = ColorScale.from_data(ranges.ravel(), gamma, cmap)
     boxes = [[b for b in (_clip(r, *span) for r in regions) if b is not None] for span in spans]
     if auto_detect_regions:
         from izzyviz.regions import find_attention_regions_with_merging
 
         for found, part in zip(boxes, parts, strict=True):
             found += find_attention_regions_with_merging(np.asarray(part[:, :], np.float64))
+    jobs = [
+        HeatmapJob.of(part, xs[cols], ys[rows], name=name, top_n=top_n, gamma=gamma,
+                      cmap=cmap, norm=norm, enlarged_size=enlarged_size, title=title,
+                      xlabel=view.xlabel,
+                      ylabel=view.ylabel, special_tokens=special_tokens,
+                      regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found])
+        for view, title, part, found, (rows, cols) in zip(views, titles, parts, boxes, spans,
+                                                          strict=True)
+    ]  # fmt: skip
+    layout = layout or Style()
+    first = _summaries(matrix, jobs, layout, name)
+    # One scale for the panels, spanning what they show (a causal decoder's full matrix has
+    # 1.0 in its first row, which would wash out a generated-to-source panel).
+    scale = jobs[0].colors(*first)
+    jobs = [replace(job, scale=scale) for job in jobs]
 
     def draw(style: Style) -> Figure:
-        panels: list[Panel] = []
-        for view, title, part, found, (rows, cols) in zip(
-            views, titles, parts, boxes, spans, strict=True
-        ):
-            spec, _ = heatmap_spec(
-                part,
-                xs[cols],
-                ys[rows],
-                style=style,
-                name=name,
-                scale=scale,
-                top_n=top_n,
-                enlarged_size=enlarged_size,
-                regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found],
-                title=title,
-                xlabel=view.xlabel,
-                ylabel=view.ylabel,
-                special_tokens=special_tokens,
-            )
-            panels.append(heatmap_panel(spec, style))
+        summaries = first if style == layout else [None] * len(jobs)
+        panels, too_narrow = [], []
+        for job, summary in zip(jobs, summaries, strict=True):
+            try:
+                panels.append(job.panel(style, summary)[0])
+            except TooNarrow as error:  # the error names the width every panel fits in
+                too_narrow.append(error)
+        if too_narrow:
+            raise TooNarrow.widest(too_narrow)
         page_title = titles[0] if len(titles) == 1 else None
         return Figure(page(panels, style, title=page_title), figure_data(panels, scale))
 
     return redrawable(draw, layout)
+
+
+def _summaries(
+    matrix: Matrix, jobs: Sequence[HeatmapJob], style: Style, name: str
+) -> list[MatrixSummary]:
+    """Each panel's matrix summarised for ``style``, the one showing the whole matrix first, so
+    an error about a value names its cell in the whole matrix (which is checked on its own when
+    no panel shows all of it)."""
+    whole = [k for k, job in enumerate(jobs) if job.source.shape == matrix.shape]
+    if not whole:
+        value_range(matrix, name)
+    order = whole[:1] + [k for k in range(len(jobs)) if k not in whole[:1]]
+    summaries: dict[int, MatrixSummary] = {k: jobs[k].summarize(style) for k in order}
+    return [summaries[k] for k in range(len(jobs))]
 
 
 def visualize_attention_encoder_only(
@@ -279,6 +297,7 @@ def visualize_attention_encoder_only(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw the self-attention of an encoder (BERT-like) for one layer and head.
 
@@ -321,6 +340,9 @@ def visualize_attention_encoder_only(
     width, font, font_size, style
         Fit the figure to a paper (page width in inches, font file or family, label size in
         points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+    norm
+        ``"auto"`` (default: the original power scale up to 128 tokens, a log scale beyond),
+        ``"power"``, ``"linear"`` or ``"log"``: as in :func:`izzyviz.heatmap`.
 
     Returns
     -------
@@ -350,6 +372,7 @@ def visualize_attention_encoder_only(
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
         layout=figure_style(width, font, font_size, style),
+        norm=norm,
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -404,6 +427,7 @@ def visualize_attention_decoder_only(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw the self-attention of a decoder (GPT-like) over source and generated tokens.
 
@@ -456,6 +480,7 @@ def visualize_attention_decoder_only(
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
         layout=figure_style(width, font, font_size, style),
+        norm=norm,
     )
     return save_figure(fig, save_path, chosen.file)
 
@@ -481,6 +506,7 @@ def visualize_attention_encoder_decoder(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw an attention matrix of an encoder-decoder model (T5, BART).
 
@@ -519,5 +545,6 @@ def visualize_attention_encoder_decoder(
         special_tokens=special_tokens,
         auto_detect_regions=auto_detect_regions,
         layout=figure_style(width, font, font_size, style),
+        norm=norm,
     )
     return save_figure(fig, save_path, "cross_attention_heatmap.pdf")

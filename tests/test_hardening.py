@@ -1165,3 +1165,198 @@ def test_scene_title_is_kept_in_a_figure() -> None:
     # Guard for the tests above: the figure's title reaches the scene they inspect.
     fig = izzyviz.heatmap(np.eye(2), ["a", "b"], ["c", "d"], title="t")
     assert isinstance(fig.scene, Scene) and fig.scene.title == "t"
+
+
+# -- PDF metadata, saved statistics, the offsets window (issue 26, items 4 and 5) -----------------
+
+
+def test_pdf_metadata_gets_the_text_policy_of_labels(tmp_path: Path) -> None:
+    fig = izzyviz.heatmap(np.eye(2), ["a", "b"], ["c", "d"])
+    meta = {"title": "T\ud800x", "author": "A\udc80", "subject": "S\ufdd0\tz"}
+    reader = PdfReader(fig.save(tmp_path / "m.pdf", **meta))
+    assert reader.metadata.title == "T\ufffdx"
+    assert reader.metadata.author == "A\ufffd"
+    assert reader.metadata.subject == "S\ufffd\tz"  # control characters kept, as in titles
+
+
+def _stats() -> izzyviz.HeadStatistics:
+    rng = np.random.default_rng(0)
+    mean = {n: rng.random((3, 4)) for n in ("sep", "entropy")}
+    return izzyviz.HeadStatistics(mean, mean, rng.random((3, 4, 5)), 100, 10, 1, "model")
+
+
+def _saved_json(tmp_path: Path, change: Callable[[dict[str, Any]], Any]) -> Path:
+    import json
+
+    data = _stats().to_dict()
+    change(data)
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(data).replace("Infinity", "1e400"), encoding="utf-8")
+    return path
+
+
+JSON_CASES: dict[str, tuple[Callable[[dict[str, Any]], Any], str]] = {
+    "version 99": (lambda d: d.update(version=99), r"newer IzzyViz.*version 99.*upgrade"),
+    "version 42": (lambda d: d.update(version=42), r"newer IzzyViz.*version 42.*upgrade"),
+    "version 2.0-beta": (lambda d: d.update(version="2.0-beta"), r"version: .*'2.0-beta'"),
+    "version 0": (lambda d: d.update(version=0), r"version: .*0"),
+    "no version": (lambda d: d.pop("version"), r"version"),
+    "count 1e400": (lambda d: d.update(count=float("inf")), r"count: .*inf"),
+    "count -5": (lambda d: d.update(count=-5), r"count: .*-5"),
+    "count 2.5": (lambda d: d.update(count=2.5), r"count: .*2\.5"),
+    "count 10**30": (lambda d: d.update(count=10**30), r"count: "),
+    "texts -1": (lambda d: d.update(texts=-1), r"texts: .*-1"),
+    "skipped true": (lambda d: d.update(skipped=True), r"skipped: .*True"),
+    "even offsets": (
+        lambda d: d.update(offsets=[[r[:4] for r in h] for h in d["offsets"]]),
+        r"offsets: .*odd",
+    ),
+    "offsets of another shape": (lambda d: d.update(offsets=d["offsets"][:2]), r"offsets: "),
+    "ragged mean": (lambda d: d["mean"]["sep"][0].pop(), r"mean\['sep'\]"),
+    "text in mean": (lambda d: d["mean"]["sep"][0].__setitem__(0, "0.5"), r"mean\['sep'\]"),
+    "nan in std": (lambda d: d["std"]["sep"][0].__setitem__(0, float("nan")), r"std\['sep'\]"),
+    "unknown measure": (lambda d: d["mean"].update(foo=d["mean"]["sep"]), r"mean: .*'foo'"),
+    "source list": (lambda d: d.update(source=[1]), r"source: "),
+}
+
+
+@pytest.mark.parametrize("case", JSON_CASES)
+def test_loading_a_bad_statistics_json_is_one_value_error(case: str, tmp_path: Path) -> None:
+    change, message = JSON_CASES[case]
+    path = _saved_json(tmp_path, change)
+    with pytest.raises(ValueError, match=message) as caught:
+        izzyviz.HeadStatistics.load(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
+
+
+def _npy_member(header: dict[str, Any], data: bytes) -> bytes:
+    out = io.BytesIO()
+    np.lib.format.write_array_header_1_0(out, header)
+    return out.getvalue() + data
+
+
+def _npz_with(tmp_path: Path, members: dict[str, bytes]) -> Path:
+    """The statistics saved as .npz, with ``members`` (name -> .npy bytes) put in their place."""
+    import zipfile
+
+    path = _stats().save(tmp_path / "s.npz")
+    with zipfile.ZipFile(path) as source:
+        kept = {name: source.read(name) for name in source.namelist()}
+    kept |= members
+    with zipfile.ZipFile(path, "w") as out:
+        for name, data in kept.items():
+            out.writestr(name, data)
+    return path
+
+
+def _crafted(kind: str, tmp_path: Path) -> Path:
+    good = _stats().save(tmp_path / "good.npz").read_bytes()
+    path = tmp_path / "s.npz"
+    if kind == "empty":
+        path.write_bytes(b"")
+    elif kind == "truncated":
+        path.write_bytes(good[: len(good) // 2])
+    elif kind == "garbage":
+        path.write_bytes(b"PK\x03\x04" + bytes(range(256)) * 4)
+    elif kind == "flipped byte":
+        broken = bytearray(good)
+        broken[len(good) // 3] ^= 0xFF
+        path.write_bytes(bytes(broken))
+    elif kind == "huge offsets":  # 820 GiB asked for by the header, 5 bytes given
+        header = {"descr": "<f8", "fortran_order": False, "shape": (3, 4, 2_293_760_001)}
+        path = _npz_with(tmp_path, {"offsets.npy": _npy_member(header, b"12345")})
+    elif kind == "huge header":
+        header = {"descr": "<U1000000000", "fortran_order": False, "shape": ()}
+        path = _npz_with(tmp_path, {"header.npy": _npy_member(header, b"{}")})
+    elif kind == "object array":
+        header = {"descr": "|O", "fortran_order": False, "shape": (3, 4)}
+        path = _npz_with(tmp_path, {"mean:sep.npy": _npy_member(header, b"\x80\x04N.")})
+    elif kind == "large offsets, short data":  # 96 MB asked for: never allocated
+        header = {"descr": "<f8", "fortran_order": False, "shape": (3, 4, 1_000_001)}
+        path = _npz_with(tmp_path, {"offsets.npy": _npy_member(header, bytes(800))})
+    elif kind == "deep json":
+        path = tmp_path / "s.json"
+        path.write_text("[" * 100_000 + "]" * 100_000)
+    return path
+
+
+NPZ_CASES = [
+    "empty",
+    "truncated",
+    "garbage",
+    "flipped byte",
+    "huge offsets",
+    "huge header",
+    "object array",
+    "large offsets, short data",
+    "deep json",
+]
+
+
+@pytest.mark.parametrize("kind", NPZ_CASES)
+def test_a_corrupt_or_crafted_statistics_file_is_one_value_error(kind: str, tmp_path: Path) -> None:
+    import tracemalloc
+
+    path = _crafted(kind, tmp_path)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match="is not a saved HeadStatistics file") as caught:
+            izzyviz.HeadStatistics.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
+    assert peak < 20_000_000, peak  # checked before anything the file asks for is allocated
+
+
+def test_statistics_round_trip_exactly_in_both_formats(tmp_path: Path) -> None:
+    stats = _stats()
+    for suffix in (".npz", ".json"):
+        loaded = izzyviz.HeadStatistics.load(stats.save(tmp_path / f"s{suffix}"))
+        assert loaded.to_dict() == stats.to_dict()
+
+
+def test_the_offsets_window_costs_memory_by_text_length() -> None:
+    """Nine 10-token texts with a window of 100,000 (and more): the profile covers the offsets a
+    text can have, not the window asked for."""
+    import tracemalloc
+
+    from izzyviz.headstats import MEASURES, batch_sums
+
+    rng = np.random.default_rng(0)
+    real = np.ones((9, 10), bool)
+    layers = [rng.dirichlet(np.ones(10), size=(9, 12, 10)) for _ in range(6)]
+    keys = {n: rng.random((9, 10)) < 0.3 for n in ("cls", "sep", "special_tokens", "punctuation")}
+    reference = batch_sums(layers, real, keys, MEASURES, 9)
+    for window in (9, 100_000, 2**62):
+        tracemalloc.start()
+        try:
+            sums = batch_sums(layers, real, keys, MEASURES, window)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        assert peak < 10_000_000, (window, peak)
+        np.testing.assert_array_equal(sums.values, reference.values)
+        np.testing.assert_array_equal(sums.offsets, reference.offsets)  # offsets -9 .. 9
+    stats = izzyviz.HeadStatistics.from_sums(sums)
+    assert stats.window == 9 and stats.offsets.shape == (6, 12, 19)
+    np.testing.assert_allclose(stats.offsets[..., stats.window - 1], stats.mean["previous"])
+
+
+def test_sums_of_texts_of_different_lengths_add_up() -> None:
+    from izzyviz.headstats import MEASURES, batch_sums
+
+    rng = np.random.default_rng(1)
+    keys = {n: np.zeros((1, 4), bool) for n in ("cls", "sep", "special_tokens", "punctuation")}
+    short = batch_sums([rng.dirichlet(np.ones(4), (1, 2, 4))], np.ones((1, 4), bool), keys,
+                       MEASURES, 8)  # fmt: skip
+    keys = {n: np.zeros((1, 7), bool) for n in keys}
+    long = batch_sums([rng.dirichlet(np.ones(7), (1, 2, 7))], np.ones((1, 7), bool), keys,
+                      MEASURES, 8)  # fmt: skip
+    assert short.offsets.shape[-1] == 7 and long.offsets.shape[-1] == 13
+    for total in (short + long, long + short):
+        assert total.offsets.shape[-1] == 13
+        middle = short.offsets + long.offsets[..., 3:10]
+        np.testing.assert_allclose(total.offsets[..., 3:10], middle)
+        np.testing.assert_allclose(total.offsets[..., :3], long.offsets[..., :3])

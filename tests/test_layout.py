@@ -7,8 +7,10 @@ import pytest
 
 import izzyviz
 from izzyviz.colors import ColorScale
-from izzyviz.layout import HeatmapSpec, heatmap_panel, top_cells
+from izzyviz.layout import Style, heatmap_panel
+from izzyviz.plot import HeatmapJob
 from izzyviz.scene import CellGrid, Circle, Group, Line, Rect, Text
+from izzyviz.summary import top_cells
 from tests.figures import TOKENS, quick_start_matrix
 
 
@@ -119,7 +121,7 @@ def test_long_sequences_show_a_readable_subset_with_top_labels() -> None:
         (group,) = fig.scene.find(f"{axis}-labels")
         shown = [t.text for t in texts(group)]
         assert 10 < len(shown) < n / 2
-        assert ("t7" if axis == "x" else "t150") in shown
+        assert ("7 t7" if axis == "x" else "150 t150") in shown  # with positions: thinned
         size = texts(group)[0].size
         assert size >= 6
     # Row labels never overlap: centres at least a line apart.
@@ -172,8 +174,8 @@ def test_overlay_receives_final_geometry() -> None:
         seen["edges"] = cells.x_edges
         return [Rect(0, 0, 1, 1, fill=(0, 0, 0, 1))]
 
-    scale = ColorScale(0, 1)
-    spec = HeatmapSpec(np.eye(2), ["a", "b"], ["a", "b"], scale, overlay=overlay)
+    job = HeatmapJob.of(np.eye(2), ["a", "b"], ["a", "b"], scale=ColorScale(0, 1), overlay=overlay)
+    spec = job.spec(job.summarize(Style()), ColorScale(0, 1))
     panel = heatmap_panel(spec)
     assert seen["edges"] is panel.cells.x_edges
     (heat,) = panel.group.find("heatmap")

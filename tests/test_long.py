@@ -14,7 +14,9 @@ import numpy as np
 import pytest
 
 import izzyviz
-from izzyviz.blocks import MAX_TOP_CELLS, as_source, block_bounds, summarize
+from izzyviz.source import as_source
+from izzyviz.summary import MAX_TOP_CELLS, block_bounds, summarize
+from tests.figures import reference_top
 from tests.system_tools import require
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
@@ -34,9 +36,7 @@ def softmax_rows(n: int, seed: int = 0) -> np.ndarray:
 
 
 def brute_top(matrix: np.ndarray, top_n: int) -> list[tuple[int, int]]:
-    flat = np.asarray(matrix, dtype=np.float64).ravel()
-    threshold = np.sort(flat)[-top_n]
-    return [(int(r), int(c)) for r, c in zip(*np.nonzero(matrix >= threshold), strict=True)]
+    return reference_top(matrix, top_n)
 
 
 def top_of(fig: izzyviz.Figure) -> list[tuple[int, int]]:
@@ -54,7 +54,7 @@ def test_block_bounds_pool_whole_blocks_and_keep_small_axes() -> None:
 def test_every_float_dtype_finds_the_exact_top_cells(dtype: str) -> None:
     n = 1600  # more cells than the heatmap's 1125 pixels: pooled 2 x 2
     matrix = softmax_rows(n).astype(dtype)
-    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=5)
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=5, norm="power")  # the range
     assert top_of(fig) == brute_top(matrix, 5)
     assert fig.data["vmax"] == pytest.approx(float(matrix.max()))
     assert fig.data["vmin"] == pytest.approx(float(matrix.min()))
@@ -78,7 +78,7 @@ def test_torch_tensors_bfloat16_included() -> None:
     for dtype in (torch.float32, torch.float16, torch.bfloat16):
         tensor = torch.from_numpy(matrix).to(dtype)
         expected = tensor.float().numpy()
-        fig = izzyviz.heatmap(tensor, labels(n), labels(n), top_n=4)
+        fig = izzyviz.heatmap(tensor, labels(n), labels(n), top_n=4, norm="power")
         assert top_of(fig) == brute_top(expected, 4), dtype
         assert fig.data["vmax"] == pytest.approx(float(expected.max()))
 
@@ -158,7 +158,7 @@ def test_full_resolution_keeps_every_cell() -> None:
     )
     grid = fig.scene.find("heatmap")[0].children[0]
     assert grid.indices.shape == (n, n)
-    assert not fig.scene.find("note")
+    assert "each pixel" not in fig.to_svg()  # nothing pooled (the note names the scale only)
 
 
 def test_position_ticks_on_long_maps_only() -> None:
@@ -177,7 +177,7 @@ def test_top_cell_labels_are_kept_among_thinned_labels() -> None:
     matrix[1234, 2345] = 5.0
     fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=1)
     shown = [t.text for t in fig.scene.find("x-labels")[0].walk() if hasattr(t, "text")]
-    assert "t2345" in shown and len(shown) < 200
+    assert "2345 t2345" in shown and len(shown) < 200  # thinned labels carry positions
     assert top_of(fig) == [(1234, 2345)]
 
 
@@ -186,8 +186,8 @@ def test_a_peak_late_in_a_mostly_zero_map_is_found() -> None:
     matrix = np.zeros((n, n), np.float32)
     matrix[2000, 2040] = 0.5
     fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=3)
-    assert top_of(fig)[0] == (0, 0) and (2000, 2040) in top_of(fig)
-    assert fig.data["panels"][0]["top_cells"][-1] == [2000, 2040, 0.5]
+    # The zeros tie for second place: that group is left out rather than marking 1000 of them.
+    assert fig.data["panels"][0]["top_cells"] == [[2000, 2040, 0.5]]
 
 
 def test_ties_on_a_constant_long_map_are_capped() -> None:
@@ -262,7 +262,8 @@ def test_sink_diagonal_and_bright_cell_stay_visible(fmt: str, tmp_path: Path) ->
 def test_a_low_dpi_png_keeps_the_peaks(tmp_path: Path) -> None:
     """A PNG drawn at fewer pixels than the pooled grid pools on by max, not by averaging."""
     n = 4096
-    fig = izzyviz.heatmap(bench_long.make_input(n, "structured"), labels(n), labels(n))
+    matrix = bench_long.make_input(n, "structured")
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), norm="power")  # pooling, not the scale
     from PIL import Image
 
     def contrast(dpi: float) -> dict[str, float]:
@@ -289,13 +290,14 @@ def test_a_high_dpi_png_pools_at_its_own_dpi(tmp_path: Path) -> None:
     n, row = 2048, 1000
     matrix = np.full((n, n), 1e-4, dtype=np.float32)
     matrix[row, [1000, 1003]] = 1.0
-    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=0)
+    fig = izzyviz.heatmap(matrix, labels(n), labels(n), top_n=0, norm="power")
 
     def dark_runs(dpi: float) -> int:
         rgb = np.asarray(Image.open(io.BytesIO(fig.to_png(dpi=dpi))).convert("RGB"))
         x0, y0, x1, y1 = (v * dpi / 72 for v in bench_long.heatmap_box(fig))
         sx, sy = (x1 - x0) / n, (y1 - y0) / n
-        line = bench_long.ink(rgb[int(y0 + (row + 0.5) * sy)])
+        y = int(y0 + (row + 0.5) * sy)  # the pixel row, give or take rounding
+        line = bench_long.ink(rgb[y - 1 : y + 2]).max(axis=0)
         span = line[int(x0 + 990 * sx) : int(x0 + 1013 * sx)] > 128
         return int(np.count_nonzero(span[1:] & ~span[:-1]) + span[0])
 
@@ -338,3 +340,62 @@ def test_benchmark_script_runs_a_small_case(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "1024  structured  svg" in proc.stdout, proc.stdout
     assert io.StringIO(proc.stdout).getvalue().count("ERROR") == 0
+
+
+# -- masked input read in blocks (issue 26, item 2) ---------------------------------------------
+
+
+def _masked_memmap(n: int, tmp_path: Path) -> np.ma.MaskedArray:
+    """A causal float16 map on disk, its upper triangle masked."""
+    data = np.lib.format.open_memmap(tmp_path / "m.npy", mode="w+", dtype=np.float16, shape=(n, n))
+    data[:] = softmax_rows(n, 7).astype(np.float16)
+    data.flush()
+    del data
+    on_disk = np.load(tmp_path / "m.npy", mmap_mode="r")
+    return np.ma.masked_array(on_disk, np.triu(np.ones((n, n), dtype=bool), 1))
+
+
+def test_a_masked_memmap_is_read_in_blocks(tmp_path: Path) -> None:
+    """No float64 copy of a masked map (8x a float16 file): peak traced memory stays within
+    twice the unmasked case's, and the figure is the one the same cells drawn unmasked give,
+    the masked ones in the no-data colour."""
+    n = 4096
+    masked = _masked_memmap(n, tmp_path)
+    peaks = []
+    for data in (masked.data, masked):
+        izzyviz.heatmap(data[:8, :8], labels(8), labels(8))  # fonts, colormaps
+        tracemalloc.start()
+        try:
+            fig = izzyviz.heatmap(data, labels(n), labels(n))
+            peaks.append(tracemalloc.get_traced_memory()[1])
+        finally:
+            tracemalloc.stop()
+    unmasked_peak, masked_peak = peaks
+    assert masked_peak < 2 * unmasked_peak + masked.mask.nbytes, [p / 2**20 for p in peaks]
+    assert masked_peak < 1.5 * masked.data.nbytes + masked.mask.nbytes, masked_peak / 2**20
+    assert "each pixel: max of" in fig.to_svg()
+
+
+def test_ties_in_a_masked_map_are_kept_as_in_an_unmasked_one() -> None:
+    """A constant masked map marks no more top cells than the same map unmasked (it marked
+    every unmasked cell, and laid out a value for each: quadratic in the tokens)."""
+    n = 2048
+    constant = np.full((n, n), 0.5, dtype=np.float32)
+    mask = np.triu(np.ones((n, n), dtype=bool), 1)
+    plain = izzyviz.heatmap(constant, labels(n), labels(n))
+    masked = izzyviz.heatmap(np.ma.masked_array(constant, mask), labels(n), labels(n))
+    top = len(masked.data["panels"][0]["top_cells"])
+    assert 0 < top <= MAX_TOP_CELLS
+    assert top == len(plain.data["panels"][0]["top_cells"])
+    assert all(r >= c for r, c, _ in masked.data["panels"][0]["top_cells"])
+
+
+def test_a_masked_cell_holding_nan_is_no_data_but_an_unmasked_one_is_an_error() -> None:
+    n = 1500
+    data = softmax_rows(n, 8)
+    data[3, 1000] = np.nan
+    mask = np.triu(np.ones((n, n), dtype=bool), 1)
+    izzyviz.heatmap(np.ma.masked_array(data, mask), labels(n), labels(n))  # (3, 1000) masked
+    data[1000, 3] = np.inf
+    with pytest.raises(ValueError, match=r"found inf at index \(1000, 3\)"):
+        izzyviz.heatmap(np.ma.masked_array(data, mask), labels(n), labels(n))

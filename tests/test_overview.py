@@ -13,9 +13,10 @@ import pytest
 from PIL import Image as PILImage
 
 import izzyviz
-from izzyviz import heads as overview_module
 from izzyviz.aggregation import rank_heads
-from izzyviz.heads import VEIL, overview, report
+from izzyviz.heads import overview, report
+from izzyviz.heads import pages as report_module
+from izzyviz.heads.grid import VEIL
 from izzyviz.numbers import format_numbers
 from izzyviz.scene import Group, Rect, Scene, Text
 
@@ -353,7 +354,7 @@ def test_report_errors_name_the_argument(tmp_path: Path) -> None:
 def test_progress_bar_shows_on_stderr_and_can_be_switched_off(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(overview_module, "PROGRESS_DELAY", 0.0)
+    monkeypatch.setattr(report_module, "PROGRESS_DELAY", 0.0)
     stack = synthetic(2, 2, 5)
     report(stack, list("abcde"), tmp_path / "quiet.pdf", progress=False)
     captured = capsys.readouterr()

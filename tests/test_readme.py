@@ -110,15 +110,18 @@ def test_readme_block_runs(
         stdout, stderr = process.communicate()
         pytest.fail(f"README.md:{line} did not finish in {TIMEOUT} s\n{stderr}")
     assert process.returncode == 0, f"README.md:{line} failed:\n{stdout}\n{stderr}"
-    figures = [p for p in folder.iterdir() if p.suffix in (".pdf", ".svg", ".png")]
+    figures = [p for p in folder.iterdir() if p.suffix in (".pdf", ".svg", ".png", ".html")]
     assert figures, f"README.md:{line} wrote no figure"
     for figure in figures:
         assert figure.stat().st_size > 0
         if figure.suffix == ".pdf":
             assert figure.read_bytes().startswith(b"%PDF-")
+        if figure.suffix == ".html":
+            assert figure.read_bytes().startswith(b"<!DOCTYPE html>")
     saved = re.findall(r"^IzzyViz: saved (.+)$", stdout, re.M)
     for path in saved:
         assert (folder / path).is_file()
     # As the README says: every file written (figures, saved statistics) is announced, once.
-    written = [p for p in folder.iterdir() if p.suffix in (".pdf", ".svg", ".png", ".npz", ".json")]
+    kinds = (".pdf", ".svg", ".png", ".html", ".npz", ".json")
+    written = [p for p in folder.iterdir() if p.suffix in kinds]
     assert sorted(Path(path).name for path in saved) == sorted(f.name for f in written), stdout

@@ -22,7 +22,7 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 import izzyviz
-from izzyviz import headstats
+from izzyviz import headsums
 from izzyviz.headstats import KEY_MEASURES, MEASURES, HeadStatistics, batch_sums
 from izzyviz.layout import HIGHLIGHT
 from izzyviz.scene import Rect
@@ -191,6 +191,41 @@ def test_bad_models_and_options_are_clear_errors(tmp_path: Path) -> None:
         izzyviz.head_statistics(model, None, ["hi"], progress=False)
 
 
+@pytest.mark.parametrize(
+    ("window", "error", "message"),
+    [
+        (0, ValueError, "window: expected a positive integer, got 0"),
+        (-3, ValueError, "window: expected a positive integer, got -3"),
+        (1.5, TypeError, "window: expected a positive integer, got 1.5"),
+        (True, TypeError, "window: expected a positive integer, got True"),
+        ("8", TypeError, "window: expected a positive integer, got '8'"),
+    ],
+)
+def test_a_bad_window_is_refused_by_name(window: Any, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        izzyviz.head_statistics(*minilm(), ["hi"], window=window, progress=False)
+
+
+def test_a_huge_window_costs_what_the_texts_need() -> None:
+    """Nine short texts with a window of 100,000 (issue 26: 4.6 GB): the profile stops at the
+    longest text, and the numbers are those of a window that just reaches it."""
+    import tracemalloc
+
+    model, tokenizer = minilm()
+    texts = CORPUS[:9]
+    longest = max(len(tokenizer(text)["input_ids"]) for text in texts)
+    tracemalloc.start()
+    try:
+        huge = izzyviz.head_statistics(model, tokenizer, texts, window=100_000, progress=False)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000, peak  # numpy's allocations; the model's own are torch's
+    assert huge.window == longest - 1
+    exact = izzyviz.head_statistics(model, tokenizer, texts, window=longest - 1, progress=False)
+    assert_same(huge, exact, rtol=0.0)
+
+
 def test_save_load_figure_and_report(tmp_path: Path) -> None:
     stats = izzyviz.head_statistics(
         *minilm(), CORPUS[:24], measures=("sep", "entropy"), progress=False
@@ -348,7 +383,7 @@ def reference_sums(layers: list[Any], real: Any, key_sets: dict[str, Any], windo
 def test_batch_sums_follow_the_definitions_in_any_padding_and_threads(
     causal: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(headstats, "THREAD_WORK", 1)  # small layers get threads too
+    monkeypatch.setattr(headsums, "THREAD_WORK", 1)  # small layers get threads too
     lengths = [30, 7, 19, 30, 1, 12]
     layers, real, key_sets = random_batch(lengths, left={2, 5}, causal=causal)
     values, offsets = reference_sums(layers, real, key_sets, window=4)

@@ -77,7 +77,7 @@ def test_right_to_left_labels_are_drawn_in_visual_order() -> None:
     # The node keeps the text in logical order; its glyphs are in visual order.
     assert texts[0].text == "שלום" and texts[0].full_text is None
     (run,) = texts[0].glyphs
-    nominal = [metrics()._hb_font("regular").get_nominal_glyph(ord(ch)) for ch in "שלום"]
+    nominal = [metrics().shaper.hb_font("regular").get_nominal_glyph(ord(ch)) for ch in "שלום"]
     assert list(run.ids) == nominal[::-1]
 
 
@@ -233,3 +233,58 @@ def test_indic_conjuncts_are_shaped_with_a_font_from_pip(tmp_path) -> None:  # t
     assert len(ids) < len(word)  # the virama joined two consonants into one glyph
     fig = izzyviz.heatmap(np.eye(1), [word], ["x"], top_n=0, xlabel=None, ylabel=None)
     assert word in pdf_text(fig, tmp_path)
+
+
+# -- where text lives (issue 21: no import cycles, the scene types know nothing of fonts) ------
+
+
+def _imports() -> dict[str, set[str]]:
+    """Every izzyviz module and the izzyviz modules it imports anywhere: at the top, inside
+    functions, or for type checking only (the package itself, which any submodule loads, is
+    left out)."""
+    import ast
+
+    root = Path(__file__).parent.parent
+    files = {f"izzyviz.{p.stem}": p for p in (root / "izzyviz").glob("*.py")}
+    files |= {f"izzyviz.backends.{p.stem}": p for p in (root / "backends").glob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in files.items():
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module == "izzyviz":
+                found |= {f"izzyviz.{alias.name}" for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("izzyviz."):
+                found.add(str(node.module))
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names if a.name.startswith("izzyviz.")}
+        graph[name] = found & set(files) - {name}
+    return graph
+
+
+def _reachable(graph: dict[str, set[str]], start: str) -> set[str]:
+    seen, todo = set(), [start]
+    while todo:
+        for module in graph[todo.pop()] - seen:
+            seen.add(module)
+            todo.append(module)
+    return seen
+
+
+def test_the_scene_knows_nothing_of_fonts() -> None:
+    graph = _imports()
+    assert _reachable(graph, "izzyviz.scene") == {"izzyviz.textpolicy"}
+    assert graph["izzyviz.textpolicy"] == set()
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "scene", "textpolicy", "text", "fontfile", "fontsearch", "shaping", "paper", "render",
+        "headstats", "headsums", "statsfile", "statsfigures",
+        "backends.pdf", "backends.svg", "backends.png",
+    ],
+)  # fmt: skip
+def test_no_import_cycle_passes_through(module: str) -> None:
+    graph = _imports()
+    name = f"izzyviz.{module}"
+    assert name not in _reachable(graph, name)

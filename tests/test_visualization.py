@@ -24,6 +24,7 @@ from izzyviz.visualization import (
     visualize_attention_encoder_decoder,
     visualize_attention_encoder_only,
 )
+from tests.figures import reference_top
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
@@ -94,9 +95,8 @@ def check_pdf(
 
 
 def expected_top(matrix: np.ndarray, top_n: int) -> list[tuple[int, int]]:
-    """Cells at least as large as the ``top_n``-th largest value (ties included)."""
-    threshold = np.sort(matrix, axis=None)[-top_n]
-    return sorted((int(r), int(c)) for r, c in zip(*np.nonzero(matrix >= threshold), strict=True))
+    """The top cells as documented (ties decided as written, see ``reference_top``)."""
+    return reference_top(matrix, top_n)
 
 
 def check_top(panel: dict[str, Any], matrix: np.ndarray, top_n: int) -> None:

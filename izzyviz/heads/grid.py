@@ -1,43 +1,30 @@
-"""Every head at once: an overview grid of small heatmaps, and a multi-page report.
+"""The overview page: every (layer, head) of a model's attention as a grid of small heatmaps.
 
-:func:`overview` draws one thumbnail per (layer, head) on one page: rows are layers, columns are
-heads, all on one colour scale (or each on its own), with one colour bar. Thumbnails are small
-image-mode :class:`~izzyviz.scene.CellGrid` nodes without labels, so 144 heads at 128 tokens lay
-out in milliseconds; each thumbnail group carries a ``link`` to the page that shows it in full.
-
-:func:`report` writes that overview followed by one full :func:`izzyviz.heatmap` page per head,
-optionally filtered and ordered by a head measure of :func:`izzyviz.rank_heads`. As a PDF, the
-pages get outline entries ("Layer L / Head H") and the thumbnails link to their pages; as SVG or
-PNG, one file per page is written into a folder and the SVG thumbnails link to the head files.
+Rows are layers, columns are heads, all on one colour scale (or each on its own), with one colour
+bar. Thumbnails are small image-mode :class:`~izzyviz.scene.CellGrid` nodes without labels, so
+144 heads at 128 tokens lay out in milliseconds; each thumbnail group carries a ``link`` to the
+page that shows it in full.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
-from pathlib import Path
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz._io import atomic_files, write_atomic
 from izzyviz._validate import (
     check_bool,
-    check_index,
     check_labels,
-    check_optional_count,
-    check_positive,
-    describe,
 )
-from izzyviz.colors import ColorScale, lut
+from izzyviz.colors import ColorScale, ScaleRequest
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, stack_attentions
 from izzyviz.layout import Style, colorbar, fit_text, text_node
-from izzyviz.numbers import format_numbers
 from izzyviz.paper import figure_style
 from izzyviz.scene import (
     RGBA,
@@ -52,14 +39,13 @@ from izzyviz.scene import (
 )
 from izzyviz.text import TextMetrics, metrics
 
-__all__ = ["MEASURES", "overview", "report", "write_pages"]
+__all__ = ["HeadKey", "Scales", "overview", "overview_data", "overview_scene", "prepare"]
+
 
 HeadKey = tuple[int, int]
 """A head as ``(layer, head)``."""
 
 #: Head measures :func:`report` can order by (see :func:`izzyviz.aggregation.head_scores`).
-MEASURES = ("entropy", "diagonal_distance", "special_tokens")
-
 BLACK: RGBA = (0.0, 0.0, 0.0, 1.0)
 GREY: RGBA = (0.35, 0.35, 0.35, 1.0)
 FRAME: RGBA = (0.6, 0.6, 0.6, 1.0)
@@ -77,13 +63,6 @@ MIN_HEADER_SIZE = 5.0
 COLORBAR_GAP = 14.0
 COLORBAR_WIDTH = 12.0
 TICK_LENGTH = 3.0
-# Seconds before the progress bar appears: short jobs print nothing.
-PROGRESS_DELAY = 0.5
-
-
-# --------------------------------------------------------------------------------------------
-# Overview
-# --------------------------------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -162,7 +141,7 @@ def _colorbar(
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Scales:
+class Scales:
     """The colours of every thumbnail: one shared scale, or one per head."""
 
     shared: ColorScale
@@ -175,27 +154,28 @@ class _Scales:
         return all(scale is self.shared for scale in self.per_head.values())
 
     @classmethod
-    def of(
-        cls,
-        stack: NDArray[np.float64],
-        shared_scale: bool,
-        gamma: float,
-        cmap: str,
-        vmin: float | None,
-        vmax: float | None,
-    ) -> _Scales:
+    def of(cls, stack: NDArray[np.float64], shared_scale: bool, request: ScaleRequest) -> Scales:
+        """One scale over every head of a ``(layers, heads, q, k)`` stack, or one per head, as
+        ``request`` asks (its percentiles are of the heads drawn)."""
         layers, heads = stack.shape[:2]
         keys = [(i, j) for i in range(layers) for j in range(heads)]
         if shared_scale:
-            shared = ColorScale.from_data(stack, gamma, cmap, vmin, vmax)
+            shared = _scale(request, stack.reshape(-1, *stack.shape[2:]))
             return cls(shared, shared.indices(stack), dict.fromkeys(keys, shared))
         indices = np.empty(stack.shape, dtype=np.uint8)
         per_head = {}
-        for i, j in keys:  # each head's min..max unless fixed
-            scale = ColorScale.from_data(stack[i, j], gamma, cmap, vmin, vmax)
+        for i, j in keys:  # each head's own range unless fixed
+            scale = _scale(request, stack[i, j][None])
             indices[i, j] = scale.indices(stack[i, j])
             per_head[i, j] = scale
-        return cls(ColorScale(0.0, 1.0, gamma, cmap), indices, per_head)
+        return cls(per_head[keys[0]], indices, per_head)
+
+
+def _scale(request: ScaleRequest, maps: NDArray[np.float64]) -> ColorScale:
+    """The scale ``request`` gives a ``(count, q, k)`` stack of maps drawn together."""
+    found = {p: float(np.percentile(maps, p, method="inverted_cdf")) for p in request.percentiles}
+    return request.resolve(float(maps.min()), float(maps.max()), list(maps), maps.shape[1:],
+                           found)  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -305,7 +285,7 @@ class _OverviewPage:
 
     def thumbnails(
         self,
-        scales: _Scales,
+        scales: Scales,
         grid_top: float,
         links: Mapping[HeadKey, str] | None,
         notes: Mapping[HeadKey, str] | None,
@@ -372,19 +352,19 @@ def _overview_page(
     return _OverviewPage(fm, style, grid, headers, margin, layers, heads)
 
 
-def _overview_scene(
+def overview_scene(
     stack: NDArray[np.float64],
     labels: Sequence[str],
-    *,
     style: Style,
-    scales: _Scales,
-    title: str,
+    scales: Scales,
+    title: str | None,
     links: Mapping[HeadKey, str] | None,
     notes: Mapping[HeadKey, str] | None,
 ) -> tuple[Scene, list[dict[str, Any]]]:
-    """Lay out the overview page of a ``(layers, heads, q, k)`` stack, and per thumbnail its
-    layer, head, scale ends and link; on a fixed page width the grid shrinks until the colour
-    bar's labels end inside the page."""
+    """Lay out the overview page of a ``(layers, heads, q, k)`` stack (titled ``title``, by
+    default "Attention overview"), and per thumbnail its layer, head, scale ends and link; on
+    a fixed page width the grid shrinks until the colour bar's labels end inside the page."""
+    title = title or "Attention overview"
     budget = MAX_GRID_WIDTH if style.page_width is None else style.page_width
     for _ in range(12):
         geometry = _overview_page(stack, style, bool(notes), budget)
@@ -406,7 +386,7 @@ def _overview_scene(
 def _overview_layout(
     geometry: _OverviewPage,
     labels: Sequence[str],
-    scales: _Scales,
+    scales: Scales,
     title: str,
     links: Mapping[HeadKey, str] | None,
     notes: Mapping[HeadKey, str] | None,
@@ -436,8 +416,8 @@ def _overview_layout(
     return Scene(width, height, root, title=title, font=style.font), records
 
 
-def _overview_data(
-    shape: tuple[int, ...], scales: _Scales, gamma: float, records: list[dict[str, Any]]
+def overview_data(
+    shape: tuple[int, ...], scales: Scales, gamma: float, records: list[dict[str, Any]]
 ) -> dict[str, Any]:
     """``Figure.data`` of an overview: its shape, colour scale and thumbnails."""
     layers, heads, q, k = shape
@@ -452,18 +432,17 @@ def _overview_data(
         "vmax": scales.shared.vmax if shared else None,
         "gamma": gamma,
         "cmap": scales.shared.cmap,
+        "norm": scales.shared.norm,
         "thumbnails": records,
     }
 
 
-def _prepare(
+def prepare(
     attentions: Any,
     tokens: Any,
     query_tokens: Any,
     batch_index: int,
     raw_tokens: bool,
-    gamma: float,
-    cmap: str,
 ) -> tuple[NDArray[np.float64], list[str], list[str]]:
     """The ``(layers, heads, q, k)`` stack and display labels of its columns and rows."""
     stack = stack_attentions(attentions, batch_index=batch_index)
@@ -480,8 +459,6 @@ def _prepare(
         ys = display_tokens(
             check_labels(query_tokens, "query_tokens", q, "query rows"), raw=raw_tokens
         )
-    check_positive(gamma, "gamma")
-    lut(cmap)
     return stack, xs, ys
 
 
@@ -494,8 +471,8 @@ def overview(
     gamma: float = 1.5,
     cmap: str = "Blues",
     title: str | None = None,
-    vmin: float | None = None,
-    vmax: float | None = None,
+    vmin: float | str | None = None,
+    vmax: float | str | None = None,
     raw_tokens: bool = False,
     query_tokens: Sequence[str] | None = None,
     links: Mapping[HeadKey, str] | None = None,
@@ -504,6 +481,7 @@ def overview(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw every layer and head of a model's attention as a grid of small heatmaps.
 
@@ -523,8 +501,10 @@ def overview(
     shared_scale
         One colour scale over all heads (with one colour bar) so heads can be compared; False
         stretches each head over its own min..max.
-    gamma, cmap, vmin, vmax
-        The colour scale, as for :func:`izzyviz.heatmap` (``vmin``/``vmax`` fix its ends).
+    gamma, cmap, vmin, vmax, norm
+        The colour scale, as for :func:`izzyviz.heatmap` (``vmin``/``vmax`` fix its ends:
+        numbers, or percentiles of the heads drawn; ``norm="auto"`` is the power scale up to
+        128 tokens and a log scale beyond).
     title
         Page title (default ``"Attention overview"``).
     raw_tokens
@@ -556,419 +536,9 @@ def overview(
     >>> len(fig.scene.find("thumbnail"))
     72
     """
-    stack, xs, _ = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
+    request = ScaleRequest.of(gamma, cmap, norm, vmin, vmax)  # refused before anything is read
+    stack, xs, _ = prepare(attentions, tokens, query_tokens, batch_index, raw_tokens)
     layout = figure_style(width, font, font_size, style)
-    shared = check_bool(shared_scale, "shared_scale")
-    scales = _Scales.of(stack, shared, float(gamma), cmap, vmin, vmax)
-    scene, records = _overview_scene(
-        stack,
-        xs,
-        style=layout,
-        scales=scales,
-        title=title or "Attention overview",
-        links=links,
-        notes=notes,
-    )
-    return Figure(scene, _overview_data(stack.shape, scales, float(gamma), records))
-
-
-# --------------------------------------------------------------------------------------------
-# Report
-# --------------------------------------------------------------------------------------------
-
-
-def _heatmap_options() -> frozenset[str]:
-    from izzyviz.plot import heatmap
-
-    parameters = inspect.signature(heatmap).parameters.values()
-    return frozenset(p.name for p in parameters if p.kind is p.KEYWORD_ONLY) - {"title"}
-
-
-def _check_heads(heads: Any, layers: int, count: int) -> list[HeadKey]:
-    if isinstance(heads, (str, bytes)) or not isinstance(heads, Sequence | np.ndarray):
-        raise TypeError(
-            f"heads: expected a list of (layer, head) pairs or None, got {describe(heads)}"
-        )
-    result: list[HeadKey] = []
-    for n, pair in enumerate(heads):
-        try:
-            layer, head = pair
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"heads[{n}]: expected a (layer, head) pair, got {describe(pair)}"
-            ) from None
-        key = (
-            check_index(layer, f"heads[{n}] layer", layers, "layers"),
-            check_index(head, f"heads[{n}] head", count, "heads"),
-        )
-        if key in result:
-            raise ValueError(f"heads[{n}]: layer {key[0]}, head {key[1]} is listed twice")
-        result.append(key)
-    if not result:
-        raise ValueError("heads: expected at least one (layer, head) pair, got an empty list")
-    return result
-
-
-def _select_heads(
-    stack: NDArray[np.float64],
-    tokens: Sequence[str],
-    heads: Any,
-    order_by: Any,
-    descending: bool,
-    top: Any,
-    special_tokens: Any,
-) -> list[tuple[int, int, float | None]]:
-    """The heads a report shows, in page order, with their score when ordered."""
-    layers, count = stack.shape[:2]
-    chosen = (
-        [(i, j) for i in range(layers) for j in range(count)]
-        if heads is None
-        else _check_heads(heads, layers, count)
-    )
-    top = check_optional_count(top, "top")
-    if order_by is None:
-        selected: list[tuple[int, int, float | None]] = [(i, j, None) for i, j in chosen]
-    else:
-        if order_by not in MEASURES:
-            raise ValueError(
-                f"order_by: expected None or one of {', '.join(map(repr, MEASURES))}, "
-                f"got {describe(order_by)}"
-            )
-        from izzyviz.aggregation import rank_heads
-
-        wanted = set(chosen)
-        ranked = rank_heads(
-            stack, list(tokens), order_by, descending, special_tokens=special_tokens
-        )
-        selected = [(i, j, score) for i, j, score in ranked if (i, j) in wanted]
-    return selected[:top]
-
-
-def _output(path: Any, format: str | None) -> tuple[Path, str | None]:
-    """``(target, folder_format)``: the PDF file (format None) or the folder and its page
-    format."""
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"path: expected a file or folder path, got {describe(path)}")
-    target = Path(path)
-    suffix = target.suffix.lower()
-    if format is not None and format not in ("svg", "png"):
-        raise ValueError(
-            f"format: expected 'svg' or 'png' (the format of each page in a folder), "
-            f"got {describe(format)}"
-        )
-    if suffix == ".pdf" and not target.is_dir():
-        if format is not None:
-            raise ValueError(f"format: {format!r} does not apply to the PDF file {str(target)!r}")
-        return target, None
-    if suffix in (".svg", ".png") and not target.is_dir():
-        return target.with_suffix(""), format or suffix[1:]
-    if target.is_dir() or suffix == "":
-        return target, format or "svg"
-    raise ValueError(
-        f"path: cannot tell what to write from {str(target)!r}; expected a .pdf file, "
-        "a .svg or .png name (one file per page in a folder of that name) or a folder"
-    )
-
-
-def _check_output(path: Any, format: str | None, dpi: Any) -> tuple[Path, str | None]:
-    """:func:`_output`, after checking ``dpi`` and that the parent folder exists."""
-    if dpi is not None:
-        check_positive(dpi, "dpi")
-    target, folder_format = _output(path, format)
-    if dpi is not None and folder_format != "png":
-        raise ValueError(f"dpi: applies to PNG pages only, got {dpi!r} for {str(path)!r}")
-    if not target.parent.is_dir():
-        what = repr(str(target)) if folder_format is None else f"the folder {str(target)!r}"
-        raise FileNotFoundError(f"path: folder {str(target.parent)!r} does not exist (for {what})")
-    return target, folder_format
-
-
-def _write(
-    pages: Sequence[Scene],
-    names: Sequence[str],
-    target: Path,
-    folder_format: str | None,
-    *,
-    dpi: float | None,
-    title: str,
-    tick: Callable[[], Any] = lambda: None,
-) -> list[Path]:
-    """Write ``pages`` as one PDF (``folder_format`` None) or as ``<name>.<format>`` files in the
-    folder ``target``; ``tick`` is called after each page."""
-    if folder_format is None:
-        from izzyviz.backends.pdf import PDFRenderer
-
-        class _Ticking(PDFRenderer):
-            def end_page(self, scene: Scene) -> None:
-                super().end_page(scene)
-                tick()
-
-        return [write_atomic(target, _Ticking(title=title).render(pages))]
-    options: dict[str, Any] = {} if dpi is None else {"dpi": dpi}
-    if folder_format == "png":  # refuse a dpi too high for any page before drawing one
-        from izzyviz.backends.png import PNGRenderer, check_page_size
-
-        check_page_size(pages, PNGRenderer(**options).dpi)
-    target.mkdir(exist_ok=True)
-    files: list[Path] = []
-    with atomic_files() as write:  # every page or none
-        for scene, name in zip(pages, names, strict=True):
-            page_bytes = Figure(scene).render(folder_format, **options)
-            files.append(write(target / f"{name}.{folder_format}", page_bytes))
-            tick()
-    return files
-
-
-def write_pages(
-    pages: Sequence[Scene],
-    names: Sequence[str],
-    path: str | os.PathLike[str],
-    *,
-    format: str | None = None,
-    dpi: float | None = None,
-    title: str = "IzzyViz",
-) -> list[Path]:
-    """Write several pages the way :func:`report` does.
-
-    Parameters
-    ----------
-    pages
-        The pages (their ``bookmarks`` become the PDF outline).
-    names
-        One file name (without extension) per page, for a folder.
-    path, format, dpi
-        A ``.pdf`` file, or a ``.svg``/``.png`` name or folder: as for :func:`report`.
-    title
-        The PDF's document title.
-
-    Returns
-    -------
-    list of Path
-        The files written.
-    """
-    target, folder_format = _check_output(path, format, dpi)
-    return _write(pages, names, target, folder_format, dpi=dpi, title=title)
-
-
-def report(
-    attentions: Any,
-    tokens: Sequence[str],
-    path: str | os.PathLike[str],
-    *,
-    heads: Sequence[HeadKey] | None = None,
-    order_by: str | None = None,
-    descending: bool = True,
-    top: int | None = None,
-    progress: bool = True,
-    batch_index: int = 0,
-    title: str | None = None,
-    shared_scale: bool = True,
-    raw_tokens: bool = False,
-    query_tokens: Sequence[str] | None = None,
-    format: str | None = None,
-    dpi: float | None = None,
-    **heatmap_options: Any,
-) -> Figure:
-    """Write an overview of every head followed by one full heatmap page per head.
-
-    Parameters
-    ----------
-    attentions
-        Attention of every layer, in any form :func:`izzyviz.stack_attentions` accepts.
-    tokens
-        One token per key position (and per query position for self-attention).
-    path
-        ``"report.pdf"``: one PDF whose first page is the :func:`overview`, with an outline entry
-        "Layer L / Head H" per head page and thumbnails that link to their pages.
-        ``"report.svg"``, ``"report.png"`` or a folder: one file per page in that folder
-        (``report/`` for ``report.svg``): ``overview.svg`` then ``layer00_head03.svg``, ...;
-        the SVG overview's thumbnails link to the head files.
-    heads
-        The ``(layer, head)`` pairs to give a page, in page order; default every head.
-    order_by
-        Order the pages by a head measure of :func:`izzyviz.rank_heads` (computed per query row
-        and averaged over rows):
-
-        ``"entropy"``
-            ``-sum_k p_k log p_k``: high for heads that spread attention evenly, 0 for a head
-            that looks at one token.
-        ``"diagonal_distance"``
-            ``sum_k p_k |q - k|``: how far, in tokens, a head looks from the query position
-            (0 for a head that attends to itself; self-attention only).
-        ``"special_tokens"``
-            Total weight on special tokens (``[CLS]``, ``[SEP]``, ``<s>``, ...; see
-            ``special_tokens``): high for heads that park attention there.
-
-        The overview notes each head's rank and score.
-    descending
-        With ``order_by``: highest score first (True) or lowest first.
-    top
-        Keep only the first ``top`` heads (after ordering).
-    progress
-        Show a progress bar (tqdm, on standard error) when the job takes more than a moment.
-    batch_index
-        Which sequence of the batch to draw.
-    title
-        Title of the overview and prefix of every page title.
-    shared_scale
-        Whether the overview uses one colour scale for every head (see :func:`overview`).
-    raw_tokens
-        Show tokens as they are instead of readable labels.
-    query_tokens
-        Row tokens when the attention is not square.
-    format
-        Page format (``"svg"`` or ``"png"``) when ``path`` is a folder; default SVG.
-    dpi
-        Resolution of PNG pages (default 150).
-    **heatmap_options
-        Options of :func:`izzyviz.heatmap` applied to every head page: ``top_n``,
-        ``enlarged_size``, ``gamma``, ``cmap``, ``xlabel``, ``ylabel``, ``regions``, ``vmin``,
-        ``vmax``, ``region_color``, ``special_tokens``, ``show_values``, ``cells``. ``gamma``,
-        ``cmap``, ``vmin`` and ``vmax`` apply to the overview too.
-
-    Returns
-    -------
-    Figure
-        Every page (overview first). ``fig.data`` holds the overview's scale, and per head page
-        its layer, head, page number, score and the numbers drawn (as :func:`izzyviz.heatmap`),
-        and the files written. Each file written prints ``IzzyViz: saved <path>``.
-    """
-    _check_report_options(heatmap_options)
-    check_bool(progress, "progress")
-    shared_scale = check_bool(shared_scale, "shared_scale")
-    target, folder_format = _check_output(path, format, dpi)
-    options = dict(heatmap_options)
-    layout = figure_style(*(options.get(name) for name in ("width", "font", "font_size", "style")))
-    gamma = options.get("gamma", 1.5)
-    cmap = options.get("cmap", "Blues")
-    stack, xs, ys = _prepare(attentions, tokens, query_tokens, batch_index, raw_tokens, gamma, cmap)
-    selected = _select_heads(
-        stack, list(tokens), heads, order_by, descending, top, options.get("special_tokens")
-    )
-    names, links = _page_names(stack.shape, selected, folder_format)
-    shown = format_numbers([s for *_, s in selected if s is not None], 3)
-    notes = None
-    if order_by is not None:
-        notes = {(i, j): f"#{n + 1}  {shown[n]}" for n, (i, j, _) in enumerate(selected)}
-
-    from tqdm.auto import tqdm
-
-    with tqdm(
-        total=2 * (len(selected) + 1),
-        desc="izzyviz report",
-        unit="step",
-        disable=not progress,
-        delay=PROGRESS_DELAY,
-        leave=False,
-    ) as bar:
-        scales = _Scales.of(stack, shared_scale, float(gamma), cmap, *_ends(options))
-        cover, thumbnails = _overview_scene(
-            stack,
-            xs,
-            style=layout,
-            scales=scales,
-            title=title or "Attention overview",
-            links=links,
-            notes=notes,
-        )
-        bar.update(1)
-        titles = _page_titles(selected, title, order_by, shown)
-        pages, records = _head_pages(stack, xs, ys, selected, titles, options, bar.update)
-        files = _write(
-            [cover, *pages],
-            ["overview", *names],
-            target,
-            folder_format,
-            dpi=dpi,
-            title=title or "IzzyViz attention report",
-            tick=lambda: bar.update(1),
-        )
-    for record, file in zip(records, files[1:] if folder_format else [], strict=False):
-        record["file"] = str(file)
-    data: dict[str, Any] = {
-        "kind": "report",
-        "order_by": order_by,
-        "descending": descending if order_by else None,
-        "overview": _overview_data(stack.shape, scales, float(gamma), thumbnails),
-        "pages": records,
-        "files": [str(f) for f in files],
-    }
-    return Figure([cover, *pages], data)
-
-
-def _check_report_options(options: Mapping[str, Any]) -> None:
-    """Refuse options :func:`izzyviz.heatmap` does not take (or that a report sets itself)."""
-    allowed = _heatmap_options()
-    unknown = sorted(set(options) - allowed)
-    if unknown:
-        raise TypeError(
-            f"report: unknown option(s) {', '.join(unknown)}; heatmap options are "
-            f"{', '.join(sorted(allowed))}"
-        )
-
-
-def _ends(options: Mapping[str, Any]) -> tuple[float | None, float | None]:
-    """The colour scale's fixed ends among the heatmap options."""
-    return options.get("vmin"), options.get("vmax")
-
-
-def _page_names(
-    shape: tuple[int, ...],
-    selected: Sequence[tuple[int, int, float | None]],
-    folder_format: str | None,
-) -> tuple[list[str], dict[HeadKey, str]]:
-    """Each head page's file name (``layer03_head07``) and the link its thumbnail gets: a page
-    of the PDF, or the page's file in the folder."""
-    digits = max(2, len(str(max(shape[0], shape[1]) - 1)))
-    names = [f"layer{i:0{digits}d}_head{j:0{digits}d}" for i, j, _ in selected]
-    if folder_format is None:
-        links = {(i, j): f"#page-{n + 2}" for n, (i, j, _) in enumerate(selected)}
-    else:
-        links = {
-            (i, j): f"{name}.{folder_format}"
-            for (i, j, _), name in zip(selected, names, strict=True)
-        }
-    return names, links
-
-
-def _page_titles(
-    selected: Sequence[tuple[int, int, float | None]],
-    title: str | None,
-    order_by: str | None,
-    shown: Sequence[str],
-) -> list[tuple[str, str]]:
-    """``(bookmark, page title)`` of each head page: "Layer L / Head H", after the report's
-    title, with the head's score and rank when ordered."""
-    titles = []
-    for n, (i, j, score) in enumerate(selected):
-        bookmark = f"Layer {i} / Head {j}"
-        page_title = f"{title}: {bookmark}" if title else bookmark
-        if score is not None:
-            page_title += f" · {order_by} {shown[n]} (rank {n + 1} of {len(selected)})"
-        titles.append((bookmark, page_title))
-    return titles
-
-
-def _head_pages(
-    stack: NDArray[np.float64],
-    xs: Sequence[str],
-    ys: Sequence[str],
-    selected: Sequence[tuple[int, int, float | None]],
-    titles: Sequence[tuple[str, str]],
-    options: Mapping[str, Any],
-    tick: Callable[[], Any],
-) -> tuple[list[Scene], list[dict[str, Any]]]:
-    """One :func:`izzyviz.heatmap` page per selected head (bookmarked), and per page its
-    layer, head, page number, title, score and the numbers drawn; ``tick`` after each."""
-    from izzyviz.plot import heatmap
-
-    pages: list[Scene] = []
-    records: list[dict[str, Any]] = []
-    for n, ((i, j, score), (bookmark, page_title)) in enumerate(zip(selected, titles, strict=True)):
-        fig = heatmap(stack[i, j], xs, ys, title=page_title, **options)
-        pages.append(dataclasses.replace(fig.scene, bookmarks=(bookmark,)))
-        records.append(
-            {"layer": i, "head": j, "page": n + 2, "title": page_title, "score": score} | fig.data
-        )
-        tick()
-    return pages, records
+    scales = Scales.of(stack, check_bool(shared_scale, "shared_scale"), request)
+    scene, records = overview_scene(stack, xs, layout, scales, title, links, notes)
+    return Figure(scene, overview_data(stack.shape, scales, float(gamma), records))
