@@ -332,15 +332,18 @@ class Levels:
         return cls(reached, rates)
 
     def rate_outside(self, raised: NDArray[np.bool_], level: int, known: list[Rect]) -> float:
-        """The share of cells ``raised`` at ``level`` outside ``known`` (widened by one cell),
-        at least half a cell's: blocks inflate the share measured over the whole map and would
-        hide small blocks."""
+        """The share of cells ``raised`` at ``level`` outside ``known`` (blocks, which never
+        overlap, each widened by one cell), at least half a cell's: blocks inflate the share
+        measured over the whole map and would hide small blocks."""
         if not known:
             return float(self.rates[level - 1])
-        kept = np.ones(raised.shape, dtype=bool)
+        inside = cells = 0
         for top, left, bottom, right in known:
-            kept[max(top - 1, 0) : bottom + 2, max(left - 1, 0) : right + 2] = False
-        share = np.count_nonzero(raised & kept) / max(int(np.count_nonzero(kept)), 1)
+            around = raised[max(top - 1, 0) : bottom + 2, max(left - 1, 0) : right + 2]
+            inside += int(np.count_nonzero(around))
+            cells += around.size
+        total = round(float(self.rates[level - 1]) * raised.size)
+        share = max(total - inside, 0) / max(raised.size - cells, 1)
         return max(share, 0.5 / raised.size)
 
     def raised(self, level: int) -> NDArray[np.bool_]:

@@ -119,8 +119,9 @@ def cell_sides(cells: CellLayout) -> NDArray[np.float64]:
 
 
 def disc(fill: RGBA | RadialGradient) -> Mark:
-    """A key mark: a filled circle (a flat colour or a gradient) as large as the row allows."""
-    return lambda x, y, radius: Circle(x, y, radius, fill=fill)
+    """A key mark: a filled circle (a flat colour or a gradient) as large as the row allows,
+    with a thin edge so that a pale fill still shows on the key's white."""
+    return lambda x, y, radius: Circle(x, y, radius, fill, MARK_EDGE, 0.4)
 
 
 def ring(share: float = 1.0) -> Mark:

@@ -596,7 +596,7 @@ def test_comparison_key_says_what_cells_and_circles_show() -> None:
     kinds = [type(sample).__name__ for sample in samples]
     assert kinds == ["Line", "Circle", "Circle", "Circle"]  # the cell row: its swatch's colour
     disc, half, full = samples[1:]
-    assert disc.fill[3] == CIRCLE_ALPHA and disc.stroke is None
+    assert disc.fill[3] == CIRCLE_ALPHA and disc.stroke_width < half.stroke_width
     assert half.fill is None and full.fill is None and half.r == pytest.approx(full.r / 2)
     assert fig.scene.title == "Attention Comparison"
     svg = "".join(ET.fromstring(Path("c.svg").read_bytes()).itertext())
