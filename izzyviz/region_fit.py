@@ -2,22 +2,25 @@
 
 :func:`find_blocks` is the detector behind
 :func:`izzyviz.regions.find_attention_regions_with_merging`; :mod:`izzyviz.region_scan` finds
-the windows that hold more raised cells than the background explains.
+the windows that hold more raised cells than the background explains. Levels are taken one at
+a time, from a tenth of the cells raised to the strictest, then the two loosest (they are for
+blocks too large for the others, and their noisy gaps would join neighbouring blocks); each
+level's background rate is measured outside the blocks already found, and its windows may not
+overlap them.
 
 1. Significant windows are taken strongest first (highest binomial ratio), each skipping those
-   that overlap one already taken, and fitted at the level they were found at.
-2. **Split.** A row or column the background explains better than the window's raised share,
-   by a likelihood ratio of 100, splits it (two blocks side by side); edge lines explained
-   better at all are cut away.
-3. **Edges.** Each edge then moves to where a line's share of raised cells falls below
-   ``expansion_threshold`` times the block's, looking up to ``max_expansion_steps`` lines ahead.
+   that overlap one already taken.
+2. **Split.** A run of rows or columns the background explains better than the window's raised
+   share, together by a likelihood ratio of 100, splits it (two blocks side by side); edge
+   lines explained better at all are cut away.
+3. **Edges.** An edge line whose share of raised cells is below ``expansion_threshold`` times
+   the block's is cut away; then each edge moves out over the next 1 to
+   ``max_expansion_steps`` lines as soon as together they reach that share.
 4. **Checks.** A block spans at least two rows and two columns, has half its cells raised, is
-   significant itself, holds more than the average cell and at least :data:`CONTRAST` times
-   its surroundings, and is not a piece of a line: the rest of its columns, rows or diagonals
-   does not hold a third of its share of raised cells (what is left of a partial sink or
-   band).
-5. The background's rates are measured again outside the blocks found and the scan repeated
-   once: many strong blocks would otherwise inflate them and hide small ones.
+   significant itself, holds more than the average cell and stands out from the ring around
+   it by :data:`CONTRAST` (median residuals), and is not a piece of a line: moved by its own
+   size along its columns, rows or diagonals it does not find the same raised share on both
+   sides (what is left of a partial sink or band).
 """
 
 from __future__ import annotations

@@ -1,30 +1,34 @@
-"""The evidence behind region detection: how raised each cell is, and which windows of a map
-hold more raised cells than its background explains.
+"""The evidence behind region detection: how raised each cell is against the map's own
+background, and which windows hold more raised cells than that background explains.
 
 It treats a map the way scan statistics treat a spatial point pattern (Kulldorff 1997; Neill &
-Moore 2004): a block is a rectangle holding more raised cells than the map's own background
-puts there by chance, which one heavy-tailed cell never does, however large.
-:mod:`izzyviz.region_fit` fits rectangles to the windows found here.
+Moore 2004): a block is a rectangle holding more raised cells than the background puts there by
+chance, which one heavy-tailed cell never does, however large. :mod:`izzyviz.region_fit` fits
+rectangles to the windows found here.
 
-1. **Background** (:func:`residual`). In ``log(value)``: each row's level (rows are softmaxes),
-   each column's effect (an attention sink every row attends to) and each diagonal's effect (a
-   positional band), as medians of up to 128 cells per line. An effect is kept only when it
-   exceeds three times the noise of its own median (interquartile range / sqrt(cells)): in
-   heavy-tailed rows a median is noisy, and subtracting noise would hide blocks.
-2. **Scores** (:class:`Scores`). A cell whose residual is in the map's top share ``q`` (for
-   each ``q`` of :data:`QUANTILES`) is raised at that level; it scores ``-log q`` of the
-   strictest level it reaches, 0 below them all (a discretised Fisher combination). The
-   background's rates (the share of its cells reaching each level) give the null distribution
-   of a score.
-3. **Scan** (:func:`scan`). The scores of every window of :func:`window_sizes` (on a grid of
-   steps half its sides) are summed from one integral image. By the Chernoff bound, the chance
-   that ``m`` background cells score ``s`` or more together is at most ``exp(-E)``, ``E`` the
-   Chernoff exponent of ``s``; a window is significant when ``E`` exceeds ``log(windows tested
-   / FALSE_ALARM)``: on a map without blocks, all windows together pass with probability at
-   most ``FALSE_ALARM``. A window must also have half its cells raised.
+1. **Background** (:func:`residual`). In ``log(value)``: each row's level (its lower quartile:
+   rows are softmaxes, and a wide block lowers the rest of its row), each column's effect (an
+   attention sink every row attends to) and each diagonal's effect (a positional band), from up
+   to 128 cells per line, then a slow 2-D drift from tiles a quarter of the map wide. An
+   effect counts only when it exceeds three times the noise of its own estimate (interquartile
+   range / sqrt(cells)): in heavy-tailed rows the estimates are noisy, and subtracting noise
+   would hide blocks.
+2. **Levels** (:class:`Levels`). A cell whose residual is in the map's top share ``q`` is
+   raised at that level, for each ``q`` of :data:`QUANTILES`: a block stands out at the level
+   that matches how far it is raised, whatever the background's shape (Dirichlet rows, peaky
+   softmaxes, real heads). The background's rate at a level is the share of raised cells
+   outside the blocks found so far.
+3. **Scan** (:func:`scan`). Windows of :func:`window_shapes` are tested with the binomial
+   likelihood ratio ``m KL(c/m || rate)`` of their ``c`` raised cells among ``m``. By the
+   Chernoff bound, the chance that the background puts that many raised cells in a window is
+   at most ``exp(-ratio)``, so a window is significant when its ratio exceeds ``log(windows
+   tested / FALSE_ALARM)``: on a map without blocks, with scattered background cells, all
+   windows together pass with probability at most ``FALSE_ALARM``. Where the background's
+   raised cells clump (:func:`dispersion`), each counts as less and the ratio needed grows.
+   A window must also have half its cells raised.
 
-Cost: a few passes over the matrix (log, comparisons, one integral image) and strided window
-sums whose number shrinks with the window's area.
+Cost: a few passes over the matrix (log, comparisons, one uint8 mask per level), uint8 running
+sums for small windows band by band, and 4 x 4 block counts for large ones.
 """
 
 from __future__ import annotations
@@ -170,12 +174,14 @@ def _sampled(count: int) -> IntArray:
 
 
 def residual(cells: Cells) -> NDArray[np.float32] | None:
-    """``log(value)`` minus its background: row levels, column and diagonal effects.
+    """``log(value)`` minus its background: row levels, column and diagonal effects, and the
+    slow 2-D drift (see the module docstring).
 
     Values are normalised to [0, 1] first; None for a constant matrix. A row's level is its
-    median where that stands out from the other rows' (either way), else the typical row's;
-    columns and diagonals only raise the background. Lines shorter than :data:`MIN_LINE`, and
-    diagonals shorter than half the smaller side (a block could fill them), get no effect.
+    lower quartile where that stands out from the other rows' (either way), else the typical
+    row's; columns and diagonals (medians) only raise the background. Lines shorter than
+    :data:`MIN_LINE`, and diagonals shorter than half the smaller side (a block could fill
+    them), get no effect; maps under :data:`LOCAL_MIN` a side get no drift.
     """
     if cells.constant:
         return None
