@@ -28,28 +28,30 @@ from izzyviz._validate import (
     check_choice,
     check_fraction,
     check_index,
-    check_labels,
     check_nonnegative,
     check_positive,
     describe,
 )
-from izzyviz.colors import ColorScale, lut, parse_color, relative_luminance
+from izzyviz.colors import ScaleRequest, parse_color, relative_luminance
 from izzyviz.figure import Figure
-from izzyviz.layout import CellLayout, LegendEntry, Overlay, Style, page
+from izzyviz.layout import CellLayout, Overlay, Style
 from izzyviz.paper import figure_style
-from izzyviz.plot import HeatmapJob, figure_data, save_figure
-from izzyviz.scene import (
-    RGBA,
-    Circle,
-    Group,
-    Node,
-    Polyline,
-    RadialGradient,
-    Rect,
-    Text,
-)
-from izzyviz.source import as_float_array, as_matrix, to_numpy
+from izzyviz.scene import RGBA, Group, Node, Polyline, RadialGradient, Rect, Text
+from izzyviz.source import as_matrix
 from izzyviz.text import metrics
+from izzyviz.view_page import (
+    Key,
+    View,
+    axis_labels,
+    circles,
+    colour_of,
+    disc,
+    draw,
+    note,
+    rgba,
+    ring,
+    stacked,
+)
 
 __all__ = [
     "check_stability_heatmap_with_gradient_color",
@@ -70,64 +72,8 @@ LIGHT_CELL = 0.408
 SPARK_PAD_X = 0.12
 SPARK_PAD_Y = 0.2
 WHITE: RGBA = (1.0, 1.0, 1.0, 1.0)
-
-
-# -- shared helpers -------------------------------------------------------------------------------
-
-
-def _stacked(value: Any, name: str, ndim: int | tuple[int, ...]) -> NDArray[np.float64]:
-    """An array from ``value``, or from a list of equally shaped arrays (one per run/step)."""
-    if isinstance(value, (list, tuple)) and value and not np.isscalar(value[0]):
-        parts = [to_numpy(part, f"{name}[{k}]") for k, part in enumerate(value)]
-        shapes = {part.shape for part in parts}
-        if len(shapes) > 1:
-            raise ValueError(
-                f"{name}: expected arrays of one shape, got shapes "
-                f"{', '.join(str(s) for s in sorted(shapes))}"
-            )
-        value = np.stack(parts)
-    return as_float_array(value, name, ndim)
-
-
-def _labels(tokens: Any, name: str, count: int, axis: str) -> list[str]:
-    """Labels for one axis: ``tokens`` checked against the matrix, or "0", "1", ... if None."""
-    if tokens is None:
-        return [str(i) for i in range(count)]
-    return check_labels(tokens, name, count, axis)
-
-
-def _rgba(values: NDArray[np.float64]) -> RGBA:
-    red, green, blue, alpha = values.tolist()
-    return (red, green, blue, alpha)
-
-
-def _cell_sides(cells: CellLayout) -> NDArray[np.float64]:
-    """The smaller side of every cell, ``(rows, columns)``: circle radii are fractions of it,
-    as in the original IzzyViz (a ratio below 0.5 keeps the circle inside its cell)."""
-    widths, heights = cells.sizes
-    return np.minimum.outer(heights, widths)
-
-
-def _draw(
-    matrix: NDArray[np.float64],
-    x_labels: Sequence[str],
-    y_labels: Sequence[str],
-    *,
-    title: str | None,
-    save_path: PathLike | None,
-    default: str,
-    data: dict[str, Any] | None = None,
-    layout: Style | None = None,
-    **options: Any,
-) -> Figure:
-    """Lay out one panel (no top-cell enlargement: these views mark cells otherwise) in the
-    ``layout`` style, put it on a page with its numbers in ``Figure.data``, and save it."""
-    job = HeatmapJob.of(matrix, x_labels, y_labels, top_n=0, title=title, **options)
-    panel, scale = job.panel(layout or Style())
-    figure_data_ = figure_data([panel], scale)
-    figure_data_.update(data or {})
-    fig = Figure(page([panel], layout, title=title), figure_data_)
-    return save_figure(fig, save_path, default)
+# Keys show a cell's colour this far up the colour scale (dark enough to see on white).
+KEY_SHADE = 0.6
 
 
 # -- 1. comparison -------------------------------------------------------------------------------
@@ -137,7 +83,7 @@ def compare_two_attentions_with_circles(
     attn1: Any,
     attn2: Any,
     tokens: Sequence[str] | None,
-    title: str | None = "Comparison with Circles",
+    title: str | None = "Attention Comparison",
     xlabel: str | None = None,
     ylabel: str | None = None,
     save_path: PathLike | None = None,
@@ -150,6 +96,7 @@ def compare_two_attentions_with_circles(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Compare two attention matrices: ``attn1`` as the cells, ``attn2`` as circles in them.
 
@@ -178,16 +125,20 @@ def compare_two_attentions_with_circles(
     cmap
         Colormap name.
     max_circle_ratio
-        Radius of the largest circle as a fraction of the cell's smaller side (> 0).
+        Radius of the circle of the largest difference, as a fraction of its cell's smaller
+        side (> 0; 0.45 leaves a thin margin).
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
+    norm
+        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
+        ``"log"``: as in :func:`izzyviz.heatmap`.
 
     Returns
     -------
     Figure
-        The saved figure.
+        The saved figure; ``fig.data["max_difference"]`` is the largest ``|attn2 - attn1|``,
+        the difference the largest circle stands for.
     """
     first = as_matrix(attn1, "attn1")
     second = as_matrix(attn2, "attn2")
@@ -197,53 +148,28 @@ def compare_two_attentions_with_circles(
         )
     circle_scale = check_positive(circle_scale, "circle_scale")
     max_circle_ratio = check_positive(max_circle_ratio, "max_circle_ratio")
-    check_positive(gamma, "gamma")
-    lut(cmap)
-    rows, cols = first.shape
-    x_labels = _labels(tokens, "tokens", cols, "columns")
-    y_labels = _labels(tokens, "tokens", rows, "rows")
-    scale = ColorScale(
-        min(float(first.min()), float(second.min())),
-        max(float(first.max()), float(second.max())),
-        gamma,
-        cmap,
-    )
+    request = ScaleRequest.of(gamma, cmap, norm)
+    both = np.stack([first, second])
+    scale = request.resolve(float(both.min()), float(both.max()), list(both), first.shape)
     difference = np.abs(second - first)
     largest = float(difference.max())
+    ratio = max_circle_ratio * circle_scale / largest if largest > 0 else 0.0
     colors = scale.rgba(second)
-
-    def circles(cells: CellLayout) -> list[Node]:
-        if not largest > 0:
-            return []
-        radii = difference / largest * (max_circle_ratio * circle_scale) * _cell_sides(cells)
-        xc, yc = cells.centers
-        nodes: list[Node] = []
-        for r, c in zip(*np.nonzero(difference > 0), strict=True):
-            red, green, blue, _ = colors[r, c].tolist()
-            nodes.append(
-                Circle(
-                    float(xc[c]),
-                    float(yc[r]),
-                    float(radii[r, c]),
-                    fill=(red, green, blue, CIRCLE_ALPHA),
-                )
-            )
-        return [Group(tuple(nodes), role="circles")]
-
-    return _draw(
-        first,
-        x_labels,
-        y_labels,
-        title=title,
-        save_path=save_path,
-        default="attention_comparison_circles.pdf",
-        data={"max_difference": largest},
-        scale=scale,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        overlay=circles,
-        layout=figure_style(width, font, font_size, style),
+    colors[..., 3] = CIRCLE_ALPHA
+    overlay = circles(difference * ratio, lambda r, c: rgba(colors[r, c]))
+    shade = colour_of(scale, KEY_SHADE)
+    keys = (  # key labels are cut at 24 characters, as tick labels are
+        Key("Cells: attn1", swatch=shade),
+        Key("Circle colour: attn2", mark=disc((*shade[:3], CIRCLE_ALPHA))),
+        Key("Radius ∝ |attn2 − attn1|", mark=ring(0.5)),
+        Key(f"Largest: {largest:.3g}", mark=ring()),
     )
+    view = View(
+        first, *axis_labels(first.shape, tokens, tokens, ("tokens", "tokens")),
+        (title, xlabel, ylabel), "attention_comparison_circles.pdf", {"max_difference": largest},
+        keys, {"scale": scale, "overlay": overlay},
+    )  # fmt: skip
+    return draw(view, save_path, figure_style(width, font, font_size, style))
 
 
 # -- 2. stability --------------------------------------------------------------------------------
@@ -253,7 +179,7 @@ def check_stability_heatmap_with_gradient_color(
     matrices: Any,
     x_labels: Sequence[str] | None = None,
     y_labels: Sequence[str] | None = None,
-    title: str | None = "Check Stability Heatmap with Gradient Circles",
+    title: str | None = "Attention Stability over Runs",
     xlabel: str | None = "Tokens Attended to",
     ylabel: str | None = "Tokens Attending",
     use_std_error: bool = True,
@@ -271,6 +197,7 @@ def check_stability_heatmap_with_gradient_color(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Show how stable attention is over several runs: the mean as cells, the spread as circles.
 
@@ -310,30 +237,30 @@ def check_stability_heatmap_with_gradient_color(
     color_contrast_scale
         How far (in spreads) from the mean the gradient's two colours are picked (> 0).
     max_circle_ratio
-        Radius of the largest circle as a fraction of the cell's smaller side (> 0).
+        Radius of the circle of the largest spread, as a fraction of its cell's smaller side
+        (> 0).
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
+    norm
+        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
+        ``"log"``: as in :func:`izzyviz.heatmap`.
 
     Returns
     -------
     Figure
-        The saved figure.
+        The saved figure; ``fig.data["runs"]`` is the number of runs and
+        ``fig.data["max_spread"]`` the spread the largest circle stands for.
     """
-    runs = _stacked(matrices, "matrices", 3)
+    runs = stacked(matrices, "matrices", 3)
     circle_scale = check_positive(circle_scale, "circle_scale")
     max_circle_ratio = check_positive(max_circle_ratio, "max_circle_ratio")
     color_contrast_scale = check_positive(color_contrast_scale, "color_contrast_scale")
     linewidths = check_nonnegative(linewidths, "linewidths")
     line_color = parse_color(linecolor, "linecolor")
     use_white_center = check_bool(use_white_center, "use_white_center")
-    check_positive(gamma, "gamma")
-    lut(cmap)
-    count, rows, cols = runs.shape
-    xs = _labels(x_labels, "x_labels", cols, "columns")
-    ys = _labels(y_labels, "y_labels", rows, "rows")
-
+    request = ScaleRequest.of(gamma, cmap, norm)
+    count = runs.shape[0]
     mean = runs.mean(axis=0)
     # Scaled, so squares of scores near the float64 limit cannot overflow.
     magnitude = float(np.abs(runs).max()) or 1.0
@@ -341,16 +268,17 @@ def check_stability_heatmap_with_gradient_color(
     # Identical runs give rounding noise (~1e-17), not spread; relative to the largest such
     # noise it would draw full-size circles.
     spread[spread <= 16 * np.finfo(np.float64).eps * float(np.abs(runs).max())] = 0.0
-    if check_bool(use_std_error, "use_std_error"):
+    use_std_error = check_bool(use_std_error, "use_std_error")
+    if use_std_error:
         spread = spread / np.sqrt(count)
     # mean - spread can fall below anything a run produced (e.g. under 0 for attention); the
     # scale stops at the observed values so the colour bar shows only values that occurred.
     low = max(float((mean - spread).min()), float(runs.min()))
     high = min(float((mean + spread).max()), float(runs.max()))
-    scale = ColorScale(low, max(low, high), gamma, cmap)
+    scale = request.resolve(low, max(low, high), [mean], mean.shape)
     largest = float(spread.max())
     ratio = spread / largest if largest > 0 else np.zeros_like(spread)
-    ratio = np.maximum(ratio, DOT_RATIO)
+    ratio = np.maximum(ratio, DOT_RATIO) * (max_circle_ratio * circle_scale)
     reach = spread * color_contrast_scale
     # Near the float64 limit mean +- reach may overflow to +-inf: those clip to the scale's ends.
     with np.errstate(over="ignore"):
@@ -361,35 +289,34 @@ def check_stability_heatmap_with_gradient_color(
             else scale.rgba(mean - reach)
         )
 
-    def circles(cells: CellLayout) -> list[Node]:
-        radii = ratio * (max_circle_ratio * circle_scale) * _cell_sides(cells)
-        xc, yc = cells.centers
-        nodes: list[Node] = []
-        for r in range(rows):
-            for c in range(cols):
-                centre = _rgba(center_colors[r, c])
-                rim = _rgba(rim_colors[r, c])
-                # A gradient between equal colours is a flat fill, and far cheaper to draw.
-                fill = rim if centre == rim else RadialGradient(((0.0, centre), (1.0, rim)))
-                nodes.append(Circle(float(xc[c]), float(yc[r]), float(radii[r, c]), fill))
-        return [Group(tuple(nodes), role="circles")]
+    def fill(r: int, c: int) -> RGBA | RadialGradient:
+        centre, rim = rgba(center_colors[r, c]), rgba(rim_colors[r, c])
+        # A gradient between equal colours is a flat fill, and far cheaper to draw.
+        return rim if centre == rim else RadialGradient(((0.0, centre), (1.0, rim)))
 
-    return _draw(
-        mean,
-        xs,
-        ys,
-        title=title,
-        save_path=save_path,
-        default="check_stability_heatmap_with_gradient_color.pdf",
-        data={"runs": count, "max_spread": largest},
-        scale=scale,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        overlay=circles,
-        gap=linewidths,
-        gap_color=line_color,
-        layout=figure_style(width, font, font_size, style),
+    low_end = WHITE if use_white_center else colour_of(scale, 0.2)
+    k = f"{color_contrast_scale:g}"
+    keys = (  # key labels are cut at 24 characters, as tick labels are
+        Key(f"Cells: mean of {count} runs", swatch=colour_of(scale, KEY_SHADE)),
+        Key(f"Radius ∝ {'standard error' if use_std_error else 'std. deviation'}", mark=ring(0.5)),
+        Key(f"Largest: {largest:.3g}", mark=ring()),
+        Key(
+            "Centre: white" if use_white_center else f"Centre: mean − {k}×spread",
+            mark=disc(low_end),
+        ),
+        Key(
+            f"Rim: mean + {k}×spread",
+            mark=disc(RadialGradient(((0.0, low_end), (1.0, colour_of(scale, 0.8))))),
+        ),
     )
+    view = View(
+        mean, *axis_labels(mean.shape, x_labels, y_labels, ("x_labels", "y_labels")),
+        (title, xlabel, ylabel), "check_stability_heatmap_with_gradient_color.pdf",
+        {"runs": count, "max_spread": largest}, keys,
+        {"scale": scale, "overlay": circles(ratio, fill), "gap": linewidths,
+         "gap_color": line_color},
+    )  # fmt: skip
+    return draw(view, save_path, figure_style(width, font, font_size, style))
 
 
 # -- 3. evolution --------------------------------------------------------------------------------
@@ -431,6 +358,7 @@ def visualize_attention_evolution_sparklines(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Show how attention changed over time: each cell coloured by its mean over the steps
     (as the original IzzyViz does) or by the last step, with its history as a sparkline
@@ -465,8 +393,10 @@ def visualize_attention_evolution_sparklines(
         ``"last"``, the last step.
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
+    norm
+        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
+        ``"log"``: as in :func:`izzyviz.heatmap`.
 
     Returns
     -------
@@ -474,7 +404,7 @@ def visualize_attention_evolution_sparklines(
         The saved figure; ``fig.data["cell_values"]`` says which values colour the cells.
     """
     check_choice(cell_values, ("mean", "last"), "cell_values")
-    series = _stacked(attentions_over_time, "attentions_over_time", (3, 5))
+    series = stacked(attentions_over_time, "attentions_over_time", (3, 5))
     if series.ndim == 5:
         if layer is None or head is None:
             missing = " and ".join(n for n, v in (("layer", layer), ("head", head)) if v is None)
@@ -496,13 +426,10 @@ def visualize_attention_evolution_sparklines(
     dark = (dark[0], dark[1], dark[2], dark[3] * alpha)
     light = (light[0], light[1], light[2], light[3] * alpha)
     line_width = check_positive(sparkline_linewidth, "sparkline_linewidth")
-    check_positive(gamma, "gamma")
+    request = ScaleRequest.of(gamma, "Blues", norm)
     steps, rows, cols = series.shape
-    x_labels = _labels(tokens, "tokens", cols, "columns")
-    y_labels = _labels(tokens, "tokens", rows, "rows")
-
     shown = series.mean(axis=0) if cell_values == "mean" else series[-1]
-    scale = ColorScale.from_data(shown, gamma, "Blues")
+    scale = request.resolve(float(shown.min()), float(shown.max()), [shown], shown.shape)
     light_cells = relative_luminance(scale.rgba(shown)) > LIGHT_CELL
     heights = _sparkline_heights(series, check_bool(normalize_sparklines, "normalize_sparklines"))
     if steps == 1:  # one value: a level line across the cell
@@ -526,29 +453,17 @@ def visualize_attention_evolution_sparklines(
                 nodes.append(Polyline(points, color, line_width))
         return [Group(tuple(nodes), role="sparklines")]
 
-    legend = (
-        LegendEntry(
-            "Trend (low attention)", dark, line_width, _rgba(scale.rgba(np.array(scale.vmin)))
-        ),
-        LegendEntry(
-            "Trend (high attention)", light, line_width, _rgba(scale.rgba(np.array(scale.vmax)))
-        ),
+    keys = (
+        Key("Trend (low attention)", dark, line_width, colour_of(scale, 0.0)),
+        Key("Trend (high attention)", light, line_width, colour_of(scale, 1.0)),
     )
-    return _draw(
-        shown,
-        x_labels,
-        y_labels,
-        title=title,
-        save_path=save_path,
-        default="attention_evolution_sparklines.pdf",
-        data={"steps": steps, "cell_values": cell_values},
-        scale=scale,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        overlay=sparklines,
-        legend=legend,
-        layout=figure_style(width, font, font_size, style),
-    )
+    view = View(
+        shown, *axis_labels(shown.shape, tokens, tokens, ("tokens", "tokens")),
+        (title, xlabel, ylabel), "attention_evolution_sparklines.pdf",
+        {"steps": steps, "cell_values": cell_values}, keys,
+        {"scale": scale, "overlay": sparklines},
+    )  # fmt: skip
+    return draw(view, save_path, figure_style(width, font, font_size, style))
 
 
 # -- 4. detected regions -------------------------------------------------------------------------
@@ -616,6 +531,7 @@ def visualize_attention_with_detected_regions(
     font: str | os.PathLike[str] | None = None,
     font_size: float | None = None,
     style: str | None = None,
+    norm: str = "auto",
 ) -> Figure:
     """Draw an attention matrix with boxes around regions of high attention found
     automatically by :func:`izzyviz.regions.find_attention_regions_with_merging`.
@@ -644,8 +560,10 @@ def visualize_attention_with_detected_regions(
         Colormap name.
 
     width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
+        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
+    norm
+        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
+        ``"log"``: as in :func:`izzyviz.heatmap`.
 
     Returns
     -------
@@ -658,9 +576,8 @@ def visualize_attention_with_detected_regions(
     check_bool(label_regions, "label_regions")
     layout = figure_style(width, font, font_size, style)
     matrix = as_matrix(attention_matrix, "attention_matrix")
-    rows, cols = matrix.shape
-    x_labels = _labels(source_tokens, "source_tokens", cols, "columns")
-    y_labels = _labels(target_tokens, "target_tokens", rows, "rows")
+    names = ("source_tokens", "target_tokens")
+    x_labels, y_labels = axis_labels(matrix.shape, source_tokens, target_tokens, names)
     alpha = check_fraction(region_alpha, "region_alpha")
     color = parse_color(region_color, "region_color", alpha=alpha)
     line_width = check_positive(region_linewidth, "region_linewidth")
@@ -678,21 +595,16 @@ def visualize_attention_with_detected_regions(
         message = str(exc).replace("n_seeds:", "n_regions:", 1)
         message = message.replace("merge_std_threshold:", "merge_threshold:", 1)
         raise type(exc)(message) from None
-    return _draw(
-        matrix,
-        x_labels,
-        y_labels,
-        title=title,
-        save_path=save_path,
-        default="attention_with_detected_regions.pdf",
-        data={"regions": [list(region) for region in found]},
-        gamma=gamma,
-        cmap=cmap,
-        regions=[((r0, c0), (r1, c1)) for r0, c0, r1, c1 in found],
-        region_color=color,
-        region_width=line_width,
-        xlabel=xlabel,
-        ylabel=ylabel,
-        overlay=_region_labels(found, color, line_width, layout) if label_regions else None,
-        layout=layout,
-    )
+    overlay: Overlay | None = note("No regions found", layout) if not found else None
+    if found and label_regions:
+        overlay = _region_labels(found, color, line_width, layout)
+    keys = (Key("Detected region", color, line_width),) if found else ()
+    view = View(
+        matrix, x_labels, y_labels, (title, xlabel, ylabel),
+        "attention_with_detected_regions.pdf", {"regions": [list(r) for r in found]}, keys,
+        {"gamma": gamma, "cmap": cmap, "norm": norm,
+         "regions": [((a, b), (c, d)) for a, b, c, d in found],
+         "region_color": color,
+         "region_width": line_width, "overlay": overlay},
+    )  # fmt: skip
+    return draw(view, save_path, layout)

@@ -242,3 +242,29 @@ def test_overview_and_report_take_the_norm(tmp_path: Path) -> None:
     assert fig.data["pages"][0]["vmax"] == float(
         np.percentile(stack[0, 1], 99, method="inverted_cdf")
     )
+
+
+def test_the_analysis_views_take_the_norm(tmp_path: Path) -> None:
+    rng = np.random.default_rng(6)
+    n = 10
+    runs = rng.dirichlet(np.full(n, 0.5), size=(3, n))
+    tokens = labels(n)
+    figures = [
+        izzyviz.compare_two_attentions_with_circles(runs[0], runs[1], tokens, norm="log",
+                                                    save_path=tmp_path / "a.svg"),
+        izzyviz.check_stability_heatmap_with_gradient_color(runs, tokens, tokens, norm="log",
+                                                            save_path=tmp_path / "b.svg"),
+        izzyviz.visualize_attention_evolution_sparklines(runs, tokens, norm="log",
+                                                         save_path=tmp_path / "c.svg"),
+        izzyviz.visualize_attention_with_detected_regions(runs[0], tokens, tokens, norm="log",
+                                                          save_path=tmp_path / "d.svg"),
+    ]  # fmt: skip
+    for fig in figures:
+        assert fig.data["norm"] == "log"
+        assert any("log colour scale" in line for line in texts(fig, "note"))
+    assert (
+        izzyviz.visualize_attention_with_detected_regions(
+            runs[0], tokens, tokens, save_path=tmp_path / "e.svg"
+        ).data["norm"]
+        == "power"
+    )

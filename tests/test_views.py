@@ -380,26 +380,26 @@ def test_evolution_validation(kwargs: dict[str, Any], error: type, match: str) -
 # -- detected regions ------------------------------------------------------------------------------
 
 
-def _planted(rows: int = 12, cols: int = 10) -> np.ndarray:
+def _planted(rows: int = 14, cols: int = 12) -> np.ndarray:
     rng = np.random.default_rng(5)
     matrix = 0.02 + 0.01 * rng.random((rows, cols))
     matrix[1:3, 2:5] = 0.8
-    matrix[7, 7] = 0.9
-    matrix[9:11, 0:2] = 0.6
+    matrix[7, 7] = 0.9  # one bright cell: not a region
+    matrix[9:12, 0:3] = 0.6
     return matrix
 
 
 def test_region_boxes_follow_planted_blocks() -> None:
     matrix = _planted()
-    source = [f"s{i}" for i in range(10)]
-    target = [f"t{i}" for i in range(12)]
+    source = [f"s{i}" for i in range(12)]
+    target = [f"t{i}" for i in range(14)]
     fig = visualize_attention_with_detected_regions(
         matrix, source, target, save_path="r.svg", region_alpha=0.5, region_linewidth=3
     )
-    assert fig.data["regions"] == [[7, 7, 7, 7], [1, 2, 2, 4], [9, 0, 10, 1]]
+    assert fig.data["regions"] == [[1, 2, 2, 4], [9, 0, 11, 2]]
     grid = _grid(fig)
     x, y = grid.x_edges, grid.y_edges
-    boxes = [n for n in _nodes(fig, Rect) if n.stroke is not None]
+    boxes = [n for n in _nodes(fig, Rect) if n.stroke is not None and n.stroke_width == 3]
     assert [(b.x, b.y, b.x + b.width, b.y + b.height) for b in boxes] == [
         pytest.approx((x[c0], y[r0], x[c1 + 1], y[r1 + 1]))
         for r0, c0, r1, c1 in fig.data["regions"]
@@ -411,6 +411,12 @@ def test_region_boxes_follow_planted_blocks() -> None:
     y_texts = [n.text for g in fig.scene.find("y-labels") for n in g.walk() if isinstance(n, Text)]
     assert x_texts == source and y_texts == target
     assert fig.scene.find("region-labels") == []
+    assert fig.scene.find("note") == []
+    # The key shows the box: a line of the box colour and width.
+    (legend,) = fig.scene.find("legend")
+    assert [t.text for t in legend.walk() if isinstance(t, Text)] == ["Detected region"]
+    (sample,) = [n for n in legend.walk() if isinstance(n, Line)]
+    assert (sample.stroke, sample.width) == ((*parse_color("orange")[:3], 0.5), 3)
 
 
 def test_region_labels() -> None:
@@ -419,7 +425,7 @@ def test_region_labels() -> None:
     )
     (labels,) = fig.scene.find("region-labels")
     texts = [n for n in labels.walk() if isinstance(n, Text)]
-    assert [t.text for t in texts] == ["1", "2", "3"]
+    assert [t.text for t in texts] == ["1", "2"]
     grid = _grid(fig)
     for text, (r0, c0, r1, c1) in zip(texts, fig.data["regions"], strict=True):
         assert grid.x_edges[c0] < text.x < grid.x_edges[c1 + 1]
@@ -563,3 +569,102 @@ def test_seed_functions_can_box_detected_regions(tmp_path: Path) -> None:
     assert {tuple(round(v, 6) for v in d) for d in drawn} == {
         tuple(round(float(v), 6) for v in e) for e in expected
     }
+
+
+# -- keys, notes and titles ------------------------------------------------------------------------
+
+
+def _key(fig: Figure) -> tuple[list[str], list[Any]]:
+    """The key's labels and the samples drawn on its swatches (lines and circles)."""
+    (legend,) = fig.scene.find("legend")
+    texts = [node.text for node in legend.walk() if isinstance(node, Text)]
+    samples = [node for node in legend.walk() if isinstance(node, (Line, Circle))]
+    return texts, samples
+
+
+def test_comparison_key_says_what_cells_and_circles_show() -> None:
+    attn1, attn2 = _attention(1), _attention(2)
+    fig = compare_two_attentions_with_circles(attn1, attn2, TOKENS, save_path="c.svg")
+    texts, samples = _key(fig)
+    largest = float(np.abs(attn2 - attn1).max())
+    assert texts == [
+        "Cells: attn1",
+        "Circle colour: attn2",
+        "Radius ∝ |attn2 − attn1|",
+        f"Largest: {largest:.3g}",
+    ]
+    kinds = [type(sample).__name__ for sample in samples]
+    assert kinds == ["Line", "Circle", "Circle", "Circle"]  # the cell row: its swatch's colour
+    disc, half, full = samples[1:]
+    assert disc.fill[3] == CIRCLE_ALPHA and disc.stroke_width < half.stroke_width
+    assert half.fill is None and full.fill is None and half.r == pytest.approx(full.r / 2)
+    assert fig.scene.title == "Attention Comparison"
+    svg = "".join(ET.fromstring(Path("c.svg").read_bytes()).itertext())
+    assert "Circle colour: attn2" in svg
+
+
+@pytest.mark.parametrize("use_std_error", [True, False])
+def test_stability_key_says_what_circles_mean(use_std_error: bool) -> None:
+    fig = check_stability_heatmap_with_gradient_color(
+        _stability_runs(), save_path="s.svg", use_std_error=use_std_error, color_contrast_scale=2
+    )
+    texts, samples = _key(fig)
+    measure = "standard error" if use_std_error else "std. deviation"
+    assert texts == [
+        "Cells: mean of 5 runs",
+        f"Radius ∝ {measure}",
+        f"Largest: {fig.data['max_spread']:.3g}",
+        "Centre: mean − 2×spread",
+        "Rim: mean + 2×spread",
+    ]
+    gradient = samples[4]
+    assert isinstance(gradient, Circle) and isinstance(gradient.fill, RadialGradient)
+    assert fig.scene.title == "Attention Stability over Runs"
+
+
+def test_stability_key_with_a_white_centre() -> None:
+    fig = check_stability_heatmap_with_gradient_color(
+        _stability_runs(), save_path="s.svg", use_white_center=True
+    )
+    texts, samples = _key(fig)
+    assert texts[3:] == ["Centre: white", "Rim: mean + 2×spread"]
+    assert samples[4].fill.stops[0][1] == (1.0, 1.0, 1.0, 1.0)
+
+
+def _no_regions() -> np.ndarray:
+    return np.random.default_rng(3).random((10, 10)) * 0.1 + 0.45  # nothing raised together
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "svg", "png"])
+def test_no_regions_found_is_said_in_the_figure(fmt: str, tmp_path: Path) -> None:
+    from pypdf import PdfReader
+
+    fig = visualize_attention_with_detected_regions(
+        _no_regions(), None, None, save_path=tmp_path / f"r.{fmt}"
+    )
+    assert fig.data["regions"] == []
+    (note,) = fig.scene.find("note")
+    (words,) = [node for node in note.walk() if isinstance(node, Text)]
+    assert words.text == "No regions found"
+    assert fig.scene.find("legend") == []  # no key for boxes that are not there
+    path = tmp_path / f"r.{fmt}"
+    if fmt == "pdf":
+        assert "No regions found" in PdfReader(path).pages[0].extract_text()
+    elif fmt == "svg":
+        assert "No regions found" in "".join(ET.parse(path).getroot().itertext())
+    else:
+        from PIL import Image
+
+        # The note's white box, with dark writing in it, where the layout put it.
+        (box,) = [node for node in note.walk() if isinstance(node, Rect)]
+        (panel,) = fig.scene.find("panel")
+        assert panel.transform is not None
+        dx, dy = panel.transform[4], panel.transform[5]
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("L"), dtype=np.int16)
+            per_point = image.width / fig.scene.width
+        left, top = (box.x + dx + 2) * per_point, (box.y + dy + 2) * per_point
+        right = (box.x + dx + box.width - 2) * per_point
+        bottom = (box.y + dy + box.height - 2) * per_point
+        inside = pixels[int(top) : int(bottom), int(left) : int(right)]
+        assert (inside > 240).mean() > 0.5 and (inside < 100).any()

@@ -128,7 +128,10 @@ def legend(ctx: Context, x: float, top: float) -> Group:
     for k, entry in enumerate(ctx.spec.legend):
         middle = top + pad + row * (k + 0.5)
         nodes.append(Rect(x + pad, middle - size * 0.6, sample, size * 1.2, fill=entry.swatch))
-        nodes.append(Line(x + pad, middle, x + pad + sample, middle, entry.line, entry.width))
+        if entry.mark is not None:
+            nodes.append(entry.mark(x + pad + sample / 2, middle, size * 0.54))
+        else:
+            nodes.append(Line(x + pad, middle, x + pad + sample, middle, entry.line, entry.width))
         label_x = x + 2 * pad + sample
         texts.append(ctx.text(label_x, ctx.centred_baseline(middle, size), entry.label, size))
     frame_width = 3 * pad + sample + max(text.width for text in texts)

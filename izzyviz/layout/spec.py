@@ -55,13 +55,15 @@ Overlay = Callable[[CellLayout], Sequence[Node]]
 
 @dataclass(frozen=True, slots=True)
 class LegendEntry:
-    """One legend row: a short sample of a line (colour, width in points) drawn over a swatch
-    of the background it appears on, and its label."""
+    """One legend row and its label: a short sample of a line (colour, width in points), or a
+    ``mark`` (e.g. a circle: ``mark(x, y, radius)`` draws it centred on ``(x, y)``), drawn over
+    a swatch of the background it appears on."""
 
     label: str
-    line: RGBA
+    line: RGBA = (0.0, 0.0, 0.0, 0.0)
     width: float = 1.0
     swatch: RGBA = WHITE
+    mark: Callable[[float, float, float], Node] | None = None
 
 
 @dataclass(frozen=True, slots=True, eq=False)

@@ -1,0 +1,374 @@
+"""Rectangles fitted to significant windows: the blocks of a map.
+
+:func:`find_blocks` is the detector behind
+:func:`izzyviz.regions.find_attention_regions_with_merging`; :mod:`izzyviz.region_scan` finds
+the windows that hold more raised cells than the background explains. Levels are taken one at
+a time, from a tenth of the cells raised to the strictest, then the two loosest (they are for
+blocks too large for the others, and their noisy gaps would join neighbouring blocks); each
+level's background rate is measured outside the blocks already found, and its windows may not
+overlap them.
+
+1. Significant windows are taken strongest first (highest binomial ratio), each skipping those
+   that overlap one already taken.
+2. **Split.** A run of rows or columns the background explains better than the window's raised
+   share, together by a likelihood ratio of 100, splits it (two blocks side by side); edge
+   lines explained better at all are cut away.
+3. **Edges.** An edge line whose share of raised cells is below ``expansion_threshold`` times
+   the block's is cut away; then each edge moves out over the next 1 to
+   ``max_expansion_steps`` lines as soon as together they reach that share.
+4. **Checks.** A block spans at least two rows and two columns, has half its cells raised, is
+   significant itself, holds more than the average cell and stands out from the ring around
+   it by :data:`CONTRAST` (median residuals), and is not a piece of a line: moved by its own
+   size along its columns, rows or diagonals it does not find the same raised share on both
+   sides (what is left of a partial sink or band).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from izzyviz.region_scan import (
+    FALSE_ALARM,
+    LOOSE_LEVELS,
+    MIN_SHARE,
+    Cells,
+    Levels,
+    Rect,
+    WindowSums,
+    binomial_ratio,
+    block_counts,
+    dispersion,
+    residual,
+    scan,
+    window_shapes,
+)
+
+__all__ = ["find_blocks"]
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: A line splits a rectangle when the background explains it this much better (log units).
+SPLIT_EVIDENCE = math.log(100.0)
+#: Densities used in the line rule stay below this.
+MAX_DENSITY = 0.95
+#: A rectangle that, moved by its own size along its columns, rows or diagonals, holds at least
+#: this fraction of its raised share is a piece of a line (a sink, a band), not a block.
+CONTINUES = 0.4
+#: A block, against its background, is at least this many times the ring of cells around it.
+CONTRAST = 3.0
+#: Width of that ring, in cells.
+RING = 2
+
+
+def _cells(rect: Rect) -> int:
+    """Cells in ``rect``."""
+    return (rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1)
+
+
+@dataclass(frozen=True, eq=False)
+class Level:
+    """The cells raised at one threshold, and the background's rate: the share of raised cells
+    it puts anywhere, in (0, 1)."""
+
+    raised: NDArray[np.bool_]
+    rate: float
+
+    def count(self, rect: Rect) -> int:
+        """Raised cells in ``rect``."""
+        top, left, bottom, right = rect
+        return int(np.count_nonzero(self.raised[top : bottom + 1, left : right + 1]))
+
+    def lines(self, rect: Rect, axis: int) -> tuple[IntArray, int]:
+        """Raised cells in each row (``axis=0``) or column (1) of ``rect``, and its length."""
+        top, left, bottom, right = rect
+        cells = self.raised[top : bottom + 1, left : right + 1]
+        return cells.sum(axis=1 - axis, dtype=np.int64), cells.shape[1 - axis]
+
+    def continues(self, rect: Rect) -> bool:
+        """Whether ``rect`` is a piece of a line: moved by its height along its columns, by its
+        width along its rows, or by its larger side along its diagonals, it holds at least
+        :data:`CONTINUES` times its own share of raised cells on both sides (on the one side
+        the map has, when the other falls mostly off it). A sink's column or a band's diagonal
+        goes on through a piece of it; a block has background around it, and rarely another
+        block on both sides."""
+        top, left, bottom, right = rect
+        height, width = bottom - top + 1, right - left + 1
+        side = max(height, width)
+        least = CONTINUES * self.count(rect) / _cells(rect)
+        n_rows, n_cols = self.raised.shape
+
+        def holds(dy: int, dx: int) -> bool | None:
+            moved = (max(top + dy, 0), max(left + dx, 0),
+                     min(bottom + dy, n_rows - 1), min(right + dx, n_cols - 1))  # fmt: skip
+            if moved[0] > moved[2] or moved[1] > moved[3] or 2 * _cells(moved) < _cells(rect):
+                return None  # mostly off the map
+            return self.count(moved) >= least * _cells(moved)
+
+        for dy, dx in ((height, 0), (0, width), (side, side)):
+            sides = [holds(dy, dx), holds(-dy, -dx)]
+            seen = [held for held in sides if held is not None]
+            if seen and all(seen):
+                return True
+        return False
+
+    def ratio(self, count: int, cells: int) -> float:
+        """The binomial log-likelihood ratio of ``count`` raised cells among ``cells`` against
+        the background's rate."""
+        return binomial_ratio(count, cells, self.rate)
+
+
+def _strongest_apart(ratios: FloatArray, windows: IntArray) -> list[int]:
+    """Indices of ``windows`` taken strongest first (ties by position), each skipping those
+    that overlap one already taken (non-maximum suppression)."""
+    top, left, height, width = windows.T
+    bottom, right = top + height - 1, left + width - 1
+    free = np.ones(len(windows), dtype=bool)
+    taken = []
+    for i in np.lexsort((left, top, -ratios)).tolist():
+        if free[i]:
+            taken.append(i)
+            free &= (top > bottom[i]) | (top[i] > bottom) | (left > right[i]) | (left[i] > right)
+    return taken
+
+
+def _worst_run(evidence: FloatArray) -> tuple[float, int, int]:
+    """The run of consecutive lines of negative ``evidence`` with the lowest total: ``(total,
+    first, last)`` (total 0 when no line is negative)."""
+    negative = np.concatenate([[False], evidence < 0, [False]])
+    edges = np.flatnonzero(np.diff(negative.astype(np.int8)))
+    if not edges.size:
+        return 0.0, 0, -1
+    starts, stops = edges[0::2], edges[1::2]
+    totals = np.concatenate([[0.0], np.cumsum(evidence)])
+    sums = totals[stops] - totals[starts]
+    worst = int(np.argmin(sums))
+    return float(sums[worst]), int(starts[worst]), int(stops[worst]) - 1
+
+
+def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
+    """``rect`` without the lines the background explains better than a block of raised share
+    ``density``: while some run of such lines is explained better, together, by
+    :data:`SPLIT_EVIDENCE`, the worst run is removed (splitting the rectangle in two); then
+    edge lines explained better at all are cut away."""
+    rate = level.rate
+    share = min(max(density, 1.5 * rate), MAX_DENSITY)
+    raised_weight, plain_weight = math.log(share / rate), math.log((1 - rate) / (1 - share))
+    done: list[Rect] = []
+    todo = [rect]
+    while todo:
+        top, left, bottom, right = rect = todo.pop()
+        if bottom < top or right < left:
+            continue
+        evidence = []
+        for axis in (0, 1):
+            counts, length = level.lines(rect, axis)
+            evidence.append(counts * raised_weight - (length - counts) * plain_weight)
+        runs = [_worst_run(e) for e in evidence]
+        axis = int(runs[1][0] < runs[0][0])
+        total, first, last = runs[axis]
+        if total < -SPLIT_EVIDENCE:
+            todo += _cut(rect, axis, first, last)
+            continue
+        kept = [np.flatnonzero(e > 0) for e in evidence]
+        if not kept[0].size or not kept[1].size:
+            continue
+        trimmed = (
+            top + int(kept[0][0]), left + int(kept[1][0]),
+            top + int(kept[0][-1]), left + int(kept[1][-1]),
+        )  # fmt: skip
+        (done if trimmed == rect else todo).append(trimmed)
+    return done
+
+
+def _cut(rect: Rect, axis: int, first: int, last: int) -> list[Rect]:
+    """The parts of ``rect`` on either side of its rows (``axis=0``) or columns ``first`` to
+    ``last``."""
+    top, left, bottom, right = rect
+    if axis == 0:
+        return [(top, left, top + first - 1, right), (top + last + 1, left, bottom, right)]
+    return [(top, left, bottom, left + first - 1), (top, left + last + 1, bottom, right)]
+
+
+def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[IntArray, int]:
+    """Raised cells of the lines of ``rect`` from its ``side`` inwards (``outward`` False), or
+    of the lines beyond that side outwards, as far as ``rect`` is long that way (at least 8);
+    and the cells in each line."""
+    axis = side // 2  # 0: rows (top and bottom sides), 1: columns
+    corners = list(rect)
+    first, last = corners[axis], corners[axis + 2]
+    if outward:
+        reach = max(last - first + 1, 8)
+        limit = level.raised.shape[axis] - 1
+        first, last = (max(first - reach, 0), first - 1) if side % 2 == 0 else (
+            last + 1, min(last + reach, limit))  # fmt: skip
+    corners[axis], corners[axis + 2] = first, last
+    span = corners[3 - axis] - corners[1 - axis] + 1
+    counts = level.lines((corners[0], corners[1], corners[2], corners[3]), axis)[0]
+    if last < first:
+        counts = np.zeros(0, dtype=np.int64)
+    ahead = (side % 2 == 0) == outward  # lines listed from the far end: turn them round
+    return (counts[::-1] if ahead else counts), span
+
+
+def _moves(counts: IntArray, length: int, least: float, steps: int, grow: bool) -> int:
+    """How many of ``counts``' lines (taken in order) an edge moves over: growing, the next 1 to
+    ``steps`` lines join as soon as together they hold ``least`` of their cells; shrinking,
+    a line goes while it holds less than that (one line always stays)."""
+    total = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    moved = 0
+    while True:
+        if grow:
+            ahead = [k for k in range(1, steps + 1) if moved + k <= len(counts)]
+            joined = [k for k in ahead if total[moved + k] - total[moved] >= least * k * length]
+            if not joined:
+                return moved
+            moved += joined[0]
+        elif moved + 1 < len(counts) and total[moved + 1] - total[moved] < least * length:
+            moved += 1
+        else:
+            return moved
+
+
+def _edges(level: Level, rect: Rect, least: float, steps: int) -> Rect:
+    """``rect`` with its edges where the raised share of lines falls below ``least``: edge
+    lines below it are cut away, then each edge moves out over the next 1 to ``steps`` lines
+    as soon as together they reach it (looking past a sparse line into a full one)."""
+    for side in range(4):
+        counts, length = _lines_from(level, rect, side, outward=False)
+        rect = _shift(rect, side, -_moves(counts, length, least, steps, grow=False))
+    grown = True
+    while grown:
+        grown = False
+        for side in range(4):
+            counts, length = _lines_from(level, rect, side, outward=True)
+            moved = _moves(counts, length, least, steps, grow=True)
+            if moved:
+                rect, grown = _shift(rect, side, moved), True
+    return rect
+
+
+def _shift(rect: Rect, side: int, lines: int) -> Rect:
+    """``rect`` with its ``side`` edge moved ``lines`` outwards (inwards if negative)."""
+    top, left, bottom, right = rect
+    moved = (
+        (top - lines, left, bottom, right),
+        (top, left, bottom + lines, right),
+        (top, left - lines, bottom, right),
+        (top, left, bottom, right + lines),
+    )
+    return moved[side]
+
+
+@dataclass(frozen=True)
+class _Search:
+    """What every fit on one map shares: the matrix, the critical ratio and the edge rule's
+    parameters."""
+
+    cells: Cells
+    residual: NDArray[np.float32]
+    critical: float
+    expansion_threshold: float
+    max_expansion_steps: int
+
+    def stands_out(self, rect: Rect) -> bool:
+        """Whether ``rect`` holds more than the average cell and, against its background, at
+        least :data:`CONTRAST` times the :data:`RING` cells around it: the median residual
+        (``log(value)`` over each cell's row level and column and diagonal effects) inside
+        exceeds the ring's by ``log(CONTRAST)``. Medians, so that single heavy-tailed cells
+        on either side do not decide; residuals, so that softmax rows holding a wide block
+        compare fairly."""
+        if not self.cells.above_average(rect):
+            return False
+        top, left, bottom, right = rect
+        first_row, first_col = max(top - RING, 0), max(left - RING, 0)
+        near = self.residual[first_row : bottom + RING + 1, first_col : right + RING + 1]
+        ring = np.ones(near.shape, dtype=bool)
+        ring[top - first_row : bottom - first_row + 1, left - first_col : right - first_col + 1] = (
+            False
+        )
+        if not ring.any():
+            return True
+        inside = self.residual[top : bottom + 1, left : right + 1]
+        return float(np.median(inside)) - float(np.median(near[ring])) >= math.log(CONTRAST)
+
+
+def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:
+    """Blocks fitted from a significant ``window`` at ``level``, with their binomial ratios."""
+    fitted = []
+    for part in _split(level, window, level.count(window) / _cells(window)):
+        least = search.expansion_threshold * level.count(part) / _cells(part)
+        rect = _edges(level, part, least, search.max_expansion_steps)
+        top, left, bottom, right = rect
+        count = level.count(rect)
+        ratio = level.ratio(count, _cells(rect))
+        if (
+            bottom > top
+            and right > left
+            and count >= MIN_SHARE * _cells(rect)
+            and ratio >= search.critical
+            and search.stands_out(rect)
+            and not level.continues(rect)
+        ):
+            fitted.append((ratio, rect))
+    return fitted
+
+
+def _overlap(a: Rect, b: Rect) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _strongest(
+    windows: IntArray, ratios: FloatArray, level: Level, search: _Search, known: list[Rect]
+) -> list[Rect]:
+    """Blocks fitted from ``windows`` (strongest first, skipping those that overlap one taken),
+    none overlapping another or ``known``, strongest first."""
+    n_rows, n_cols = level.raised.shape
+    fitted: list[tuple[float, Rect]] = []
+    for i in _strongest_apart(ratios, windows):
+        top, left, height, width = windows[i].tolist()
+        window = (top, left, min(top + height, n_rows) - 1, min(left + width, n_cols) - 1)
+        fitted += _fit(window, level, search)
+    fitted.sort(key=lambda item: (-item[0], item[1]))
+    blocks: list[Rect] = []
+    for _, rect in fitted:
+        if not any(_overlap(rect, other) for other in blocks + known):
+            blocks.append(rect)
+    return blocks
+
+
+def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: int) -> list[Rect]:
+    """Rectangles of a matrix raised as a whole above its background, loosest level first.
+
+    See the module docstrings; ``expansion_threshold`` and ``max_expansion_steps`` are the
+    edge rule's share (a fraction of the block's raised share) and look-ahead (in lines).
+    """
+    shape = cells.matrix.shape
+    values = residual(cells) if min(shape) >= 2 else None
+    levels = Levels.of(values) if values is not None else None
+    shapes = window_shapes(shape)
+    if values is None or levels is None or not shapes:
+        return []
+    critical = math.log(levels.count * len(shapes) * cells.matrix.size / FALSE_ALARM)
+    search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)
+    sums = WindowSums()
+    blocks: list[Rect] = []
+    spread = 1.0
+    loose = min(LOOSE_LEVELS, levels.count)
+    for k in [*range(loose + 1, levels.count + 1), *range(loose, 0, -1)]:
+        raised = levels.raised(k)
+        counts4 = block_counts(raised)
+        level = Level(raised, levels.rate_outside(raised, k, blocks))
+        # Clumped background cells carry less evidence each (a quasi-likelihood): the ratio a
+        # window needs grows with their dispersion (the looser level's when too few cells).
+        spread = dispersion(counts4, shape, blocks) or spread
+        needed = critical * spread
+        windows, ratios = scan(raised, counts4, level.rate, shapes, needed, blocks, sums)
+        found = dataclasses.replace(search, critical=needed)
+        blocks += _strongest(windows, ratios, level, found, blocks)
+    return blocks

@@ -1,0 +1,559 @@
+"""The evidence behind region detection: how raised each cell is against the map's own
+background, and which windows hold more raised cells than that background explains.
+
+It treats a map the way scan statistics treat a spatial point pattern (Kulldorff 1997; Neill &
+Moore 2004): a block is a rectangle holding more raised cells than the background puts there by
+chance, which one heavy-tailed cell never does, however large. :mod:`izzyviz.region_fit` fits
+rectangles to the windows found here.
+
+1. **Background** (:func:`residual`). In ``log(value)``: each row's level (its lower quartile:
+   rows are softmaxes, and a wide block lowers the rest of its row), each column's effect (an
+   attention sink every row attends to) and each diagonal's effect (a positional band), from up
+   to 128 cells per line, then a slow 2-D drift from tiles a quarter of the map wide. An
+   effect counts only when it exceeds three times the noise of its own estimate (interquartile
+   range / sqrt(cells)): in heavy-tailed rows the estimates are noisy, and subtracting noise
+   would hide blocks.
+2. **Levels** (:class:`Levels`). A cell whose residual is in the map's top share ``q`` is
+   raised at that level, for each ``q`` of :data:`QUANTILES`: a block stands out at the level
+   that matches how far it is raised, whatever the background's shape (Dirichlet rows, peaky
+   softmaxes, real heads). The background's rate at a level is the share of raised cells
+   outside the blocks found so far.
+3. **Scan** (:func:`scan`). Windows of :func:`window_shapes` are tested with the binomial
+   likelihood ratio ``m KL(c/m || rate)`` of their ``c`` raised cells among ``m``. By the
+   Chernoff bound, the chance that the background puts that many raised cells in a window is
+   at most ``exp(-ratio)``, so a window is significant when its ratio exceeds ``log(windows
+   tested / FALSE_ALARM)``: on a map without blocks, with scattered background cells, all
+   windows together pass with probability at most ``FALSE_ALARM``. Where the background's
+   raised cells clump (:func:`dispersion`), each counts as less and the ratio needed grows.
+   A window must also have half its cells raised.
+
+Cost: a few passes over the matrix (log, comparisons, one uint8 mask per level), uint8 running
+sums for small windows band by band, and 4 x 4 block counts for large ones.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = [
+    "Cells",
+    "Levels",
+    "WindowSums",
+    "binomial_ratio",
+    "binomial_ratios",
+    "block_counts",
+    "dispersion",
+    "least_count",
+    "residual",
+    "scan",
+    "window_shapes",
+    "window_sizes",
+]
+
+Rect = tuple[int, int, int, int]
+"""An inclusive ``(top, left, bottom, right)`` rectangle of matrix cells."""
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+#: Chance that a map without blocks yields any significant window.
+FALSE_ALARM = 0.05
+#: Shares of the map's cells raised at each level, loosest first.
+QUANTILES = (0.4, 0.25, 0.1, 0.05, 0.025, 0.01, 0.004)
+#: The loosest levels, kept for blocks too large for the others (more than a tenth of a small
+#: map), are scanned last, loosest last: their noisy gaps would join neighbouring blocks.
+LOOSE_LEVELS = 2
+#: Window sides: every small one, then doubling, up to half the matrix.
+SMALL_SIDES = (2, 3, 4)
+#: Windows are at most this many cells a side: a larger block is found by a window inside it
+#: (with thousands of cells, any raised share that matters is significant) and then grown.
+MAX_SIDE = 64
+#: Windows are at most this many times longer than wide.
+MAX_ASPECT = 4
+#: Cells of each row, column or diagonal sampled (evenly spaced) for its median.
+LINE_SAMPLES = 128
+#: Lines shorter than this get no effect of their own.
+MIN_LINE = 16
+#: A row's level is this quantile of its cells: a block may fill most of a row (a softmax
+#: row holding a wide block is lower everywhere else) without raising it.
+ROW_QUANTILE = 0.25
+#: The local background (slow 2-D drift) comes from tiles 1/this of the map on a side, on maps
+#: at least LOCAL_MIN cells on each side.
+LOCAL_TILES = 4
+LOCAL_MIN = 64
+#: A line's effect counts when it exceeds this many noise deviations of its estimate.
+EFFECT_NOISE = 3.0
+#: ``log(normalised value + floor)``: exact zeros stay finite.
+LOG_FLOOR = 1e-6
+#: The dispersion is measured only with at least this many 4 x 4 blocks and raised cells.
+DISPERSION_DATA = 64
+#: A window (and a block) has at least this share of its cells raised.
+MIN_SHARE = 0.5
+
+
+class Cells:
+    """A matrix read as values in [0, 1], ``(value - low) * factor`` (shifted only if it has
+    negative entries): means and deviations stay finite near the float64 limit."""
+
+    def __init__(self, matrix: FloatArray) -> None:
+        span = float(matrix.max()) / 2 - min(float(matrix.min()), 0.0) / 2  # halved: no overflow
+        if 0.0 < span < 2.0**-900:  # subnormal values: 0.5 / span would overflow
+            matrix = matrix * 2.0**1000  # a power of two: relative values stay exact
+            span *= 2.0**1000
+        self.matrix = matrix
+        self.low = min(float(matrix.min()), 0.0)
+        self.constant = not span > 0.0
+        self.factor = 0.5 / span if span > 0.0 else 1.0
+
+    def __call__(self, rect: Rect) -> FloatArray:
+        """The normalised values of the cells of ``rect``."""
+        top, left, bottom, right = rect
+        cells = self.matrix[top : bottom + 1, left : right + 1]
+        return np.asarray(cells * self.factor - self.low * self.factor, dtype=np.float64)
+
+    @cached_property
+    def mean(self) -> float:
+        """The normalised value of the average cell."""
+        with np.errstate(over="ignore"):
+            mean = float(np.mean(self.matrix))
+        if not math.isfinite(mean):  # the sum overflowed: scale row by row
+            mean = float(np.mean([np.mean(row * self.factor) for row in self.matrix]))
+            return mean - self.low * self.factor
+        return (mean - self.low) * self.factor
+
+    def above_average(self, rect: Rect) -> bool:
+        """Whether the cells of ``rect`` hold more than the average cell."""
+        return float(self(rect).mean()) > self.mean
+
+
+# --------------------------------------------------------------------------------------------
+# 1. Background
+# --------------------------------------------------------------------------------------------
+
+
+def _positions(length: IntArray | int, count: int) -> IntArray:
+    """``count`` evenly spaced indices into lines of ``length`` cells (one row per length)."""
+    steps = np.arange(count, dtype=np.int64)
+    span = np.asarray(length, dtype=np.int64)[..., None] - 1
+    return (steps * span) // max(count - 1, 1)
+
+
+def _effects(
+    samples: NDArray[np.float32], quantile: float, two_sided: bool
+) -> tuple[FloatArray, float]:
+    """Per line (a row of ``samples``): its ``quantile`` minus the typical line's, where that
+    stands out from the estimate's own noise (interquartile range / sqrt(samples)), else 0;
+    and the typical line's ``quantile``."""
+    count = samples.shape[1]
+    ranks = ((count - 1) // 4, int((count - 1) * quantile), 3 * (count - 1) // 4)
+    q25, level, q75 = np.partition(samples, sorted(set(ranks)), axis=1)[:, ranks].T
+    noise = (q75.astype(np.float64) - q25) / math.sqrt(count)
+    typical = float(np.median(level))
+    effect = level.astype(np.float64) - typical
+    standing = np.abs(effect) if two_sided else effect
+    return np.where(standing > EFFECT_NOISE * noise, effect, 0.0), typical
+
+
+def _diagonal_view(values: NDArray[np.float32], shape: tuple[int, int]) -> NDArray[np.float32]:
+    """Per-diagonal values (index ``col - row + rows - 1``) laid out as the matrix (no copy)."""
+    step = values.strides[0]
+    return np.lib.stride_tricks.as_strided(
+        values[shape[0] - 1 :], shape, (-step, step), writeable=False
+    )
+
+
+def _sampled(count: int) -> IntArray:
+    """Indices of the cells of a line of ``count`` cells sampled for its median."""
+    return np.unique(_positions(count, min(count, LINE_SAMPLES)))
+
+
+def residual(cells: Cells) -> NDArray[np.float32] | None:
+    """``log(value)`` minus its background: row levels, column and diagonal effects, and the
+    slow 2-D drift (see the module docstring).
+
+    Values are normalised to [0, 1] first; None for a constant matrix. A row's level is its
+    lower quartile where that stands out from the other rows' (either way), else the typical
+    row's; columns and diagonals (medians) only raise the background. Lines shorter than
+    :data:`MIN_LINE`, and diagonals shorter than half the smaller side (a block could fill
+    them), get no effect; maps under :data:`LOCAL_MIN` a side get no drift.
+    """
+    if cells.constant:
+        return None
+    values = np.empty(cells.matrix.shape, dtype=np.float32)
+    np.multiply(cells.matrix, cells.factor, out=values, casting="unsafe")  # no float64 copy
+    values -= np.float32(cells.low * cells.factor - LOG_FLOOR)
+    np.maximum(values, np.float32(LOG_FLOOR), out=values)
+    np.log(values, out=values)
+    n_rows, n_cols = cells.matrix.shape
+    if n_cols >= MIN_LINE:
+        rows, typical = _effects(values[:, _sampled(n_cols)], ROW_QUANTILE, two_sided=True)
+        values -= (rows + typical).astype(np.float32)[:, None]
+    else:
+        values -= np.float32(np.median(values))
+    if n_rows >= MIN_LINE:
+        cols, _ = _effects(np.ascontiguousarray(values[_sampled(n_rows)].T), 0.5, False)
+        values -= cols.astype(np.float32)[None, :]
+    offsets = np.arange(-(n_rows - 1), n_cols, dtype=np.int64)
+    first = np.maximum(-offsets, 0)
+    lengths = np.minimum(n_rows - first, n_cols - first - offsets)
+    used = np.flatnonzero(lengths >= max(MIN_LINE, -(-min(n_rows, n_cols) // 2)))
+    if used.size:
+        count = int(min(int(lengths[used].min()), LINE_SAMPLES))
+        rows_at = first[used, None] + _positions(lengths[used], count)
+        diagonal, _ = _effects(values[rows_at, rows_at + offsets[used, None]], 0.5, False)
+        per_diagonal = np.zeros(offsets.size, dtype=np.float32)
+        per_diagonal[used] = diagonal
+        values -= _diagonal_view(per_diagonal, (n_rows, n_cols))
+    if min(n_rows, n_cols) >= LOCAL_MIN:
+        drift = _local_levels(values)
+        if drift is not None:
+            values -= drift
+    return values
+
+
+def _tile_grid(length: int) -> tuple[IntArray, int]:
+    """Starts of the tiles along an axis (a tile every half tile) and the tile's length."""
+    tile = length // LOCAL_TILES
+    return np.arange(0, length - tile + 1, max(tile // 2, 1)), tile
+
+
+def _interpolation(length: int, starts: IntArray, tile: int) -> NDArray[np.float32]:
+    """``(length, tiles)`` weights interpolating linearly between tile centres (flat beyond
+    the outermost ones)."""
+    centres = starts + (tile - 1) / 2
+    weights = np.zeros((length, len(starts)), dtype=np.float32)
+    position = np.clip(np.arange(length), centres[0], centres[-1])
+    right = np.clip(np.searchsorted(centres, position, side="right"), 1, len(starts) - 1)
+    span = centres[right] - centres[right - 1]
+    fraction = (position - centres[right - 1]) / np.where(span > 0, span, 1.0)
+    rows = np.arange(length)
+    weights[rows, right - 1] = 1.0 - fraction
+    weights[rows, right] += fraction
+    return weights
+
+
+def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32] | None:
+    """The map's slow 2-D drift: each tile's lower quartile (tiles a quarter of the map, one
+    every eighth; a block may fill most of a tile without raising it) minus the typical
+    tile's, where that stands out from its own noise, interpolated between tile centres;
+    None when no tile stands out."""
+    row_starts, tall = _tile_grid(values.shape[0])
+    col_starts, wide = _tile_grid(values.shape[1])
+    dy, dx = max(1, tall // 64), max(1, wide // 64)
+    samples = np.stack(
+        [
+            values[top : top + tall : dy, left : left + wide : dx].ravel()
+            for top in row_starts
+            for left in col_starts
+        ]
+    )
+    effects, _ = _effects(samples, ROW_QUANTILE, two_sided=True)
+    if not effects.any():
+        return None
+    grid = effects.reshape(len(row_starts), len(col_starts)).astype(np.float32)
+    across = _interpolation(values.shape[1], col_starts, wide)
+    down = _interpolation(values.shape[0], row_starts, tall)
+    return np.asarray((down @ grid) @ across.T, dtype=np.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# 2. Raised cells
+# --------------------------------------------------------------------------------------------
+
+
+def binomial_ratio(count: int, cells: int, rate: float) -> float:
+    """The binomial log-likelihood ratio ``cells * KL(count / cells || rate)``: how much better
+    a raised share of ``count / cells`` explains ``count`` raised cells among ``cells`` than the
+    background's ``rate`` (0 when the share is not above it)."""
+    share = count / cells
+    if share <= rate:
+        return 0.0
+    plain = (1.0 - share) * math.log((1.0 - share) / (1.0 - rate)) if share < 1.0 else 0.0
+    return cells * (share * math.log(share / rate) + plain)
+
+
+def least_count(cells: int, rate: float, critical: float) -> int | None:
+    """The fewest raised cells among ``cells`` whose binomial ratio against ``rate`` reaches
+    ``critical``, and at least :data:`MIN_SHARE` of them (None if even all do not): the ratio
+    grows with the count, so a bisection finds it."""
+    if cells * -math.log(rate) < critical:
+        return None
+    low, high = int(cells * rate), cells
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (
+            (low, middle) if binomial_ratio(middle, cells, rate) >= critical else (middle, high)
+        )
+    return max(high, math.ceil(MIN_SHARE * cells))
+
+
+def binomial_ratios(counts: IntArray, cells: IntArray, rates: FloatArray) -> FloatArray:
+    """:func:`binomial_ratio` elementwise."""
+    share = counts / cells
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raised = np.where(share > 0.0, share * np.log(share / rates), 0.0)
+        plain = np.where(share < 1.0, (1.0 - share) * np.log((1.0 - share) / (1.0 - rates)), 0.0)
+    return np.where(share > rates, cells * (raised + plain), 0.0)
+
+
+@dataclass(frozen=True, eq=False)
+class Levels:
+    """The cells raised at each level, and the background's rate at each.
+
+    ``reached[i, j]`` is how many levels cell ``(i, j)`` reaches (0 to ``len(rates)``): it is
+    raised at levels 1 to ``reached[i, j]``. ``rates[k - 1]`` is the share of background cells
+    raised at level ``k``, decreasing with ``k``.
+    """
+
+    reached: NDArray[np.uint8]
+    rates: FloatArray
+
+    @property
+    def count(self) -> int:
+        """The number of levels."""
+        return len(self.rates)
+
+    @classmethod
+    def of(cls, values: NDArray[np.float32]) -> Levels | None:
+        """The levels of a residual map (thresholds: quantiles of an evenly spaced sample of at
+        most 256 x 256 cells); levels raising no cell are left out; None when none is left or
+        the loosest raises half the map."""
+        n_rows, n_cols = values.shape
+        sample = values[:: max(1, n_rows // 256), :: max(1, n_cols // 256)].ravel()
+        quantiles = [q for q in QUANTILES if q * values.size >= 1.0]
+        reached = np.zeros(values.shape, dtype=np.uint8)
+        for threshold in np.quantile(sample, [1.0 - q for q in quantiles]):
+            reached += values > threshold
+        counts = np.bincount(reached.ravel(), minlength=len(quantiles) + 1)
+        rates = counts[::-1].cumsum()[::-1][1:] / values.size
+        rates = rates[: int(np.count_nonzero(rates))]  # ties at the top empty strict levels
+        if not rates.size or rates[0] >= 0.5:
+            return None
+        return cls(reached, rates)
+
+    def rate_outside(self, raised: NDArray[np.bool_], level: int, known: list[Rect]) -> float:
+        """The share of cells ``raised`` at ``level`` outside ``known`` (blocks, which never
+        overlap, each widened by one cell), at least half a cell's: blocks inflate the share
+        measured over the whole map and would hide small blocks."""
+        if not known:
+            return float(self.rates[level - 1])
+        inside = cells = 0
+        for top, left, bottom, right in known:
+            around = raised[max(top - 1, 0) : bottom + 2, max(left - 1, 0) : right + 2]
+            inside += int(np.count_nonzero(around))
+            cells += around.size
+        total = round(float(self.rates[level - 1]) * raised.size)
+        share = max(total - inside, 0) / max(raised.size - cells, 1)
+        return max(share, 0.5 / raised.size)
+
+    def raised(self, level: int) -> NDArray[np.bool_]:
+        """The cells raised at ``level`` (1 is the loosest)."""
+        return self.reached >= level
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Scan
+# --------------------------------------------------------------------------------------------
+
+
+def window_sizes(length: int) -> list[int]:
+    """Window sides along an axis of ``length`` cells: :data:`SMALL_SIDES`, then 8, 16, 32,
+    ... up to half the axis (at least 2, at most the axis) or :data:`MAX_SIDE`."""
+    top = min(length, max(2, length // 2), MAX_SIDE)
+    sides = [k for k in SMALL_SIDES if k <= top]
+    k = 8
+    while k <= top:
+        sides.append(k)
+        k *= 2
+    return sides
+
+
+def window_shapes(shape: tuple[int, int]) -> list[tuple[int, int]]:
+    """Window shapes ``(height, width)`` scanned on a map of ``shape``."""
+    return [
+        (h, w)
+        for h in window_sizes(shape[0])
+        for w in window_sizes(shape[1])
+        if max(h, w) <= MAX_ASPECT * min(h, w)
+    ]
+
+
+#: Small windows are summed band by band, this many rows of window tops at a time (a multiple
+#: of every step), so that their buffers stay small.
+BAND = 512
+#: On maps up to this many cells a side, small windows are tested at every position (on larger
+#: ones, on a grid of steps half their sides): a block in a small map has no cells to spare.
+EVERY_POSITION = 64
+
+
+def steps(height: int, width: int) -> tuple[int, int]:
+    """The grid steps of windows of ``height`` x ``width``: half their sides, at least 1."""
+    return max(1, height // 2), max(1, width // 2)
+
+
+class WindowSums:
+    """Raised cells of every window of each small shape (a side of at most 4 cells, so at most
+    4 x 16) in a band of a mask: uint8 running sums, first down the columns then along the
+    rows, each run two shorter ones added (a power of two and the rest). Buffers are kept from
+    one band to the next: a fresh array costs more in page faults than the sum that fills it.
+    """
+
+    def __init__(self) -> None:
+        self.buffers: dict[tuple[int, int], NDArray[np.uint8]] = {}
+        self.done: set[tuple[int, int]] = set()
+        self.cells: NDArray[np.uint8] = np.zeros((0, 0), dtype=np.uint8)
+
+    def band(self, cells: NDArray[np.uint8]) -> None:
+        """Sum ``cells`` (rows of a mask, as uint8) from now on."""
+        self.cells, self.done = cells, set()
+
+    def run(self, height: int, width: int) -> NDArray[np.uint8]:
+        """Raised cells of every ``height`` x ``width`` window (``width`` 1: column runs)."""
+        if height == 1 and width == 1:
+            return self.cells
+        if (height, width) in self.done:
+            return self.buffers[height, width]
+        axis = 1 if width > 1 else 0
+        length = width if axis else height
+        first = 1 << ((length - 1).bit_length() - 1)
+        head = self.run(*((height, first) if axis else (first, 1)))
+        tail = self.run(*((height, length - first) if axis else (length - first, 1)))
+        kept = head.shape[axis] - length + first
+        if axis == 0:
+            head, tail = head[:kept], tail[first : first + kept]
+        else:
+            head, tail = head[:, :kept], tail[:, first : first + kept]
+        out = self.buffers.get((height, width))
+        if out is None or out.shape != head.shape:
+            out = self.buffers[height, width] = np.empty(head.shape, dtype=np.uint8)
+        np.add(head, tail, out=out)
+        self.done.add((height, width))
+        return out
+
+
+def block_counts(raised: NDArray[np.bool_]) -> NDArray[np.uint8]:
+    """Raised cells in each 4 x 4 block of ``raised`` (zero-padded to whole blocks)."""
+    rows, cols = raised.shape
+    padded = np.zeros((-(-rows // 4) * 4, -(-cols // 4) * 4), dtype=np.uint8)
+    padded[:rows, :cols] = raised
+    quarter = padded[0::4] + padded[1::4] + padded[2::4] + padded[3::4]
+    return np.asarray(quarter[:, 0::4] + quarter[:, 1::4] + quarter[:, 2::4] + quarter[:, 3::4])
+
+
+def dispersion(
+    counts: NDArray[np.uint8], shape: tuple[int, int], known: list[Rect]
+) -> float | None:
+    """How clustered the background's raised cells are: 16 over the number of independent
+    cells a 4 x 4 block is worth, ``log P(empty) / log(1 - rate)`` (1 for scattered cells, more
+    when they clump; at least 1). Measured on whole blocks that touch none of ``known`` and are
+    less than half raised; None with fewer than :data:`DISPERSION_DATA` of them or of their
+    raised cells."""
+    full = counts[: shape[0] // 4, : shape[1] // 4]
+    kept = np.ones(full.shape, dtype=bool)
+    for top, left, bottom, right in known:
+        kept[top // 4 : bottom // 4 + 1, left // 4 : right // 4 + 1] = False
+    blocks = full[kept]
+    blocks = blocks[blocks < 8]  # half-raised blocks are a block's, not the background's
+    raised = int(blocks.sum(dtype=np.int64))
+    if blocks.size < DISPERSION_DATA or raised < DISPERSION_DATA:
+        return None
+    rate = raised / (16 * blocks.size)
+    empty = float(np.count_nonzero(blocks == 0)) / blocks.size
+    if not 0.0 < empty < 1.0:
+        return None
+    return max(1.0, 16 * math.log(1.0 - rate) / math.log(empty))
+
+
+def _block_integral(counts: NDArray[np.uint8]) -> NDArray[np.int32]:
+    """The integral image of 4 x 4 block counts."""
+    integral = np.zeros((counts.shape[0] + 1, counts.shape[1] + 1), dtype=np.int32)
+    np.cumsum(counts, axis=1, dtype=np.int32, out=integral[1:, 1:])
+    np.cumsum(integral, axis=0, out=integral)
+    return integral
+
+
+def _large_counts(
+    integral: NDArray[np.int32], height: int, width: int
+) -> tuple[NDArray[np.int32], int, int]:
+    """Raised cells of ``height`` x ``width`` windows (multiples of 4) on a grid of steps half
+    their sides, from a block integral, and the steps."""
+    tall, wide = height // 4, width // 4
+    dy, dx = max(1, tall // 2), max(1, wide // 2)
+    rows, cols = integral.shape
+    top, bottom = slice(0, rows - tall, dy), slice(tall, rows, dy)
+    left, right = slice(0, cols - wide, dx), slice(wide, cols, dx)
+    counts = integral[bottom, right] - integral[top, right]
+    counts -= integral[bottom, left]
+    counts += integral[top, left]
+    return counts, 4 * dy, 4 * dx
+
+
+def _hits(
+    counts: NDArray[np.integer[Any]],
+    least: int,
+    grid: tuple[int, int, int],
+    shape: tuple[int, int],
+    known: list[Rect],
+) -> IntArray:
+    """Windows of ``shape`` whose count reaches ``least`` and that overlap none of ``known``,
+    as rows ``(top, left, height, width, count)``; ``counts[i, j]`` is the window at
+    ``(first + i * dy, j * dx)`` for ``grid = (first, dy, dx)``."""
+    first, dy, dx = grid
+    height, width = shape
+    hit = counts >= least
+    for r0, c0, r1, c1 in known:  # windows overlapping a known block
+        low, high = max(r0 - height + 1 - first, 0), r1 - first
+        if high >= 0:
+            hit[-(-low // dy) : high // dy + 1,
+                -(-max(c0 - width + 1, 0) // dx) : c1 // dx + 1] = False  # fmt: skip
+    if not hit.any():
+        return np.zeros((0, 5), dtype=np.int64)
+    rows, cols = np.nonzero(hit)
+    return np.column_stack(
+        [first + rows * dy, cols * dx, np.full(rows.size, height), np.full(rows.size, width),
+         counts[rows, cols]]
+    ).astype(np.int64)  # fmt: skip
+
+
+def scan(
+    raised: NDArray[np.bool_],
+    counts4: NDArray[np.uint8],
+    rate: float,
+    shapes: list[tuple[int, int]],
+    critical: float,
+    known: list[Rect],
+    sums: WindowSums,
+) -> tuple[IntArray, FloatArray]:
+    """The significant windows of one level that overlap none of ``known``, as rows ``(top,
+    left, height, width)``, and their binomial ratios: at least :data:`MIN_SHARE` of their
+    cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
+    grid of steps half their sides (small windows at every position on maps up to
+    :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts."""
+    least = {shape: least_count(shape[0] * shape[1], rate, critical) for shape in shapes}
+    wanted = [(shape, count) for shape, count in least.items() if count is not None]
+    small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
+    large = [(shape, count) for shape, count in wanted if min(shape) > SMALL_SIDES[-1]]
+    found: list[IntArray] = []
+    mask = raised.view(np.uint8)
+    n_rows = raised.shape[0]
+    reach = max((shape[0] for shape, _ in small), default=1) - 1
+    for first in range(0, n_rows, BAND) if small else ():
+        sums.band(mask[first : min(first + BAND + reach, n_rows)])
+        for (height, width), count in small:
+            dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
+            band = sums.run(height, width)[:BAND:dy, ::dx]
+            found.append(_hits(band, count, (first, dy, dx), (height, width), known))
+    integral = _block_integral(counts4) if large else None
+    for (height, width), count in large:
+        assert integral is not None
+        counts, dy, dx = _large_counts(integral, height, width)
+        found.append(_hits(counts, count, (0, dy, dx), (height, width), known))
+    windows = np.concatenate(found) if found else np.zeros((0, 5), dtype=np.int64)
+    sizes = windows[:, 2] * windows[:, 3]
+    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, np.full(len(windows), rate))
