@@ -128,11 +128,9 @@ def compare_two_attentions_with_circles(
         Radius of the circle of the largest difference, as a fraction of its cell's smaller
         side (> 0; 0.45 leaves a thin margin).
 
-    width, font, font_size, style
-        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
-    norm
-        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
-        ``"log"``: as in :func:`izzyviz.heatmap`.
+    width, font, font_size, style, norm
+        Fit the figure to a paper (:func:`izzyviz.figure_style`); the colour scale, as in
+        :func:`izzyviz.heatmap` (``"auto"``: power up to 128 tokens, log beyond).
 
     Returns
     -------
@@ -240,11 +238,9 @@ def check_stability_heatmap_with_gradient_color(
         Radius of the circle of the largest spread, as a fraction of its cell's smaller side
         (> 0).
 
-    width, font, font_size, style
-        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
-    norm
-        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
-        ``"log"``: as in :func:`izzyviz.heatmap`.
+    width, font, font_size, style, norm
+        Fit the figure to a paper (:func:`izzyviz.figure_style`); the colour scale, as in
+        :func:`izzyviz.heatmap` (``"auto"``: power up to 128 tokens, log beyond).
 
     Returns
     -------
@@ -392,11 +388,9 @@ def visualize_attention_evolution_sparklines(
         What colours the cells (and the colour bar): ``"mean"``, the mean over the steps, or
         ``"last"``, the last step.
 
-    width, font, font_size, style
-        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
-    norm
-        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
-        ``"log"``: as in :func:`izzyviz.heatmap`.
+    width, font, font_size, style, norm
+        Fit the figure to a paper (:func:`izzyviz.figure_style`); the colour scale, as in
+        :func:`izzyviz.heatmap` (``"auto"``: power up to 128 tokens, log beyond).
 
     Returns
     -------
@@ -559,11 +553,9 @@ def visualize_attention_with_detected_regions(
     cmap
         Colormap name.
 
-    width, font, font_size, style
-        Fit the figure to a paper: see :func:`izzyviz.figure_style`.
-    norm
-        ``"auto"`` (default: power up to 128 tokens, log beyond), ``"power"``, ``"linear"`` or
-        ``"log"``: as in :func:`izzyviz.heatmap`.
+    width, font, font_size, style, norm
+        Fit the figure to a paper (:func:`izzyviz.figure_style`); the colour scale, as in
+        :func:`izzyviz.heatmap` (``"auto"``: power up to 128 tokens, log beyond).
 
     Returns
     -------

@@ -337,12 +337,9 @@ def visualize_attention_encoder_only(
     auto_detect_regions
         Also box the regions :func:`izzyviz.regions.find_attention_regions_with_merging` finds.
 
-    width, font, font_size, style
-        Fit the figure to a paper (page width in inches, font file or family, label size in
-        points, or the preset ``"column"`` / ``"page"``): see :func:`izzyviz.figure_style`.
-    norm
-        ``"auto"`` (default: the original power scale up to 128 tokens, a log scale beyond),
-        ``"power"``, ``"linear"`` or ``"log"``: as in :func:`izzyviz.heatmap`.
+    width, font, font_size, style, norm
+        Fit the figure to a paper (:func:`izzyviz.figure_style`); the colour scale, as in
+        :func:`izzyviz.heatmap` (``"auto"``: power up to 128 tokens, log beyond).
 
     Returns
     -------
