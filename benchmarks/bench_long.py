@@ -176,9 +176,12 @@ def heatmap_box(fig: Any) -> tuple[float, float, float, float]:
 # -- workers (fresh interpreters) ---------------------------------------------------------------
 
 
-def worker_case(n: int, fmt: str, kind: str, runs: int, outdir: str, source: str) -> None:
+def worker_case(
+    n: int, fmt: str, kind: str, runs: int, outdir: str, source: str, norm: str = "-"
+) -> None:
     import izzyviz
 
+    options = {} if norm == "-" else {"norm": norm}  # "-": the code's default (older code: none)
     matrix: Any = make_input(n, kind) if source == "memory" else np.load(source, mmap_mode="r")
     labels = [f"tok{i}" for i in range(n)]
     rss_base = max_rss()
@@ -187,7 +190,7 @@ def worker_case(n: int, fmt: str, kind: str, runs: int, outdir: str, source: str
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        fig = izzyviz.heatmap(matrix, labels, labels, title=f"{kind}, {n} tokens")
+        fig = izzyviz.heatmap(matrix, labels, labels, title=f"{kind}, {n} tokens", **options)
         fig.save(path)
         times.append(time.perf_counter() - t0)
     x0, y0, x1, y1 = heatmap_box(fig)
@@ -273,13 +276,18 @@ def main(argv: list[str] | None = None) -> int:
         help=f"largest size the baseline draws (default {BASELINE_MAX}: the code before block "
         "reading needs over 3 GB above it; a later --baseline-ref reads in blocks too)",
     )
+    parser.add_argument(
+        "--norm",
+        help="colour scale of this code's figures (the baseline keeps its own): e.g. power, the "
+        "old default, to compare like with like",
+    )
     parser.add_argument("--keep", metavar="DIR", help="write the figures to DIR and keep them")
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         kind, *rest = args.worker
         if kind == "case":
-            worker_case(int(rest[0]), rest[1], rest[2], int(rest[3]), rest[4], rest[5])
+            worker_case(int(rest[0]), rest[1], rest[2], int(rest[3]), *rest[4:])
         elif kind == "write":
             write_memmap(int(rest[0]), rest[1], rest[2])
             emit({})
@@ -326,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
                     os.makedirs(sub, exist_ok=True)
                     r = run_worker(
                         __file__,
-                        ["case", n, fmt, kind, runs, sub, source],
+                        ["case", n, fmt, kind, runs, sub, source]
+                        + ([args.norm] if version == "this" and args.norm else []),
                         CASE_TIMEOUT,
                         env or here,
                     )

@@ -333,8 +333,8 @@ def _pooled_top_cells(
         for pixel in np.sort(candidates).tolist():
             i, j = divmod(pixel, maxima.shape[1])
             r0, c0 = int(row_bounds[i]), int(col_bounds[j])
-            rows = read_rows(source, r0, int(row_bounds[i + 1]))
-            block = np.asarray(rows[:, c0 : col_bounds[j + 1]], np.float64)
+            # (a masked matrix reads NaN where masked)
+            block = np.asarray(source[r0 : row_bounds[i + 1], c0 : col_bounds[j + 1]], np.float64)
             with np.errstate(invalid="ignore"):  # masked cells (NaN) are never top cells
                 rr, cc = np.nonzero(block >= floor)
             found_r.append(rr + r0)
