@@ -16,7 +16,7 @@ A matrix takes one road, each stage in its own module and entered once, never ca
     scene         layout.page            Scene: frozen dataclasses in points (scene.py)
     backends      Figure.save            bytes of a PDF, SVG or PNG (render.py, backends/)
 
-:class:`izzyviz.plot.HeatmapJob` runs the stages for one panel; the seed functions
+:class:`izzyviz.job.HeatmapJob` runs the stages for one panel; the seed functions
 (``visualization``), the analysis views (``views``) and the head overview and report
 (``heads``) are modes of it: data, not copies. Model-facing code (``capturing``, ``stats``,
 ``headstats``) hands plain arrays to the door and never reaches below it.

@@ -4,7 +4,7 @@ mark such as a circle.
 
 A view describes itself as a :class:`View` (the matrix its cells show, labels, texts, file name,
 numbers for ``Figure.data``, its overlay and key) and :func:`draw` lays it out as a
-:class:`izzyviz.plot.HeatmapJob`, so there is one layout path; its key rows are the layout's
+:class:`izzyviz.job.HeatmapJob`, so there is one layout path; its key rows are the layout's
 legend entries (:class:`izzyviz.layout.LegendEntry`: a line, a swatch or a mark).
 """
 
@@ -21,8 +21,9 @@ from numpy.typing import NDArray
 from izzyviz._validate import check_labels
 from izzyviz.colors import ColorScale
 from izzyviz.figure import Figure
+from izzyviz.job import HeatmapJob
 from izzyviz.layout import CellLayout, LegendEntry, Overlay, Style, page, text_node
-from izzyviz.plot import HeatmapJob, figure_data, save_figure
+from izzyviz.plot import figure_data, save_figure
 from izzyviz.scene import RGBA, Circle, Group, Node, RadialGradient, Rect
 from izzyviz.source import as_float_array, to_numpy
 from izzyviz.text import metrics

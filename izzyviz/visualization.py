@@ -25,9 +25,10 @@ from izzyviz._validate import (
 from izzyviz.colors import ScaleRequest
 from izzyviz.figure import Figure
 from izzyviz.inputs import display_tokens, select_source
+from izzyviz.job import HeatmapJob
 from izzyviz.layout import Region, Style, TooNarrow, page
 from izzyviz.paper import figure_style
-from izzyviz.plot import HeatmapJob, figure_data, redrawable, save_figure
+from izzyviz.plot import figure_data, redrawable, save_figure
 from izzyviz.source import Matrix, as_source, sub_matrix
 from izzyviz.summary import MatrixSummary, value_range
 from izzyviz.views import (

@@ -402,7 +402,7 @@ def test_a_memmapped_npy_reaches_the_engine_as_a_memmap(
 ) -> None:
     """The matrix the block reader gets is the file's memmap (or a view of one head of it), so
     a long map is read block by block as the library reads it."""
-    from izzyviz import plot
+    from izzyviz import job as plot
 
     seen: list[object] = []
     original = plot.summarize

@@ -7,8 +7,8 @@ import pytest
 
 import izzyviz
 from izzyviz.colors import ColorScale
+from izzyviz.job import HeatmapJob
 from izzyviz.layout import Style, heatmap_panel
-from izzyviz.plot import HeatmapJob
 from izzyviz.scene import CellGrid, Circle, Group, Line, Rect, Text
 from izzyviz.summary import top_cells
 from tests.figures import TOKENS, quick_start_matrix

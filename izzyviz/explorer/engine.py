@@ -24,9 +24,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz.colors import ColorScale
+from izzyviz.job import HeatmapJob
 from izzyviz.layout import Style, colorbar
 from izzyviz.numbers import format_numbers
-from izzyviz.plot import HeatmapJob
 from izzyviz.raster import encode_png
 from izzyviz.scene import RGBA, Image, Line, Text
 from izzyviz.source import MaskedRows, Matrix, as_source, read_rows, release, sub_matrix
