@@ -17,6 +17,9 @@ import pytest
 import izzyviz
 from izzyviz.cli import _parser, load_attention, main, read_tokens
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import bench_cli
+
 SAMPLE = izzyviz.load_sample("quick_start")
 TOKENS = SAMPLE.tokens  # 12 WordPiece tokens, starting with [CLS]
 
@@ -421,20 +424,6 @@ def test_a_memmapped_npy_reaches_the_engine_as_a_memmap(
     np.testing.assert_array_equal(seen[1], SAMPLE.attentions[2, 3])
 
 
-def _read_bytes() -> int:
-    with open("/proc/self/io") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("read_bytes"))
-
-
-def _evict(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-    finally:
-        os.close(fd)
-
-
 def _write_stack(path: Path, stack: np.ndarray) -> None:
     if path.suffix == ".npy":
         np.save(path, stack)
@@ -447,10 +436,10 @@ def _write_stack(path: Path, stack: np.ndarray) -> None:
 
 def _read_during(path: Path, action: Any) -> int:
     """Bytes read from disk while ``action()`` runs, ``path`` dropped from the page cache."""
-    _evict(path)
-    before = _read_bytes()
+    bench_cli.evict(str(path))
+    before = bench_cli.read_bytes()
     action()
-    return _read_bytes() - before
+    return bench_cli.read_bytes() - before
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".safetensors", ".pt"])
@@ -482,6 +471,7 @@ def test_one_head_of_a_4d_file_is_read_without_the_rest(tmp_path: Path, suffix: 
     tokens = tmp_path / "tokens.txt"
     tokens.write_text("\n".join(labels), encoding="utf-8")
     args = ["render", str(path), "--tokens", str(tokens), "--layer", "1", "--head", "1"]
+    assert main([*args, "-o", str(tmp_path / "warm_cli.png")]) == 0  # modules it imports: cached
     statuses: list[int] = []
     read = _read_during(path, lambda: statuses.append(main([*args, "-o", str(tmp_path / "h.png")])))
     assert statuses == [0]
