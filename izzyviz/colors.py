@@ -148,6 +148,18 @@ def _power_table(gamma: float, size: int) -> tuple[NDArray[np.uint8], NDArray[np
     return entries[:-1], entries[:-1] != entries[1:]
 
 
+def _check_ends(vmin: float | None, vmax: float | None, norm: str) -> None:
+    """Refuse ends in the wrong order, and a log scale's floor at or below zero (None: an end
+    not known yet)."""
+    if vmin is not None and vmax is not None and vmax < vmin:
+        raise ValueError(f"vmax: expected vmax >= vmin, got vmin={vmin!r}, vmax={vmax!r}")
+    if norm == "log" and vmin is not None and not vmin > 0:
+        raise ValueError(
+            f"vmin: a log colour scale needs a positive floor, got {vmin!r} (values at or "
+            "below the floor take its lowest colour; exact zeros are drawn apart)"
+        )
+
+
 @lru_cache(maxsize=32)
 def _log_palette(name: str) -> NDArray[np.uint8]:
     """A log scale's palette: :data:`ZERO_COLOR` first, then the colormap from its first colour
@@ -200,15 +212,7 @@ class ColorScale:
             raise ValueError(
                 f"vmin/vmax: expected finite numbers, got {self.vmin!r}, {self.vmax!r}"
             )
-        if self.vmax < self.vmin:
-            raise ValueError(
-                f"vmax: expected vmax >= vmin, got vmin={self.vmin!r}, vmax={self.vmax!r}"
-            )
-        if self.norm == "log" and not self.vmin > 0:
-            raise ValueError(
-                f"vmin: a log colour scale needs a positive floor, got {self.vmin!r} (values "
-                "at or below the floor take its lowest colour; exact zeros are drawn apart)"
-            )
+        _check_ends(self.vmin, self.vmax, self.norm)
 
     @classmethod
     def from_data(
@@ -218,25 +222,17 @@ class ColorScale:
         cmap: str = "Blues",
         vmin: float | None = None,
         vmax: float | None = None,
-        norm: str = "power",
     ) -> ColorScale:
-        """A scale spanning ``data`` (its min and max, NaN cells left out, unless ``vmin``/``vmax``
-        are given: finite real numbers, not strings). A log scale's floor defaults to
-        :meth:`log_floor` of ``data``."""
+        """A power scale spanning ``data`` (its min and max, NaN cells left out, unless
+        ``vmin``/``vmax`` are given: finite real numbers, not strings); other norms and
+        percentile ends: :class:`ScaleRequest`."""
         ends = []
         for value, name, reduce in ((vmin, "vmin", np.nanmin), (vmax, "vmax", np.nanmax)):
-            if value is not None:
-                ends.append(check_number(value, name, "a finite number or None", math.isfinite))
-            elif name == "vmin" and norm == "log":
-                ends.append(cls.log_floor(data))
-            else:
+            if value is None:
                 ends.append(float(reduce(data)))
-        if norm == "log" and ends[1] <= 0:
-            raise ValueError(
-                f"norm: 'log' needs positive values, but the largest is {ends[1]!r}; use "
-                "norm='power' or 'linear'"
-            )
-        return cls(ends[0], ends[1], gamma, cmap, norm)
+            else:
+                ends.append(check_number(value, name, "a finite number or None", math.isfinite))
+        return cls(ends[0], ends[1], gamma, cmap)
 
     @staticmethod
     def log_floor(values: NDArray[np.float64]) -> float:
@@ -504,10 +500,7 @@ class ScaleRequest:
             raise ValueError(f"norm: expected one of {wanted}, got {describe(norm)}")
         low, low_p = _end(vmin, "vmin")
         high, high_p = _end(vmax, "vmax")
-        if low is not None and high is not None and high < low:
-            raise ValueError(f"vmax: expected vmax >= vmin, got vmin={low!r}, vmax={high!r}")
-        if norm == "log" and low is not None and not low > 0:
-            raise ValueError(f"vmin: a log colour scale needs a positive floor, got {low!r}")
+        _check_ends(low, high, norm)  # those given: refused before anything is read
         name = cmap if isinstance(cmap, str) else cmap.name
         return cls(float(gamma), name, norm, low, high, low_p, high_p)
 

@@ -208,11 +208,11 @@ def _not_finite(block: NDArray[Any], row0: int, name: str) -> ValueError:
     )
 
 
-def _check_masked(source: MaskedRows, r0: int, r1: int, name: str) -> None:
-    """Raise if a cell of rows ``r0:r1`` that is not masked holds NaN or infinity."""
-    data, mask = np.asarray(source.data[r0:r1]), source.mask[r0:r1]
+def _check_masked(data: NDArray[Any], mask: NDArray[np.bool_], row0: int, name: str) -> None:
+    """Raise if a cell of these rows (from ``row0``) that is not masked holds NaN or
+    infinity."""
     if not (np.isfinite(data) | mask).all():
-        raise _not_finite(np.where(mask, 0.0, data), r0, name)
+        raise _not_finite(np.where(mask, 0.0, data), row0, name)
 
 
 def _masked_block_max(
@@ -221,8 +221,7 @@ def _masked_block_max(
     """:func:`_block_max` of a masked matrix, in the data's own precision: masked cells are
     read as -inf for the maxima and +inf for the minimum (NaN where a pixel has none)."""
     data, mask = read_rows(source.data, r0, r1), source.mask[r0:r1]
-    if not (np.isfinite(data) | mask).all():
-        raise _not_finite(np.where(mask, 0.0, data), r0, name)
+    _check_masked(data, mask, r0, name)
     smallest = float(np.where(mask, np.inf, data).min())
     maxima = _pool2(np.where(mask, -np.inf, data), per, np.maximum).astype(np.float64)
     maxima[maxima == -np.inf] = np.nan
@@ -351,7 +350,7 @@ def _small(source: Matrix, name: str) -> NDArray[np.float64]:
     rows = int(source.shape[0])
     data = np.asarray(source[0:rows], dtype=np.float64)
     if isinstance(source, MaskedRows):
-        _check_masked(source, 0, rows, name)
+        _check_masked(np.asarray(source.data[0:rows]), source.mask[0:rows], 0, name)
     elif not (np.isfinite(data.min()) and np.isfinite(data.max())):
         raise _not_finite(data, 0, name)
     return data

@@ -25,13 +25,14 @@ from numpy.typing import NDArray
 
 from izzyviz.colors import ColorScale
 from izzyviz.job import HeatmapJob
-from izzyviz.layout import Style, colorbar
+from izzyviz.layout import Style
+from izzyviz.layout.colorbar import bar_ticks
 from izzyviz.numbers import format_numbers
 from izzyviz.raster import encode_png
-from izzyviz.scene import RGBA, Image, Line, Text
+from izzyviz.scene import RGBA, Image
 from izzyviz.source import MaskedRows, Matrix, as_source, read_rows, release, sub_matrix
 from izzyviz.summary import pooling_note, summarize
-from izzyviz.text import is_special_token, metrics, show_controls
+from izzyviz.text import is_special_token, show_controls
 
 __all__ = [
     "HeatmapFacts",
@@ -150,13 +151,9 @@ def read_heatmap(
 
 def colorbar_ticks(scale: ColorScale) -> list[tuple[str, float]]:
     """The ticks the static figure's colour bar draws for ``scale``: ``(label, fraction from
-    the bottom)``, read off the colour bar the layout builds (so a new norm's ticks follow);
+    the bottom)`` (:func:`izzyviz.layout.colorbar.bar_ticks`, so a new norm's ticks follow);
     a log scale's zero swatch below the bar is the page's own (see :attr:`ColorScale.under`)."""
-    group, _ = colorbar(scale, 0.0, 0.0, 1.0, metrics(), Style())
-    lines = [node for node in group.children if isinstance(node, Line)]
-    texts = [node for node in group.children if isinstance(node, Text)]
-    ticks = [(text.text, 1.0 - line.y0) for line, text in zip(lines, texts, strict=True)]
-    return [(label, fraction) for label, fraction in ticks if fraction >= -1e-9]
+    return bar_ticks(scale, Style())
 
 
 def _bounds(cells: int, factor: int) -> NDArray[np.intp]:
