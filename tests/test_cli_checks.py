@@ -163,3 +163,23 @@ def test_model_width_advice_comes_early_and_works(unloadable_model: Path, tmp_pa
     flags = ["--layer", "-1", "--head", "3", "--width", str(early), "-o", out]
     result = run("model", minilm_path(), "--text", SENTENCE, *flags)
     assert result.returncode == 0, result.stderr
+
+
+SERVE_ERRORS = [
+    (["--gamma", "-1"], "--gamma: expected a positive number, got '-1'"),
+    (["--gamma", "nan"], "--gamma: expected a positive number"),
+    (["--port", "99999"], "--port: expected a port number from 0"),
+    (["--host", "0.0.0.0"], "--host: expected a loopback address"),
+    (["--top-n", "-1"], "--top-n: expected an integer of at least 0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("flags", "words"), SERVE_ERRORS, ids=[" ".join(flags) for flags, _ in SERVE_ERRORS]
+)
+def test_serve_refuses_its_flags_as_render_does(files: Path, flags: list[str], words: str) -> None:
+    """``serve``'s drawing flags take ``render``'s types, and its own are named as flags: a
+    usage error exits 2 before the map is read or a port is opened."""
+    result = run("serve", files / "matrix.npy", "--tokens", files / "tokens.txt", *flags)
+    one_line_error(result, 2, words)
+    assert "reading" not in result.stdout

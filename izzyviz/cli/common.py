@@ -60,6 +60,8 @@ FLAGS = {
     "font_size": "--font-size",
     "style": "--style",
     "max_length": "--max-length",
+    "host": "--host",
+    "port": "--port",
 }
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from izzyviz.cli.common import Command, count, scale_end
+from izzyviz.cli.common import Command, count, positive, scale_end
 from izzyviz.cli.files import read_tokens
 
 __all__ = ["COMMAND", "DEFAULT_PORT"]
@@ -35,7 +35,7 @@ def _add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     look = parser.add_argument_group("drawing (as izzyviz render)")
     look.add_argument("--top-n", type=count, default=3, help="list and ring the N largest cells")
-    look.add_argument("--gamma", type=float, default=1.5, help="colour scale exponent")
+    look.add_argument("--gamma", type=positive, default=1.5, help="colour scale exponent")
     look.add_argument("--cmap", default="Blues", help="colormap name (default Blues)")
     look.add_argument(
         "--norm", choices=("auto", "power", "linear", "log"), default="auto",
@@ -64,9 +64,10 @@ def _check_tokens(
 
 
 def _run(args: argparse.Namespace) -> int:
-    from izzyviz.explorer.serve import open_npy, serve
+    from izzyviz.explorer.serve import check_address, open_npy, serve
     from izzyviz.inputs import pick_attention
 
+    check_address(args.host, args.port)  # before the map is read
     tokens = read_tokens(args.tokens)
     query = None if args.query_tokens is None else read_tokens(args.query_tokens, "--query-tokens")
     matrix = open_npy(args.file, (2, 4))

@@ -30,7 +30,7 @@ DEFAULT_PORT = 8765  # izzyviz serve --port
 if TYPE_CHECKING:
     from izzyviz.explorer.pyramid import Pyramid
 
-__all__ = ["DEFAULT_PORT", "ExplorerServer", "open_npy", "serve", "start"]
+__all__ = ["DEFAULT_PORT", "ExplorerServer", "check_address", "open_npy", "serve", "start"]
 
 CACHE_BYTES = 64 * 2**20
 _TILE = re.compile(r"/tile/(\d+)/(\d+)/(\d+)\.png")
@@ -154,7 +154,7 @@ def open_npy(path: str | os.PathLike[str], ndim: tuple[int, ...] = (2,)) -> Any:
     return matrix
 
 
-def _address(host: str, port: int) -> tuple[str, int]:
+def check_address(host: str, port: int) -> tuple[str, int]:
     """``(host, port)`` checked: a loopback IPv4 address or ``localhost``, a port 0-65535."""
     try:
         loopback = host == "localhost" or ipaddress.IPv4Address(host).is_loopback
@@ -191,7 +191,7 @@ def start(
     from izzyviz.explorer.engine import open_matrix, read_heatmap
     from izzyviz.explorer.pyramid import Pyramid
 
-    address = _address(host, port)
+    address = check_address(host, port)
     if isinstance(matrix, (str, os.PathLike)):
         matrix = open_npy(matrix)
     source = open_matrix(matrix)
