@@ -350,3 +350,17 @@ def test_serve_reads_one_head_of_a_4d_file(tmp_path: Path) -> None:
             assert process.wait(timeout=60) == 0
         finally:
             process.kill()
+
+
+def test_top_cells_read_as_the_figure_writes_them() -> None:
+    """Where the colour bar needs scientific notation (a log scale down to 1e-18), the page's
+    list of top cells writes their values as the figure's cells do ("4.00e-3"), not "0.004"."""
+    n = 300
+    matrix = np.random.default_rng(0).random((n, n)) ** 8 * 0.002
+    matrix[7, 9] = 0.0045
+    tokens = [f"w{i}" for i in range(n)]
+    fig = izzyviz.heatmap(matrix, tokens, tokens, top_n=1)
+    meta = page_json(izzyviz.explore(matrix, tokens, tokens, top_n=1).html(), "meta")
+    written = [node.text for node in fig.scene.find("values")[0].children if isinstance(node, Text)]
+    assert meta["top"][0][:2] == [7, 9]
+    assert written == [meta["top"][0][2]] == ["4.50e-3"]

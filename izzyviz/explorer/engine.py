@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 from izzyviz.colors import ColorScale
 from izzyviz.job import HeatmapJob
 from izzyviz.layout import Style
-from izzyviz.layout.colorbar import bar_ticks
+from izzyviz.layout.colorbar import bar_ticks, scientific
 from izzyviz.numbers import format_numbers
 from izzyviz.raster import encode_png
 from izzyviz.scene import RGBA, Image
@@ -124,7 +124,7 @@ def read_heatmap(
     scale = job.colors(summary)
     spec = job.spec(summary, scale)
     order = np.argsort(-summary.top_values, kind="stable")
-    texts = format_numbers(summary.top_values[order], 3)
+    texts = format_numbers(summary.top_values[order], 3, scientific=scientific(scale, Style()))
     top = [
         (int(summary.top_rows[k]), int(summary.top_cols[k]), text)
         for k, text in zip(order.tolist(), texts, strict=True)
