@@ -37,6 +37,7 @@ from izzyviz.layout import (
     fitted_style,
     heatmap_panel,
 )
+from izzyviz.layout.colorbar import scientific
 from izzyviz.source import Matrix
 from izzyviz.summary import POOL_RULES, MatrixSummary, Pool, paint, summarize
 
@@ -112,10 +113,12 @@ class HeatmapJob:
             (longest, longest), summaries[0].percentiles,
         )  # fmt: skip
 
-    def spec(self, summary: MatrixSummary, scale: ColorScale) -> HeatmapSpec:
-        """The panel's spec: the summary painted in ``scale``'s colours, with the options."""
+    def spec(self, summary: MatrixSummary, scale: ColorScale, style: Style) -> HeatmapSpec:
+        """The panel's spec: the summary painted in ``scale``'s colours, its top cells written
+        as ``style``'s colour bar writes numbers, with the options."""
         full = self.source if self.full_resolution else None
         image = paint(summary, scale, full)
+        summary = summary.written_as(scientific(scale, style))
         return HeatmapSpec(summary, image, scale=scale, full_resolution=self.full_resolution,
                            **self.spec_options)  # fmt: skip
 
@@ -125,10 +128,10 @@ class HeatmapJob:
         summarised for ``style``."""
         summary = summary or self.summarize(style)
         scale = self.colors(summary)
-        spec = self.spec(summary, scale)
+        spec = self.spec(summary, scale, style)
         fitted = fitted_style(spec, style)
         if not summary.fits(*display_bounds(summary.shape, fitted)):
-            spec = self.spec(self.summarize(fitted), scale)  # a narrower map: fewer pixels
+            spec = self.spec(self.summarize(fitted), scale, fitted)  # a narrower map: fewer pixels
         return heatmap_panel(spec, fitted), scale
 
 

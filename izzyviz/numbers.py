@@ -102,34 +102,52 @@ def format_number(value: float, decimals: int = 3) -> str:
     return format_numbers([value], decimals)[0]
 
 
-def written(values: NDArray[np.float64], largest: float, decimals: int = 3) -> NDArray[np.float64]:
+def _unit_powers(values: NDArray[np.float64], decimals: int) -> NDArray[np.float64]:
+    """The power of ten of the last digit each of ``values`` shows in scientific notation (as
+    :func:`_scientific` writes it: fixed decimals for exponents -2 to 4, at most to units)."""
+    digits = max(1, decimals - 1)
+    with np.errstate(all="ignore"):  # zeros and subnormals: any power (0 stays 0)
+        magnitudes = np.abs(np.where(values == 0, 1.0, values))
+        powers = np.floor(np.log10(magnitudes))
+        powers += np.round(magnitudes / 10.0**powers, digits) >= 10.0  # 9.996e-3 reads 1.00e-2
+    ordinary = (powers >= -2) & (powers <= 4)
+    return np.where(ordinary, np.minimum(powers - digits, 0), powers - digits)
+
+
+def written(
+    values: NDArray[np.float64], largest: float, decimals: int = 3, scientific: bool = False
+) -> NDArray[np.float64]:
     """``values`` rounded as :func:`format_numbers` writes them in a set whose largest magnitude
-    is ``largest`` (without ``keep_apart``): so two numbers that read the same are equal here.
-    Vectorised, for deciding ties among many cells."""
+    is ``largest`` (without ``keep_apart``; ``scientific`` as there): so two numbers that read
+    the same are equal here. Vectorised, for deciding ties among many cells."""
     values = np.asarray(values, dtype=np.float64)
     if largest == 0:
         return np.round(values, decimals)
-    if MIN_FIXED <= largest < MAX_FIXED:
+    if MIN_FIXED <= largest < MAX_FIXED and not scientific:
         for places in range(decimals, decimals + EXTRA_DECIMALS + 1):
             if largest >= 10.0**-places:
                 return np.round(values, places)
-    digits = max(1, decimals - 1)
+    powers = _unit_powers(values, decimals)
     with np.errstate(all="ignore"):  # subnormal and huge magnitudes: left as they are
-        powers = np.floor(np.log10(np.abs(np.where(values == 0, 1.0, values))))
-        rounded = np.round(values / 10.0**powers, digits) * 10.0**powers
+        # Divide by an exact power of ten where it is negative, so that the same written number
+        # reached from two exponents (9.996e-3 and 1.004e-2 both read 0.0100) is one float.
+        scale = 10.0 ** np.abs(powers)
+        rounded = np.where(powers < 0, np.round(values * scale) / scale,
+                           np.round(values / scale) * scale)  # fmt: skip
     return np.where(np.isfinite(rounded) & (rounded != 0) | (values == 0), rounded, values)
 
 
-def written_unit(value: float, largest: float, decimals: int = 3) -> float:
+def written_unit(
+    value: float, largest: float, decimals: int = 3, scientific: bool = False
+) -> float:
     """The step between neighbouring written values near ``value`` (see :func:`written`)."""
     if largest == 0:
         return 10.0**-decimals
-    if MIN_FIXED <= largest < MAX_FIXED:
+    if MIN_FIXED <= largest < MAX_FIXED and not scientific:
         for places in range(decimals, decimals + EXTRA_DECIMALS + 1):
             if largest >= 10.0**-places:
                 return 10.0**-places
-    power = math.floor(math.log10(abs(value))) if value else 0
-    return 10.0 ** (power - max(1, decimals - 1))
+    return float(10.0 ** _unit_powers(np.array([value], dtype=np.float64), decimals)[0])
 
 
 def format_log_ticks(values: Iterable[float]) -> list[str]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -50,6 +50,8 @@ MAX_TOP_CELLS = 1000
 MAX_TAIL = 1 << 24
 
 Pool = Literal["max", "mean"]
+Cells = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
+"""Rows, columns (row-major order) and values of chosen cells."""
 
 
 def block_bounds(cells: int, pixels: int) -> NDArray[np.intp]:
@@ -71,7 +73,8 @@ class MatrixSummary:
     vmin, vmax
         Its smallest and largest value (masked cells left out).
     top_rows, top_cols, top_values
-        The top cells (row-major order) and their values, exact on the full matrix.
+        The top cells (row-major order) and their values, exact on the full matrix, ties
+        decided as fixed decimals write the values (see :meth:`written_as`).
     display
         The values shown: the matrix itself (float64) when every cell gets a pixel, else one
         value per pixel, pooled by ``pool``; NaN for a pixel of masked cells only.
@@ -84,6 +87,8 @@ class MatrixSummary:
     percentiles
         The percentiles asked for, ``{p: value}``: exact order statistics of every cell that is
         not masked (the value of rank ``ceil(p / 100 * cells)``, numpy's ``"inverted_cdf"``).
+    scientific_top
+        The top cells with ties decided as scientific notation writes the values.
     """
 
     shape: tuple[int, int]
@@ -98,6 +103,15 @@ class MatrixSummary:
     pool: Pool = "max"
     masked: bool = False
     percentiles: dict[float, float] = field(default_factory=dict)
+    scientific_top: Cells | None = None
+
+    def written_as(self, scientific: bool) -> MatrixSummary:
+        """This summary with its top cells decided in the notation the cells are written in:
+        scientific where the colour bar is (known once the colour scale is)."""
+        if not scientific or self.scientific_top is None:
+            return self
+        rows, cols, values = self.scientific_top
+        return replace(self, top_rows=rows, top_cols=cols, top_values=values, scientific_top=None)
 
     @property
     def pooled(self) -> bool:
@@ -123,13 +137,14 @@ def pooling_note(pool: str, cells_per_pixel: tuple[int, int]) -> str:
     return f"each pixel: {pool} of {rows} × {cols} cells"
 
 
-def top_cells(matrix: NDArray[Any], top_n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
-    """Row and column indices (row-major order) of the top cells of an in-memory ``matrix``
-    (see :func:`choose_top`); NaN cells (masked) are never top cells."""
+def top_cells(matrix: NDArray[Any], top_n: int) -> dict[bool, Cells]:
+    """The top cells of an in-memory ``matrix`` (see :func:`choose_top`), by notation: ties
+    decided as fixed decimals (``False``) or scientific notation (``True``) write the values;
+    NaN cells (masked) are never top cells."""
     flat = matrix.ravel()
     known = flat[~np.isnan(flat)]
 
-    def at_least(floor: float) -> tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]:
+    def at_least(floor: float) -> Cells:
         with np.errstate(invalid="ignore"):
             rows, cols = np.nonzero(matrix >= floor)
         return rows, cols, np.asarray(matrix[rows, cols], np.float64)
@@ -141,14 +156,16 @@ def top_cells(matrix: NDArray[Any], top_n: int) -> tuple[NDArray[np.intp], NDArr
             else -np.inf
         )
 
-    rows, cols, _ = _top(at_least, kth, top_n)
-    return rows, cols
+    return _top(at_least, kth, top_n)
 
 
-def choose_top(values: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.bool_], float | None]:
+def choose_top(
+    values: NDArray[np.float64], top_n: int, scientific: bool = False
+) -> tuple[NDArray[np.bool_], float | None]:
     """Which of ``values`` (every cell at least the ``top_n + 1``-th largest, and perhaps more)
     are top cells, ties decided at the precision the values are written
-    (:func:`izzyviz.numbers.written`): cells that read the same are marked all or none.
+    (:func:`izzyviz.numbers.written`, in fixed decimals or ``scientific`` notation): cells that
+    read the same are marked all or none.
 
     The cells reading one of the ``top_n`` largest values are marked; when the ``top_n``-th and
     the next read the same, that group is left out (so a map never marks more than ``top_n``
@@ -157,7 +174,7 @@ def choose_top(values: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.bool
     to gather it by (None otherwise).
     """
     largest = float(np.max(np.abs(values))) if values.size else 0.0
-    shown = written(values, largest)
+    shown = written(values, largest, scientific=scientific)
     if top_n <= 0 or shown.size == 0:
         return np.zeros(shown.shape, bool), None
     ranked = np.sort(shown)[::-1]
@@ -172,22 +189,28 @@ def choose_top(values: NDArray[np.float64], top_n: int) -> tuple[NDArray[np.bool
     return shown == nth, float(nth)
 
 
-Cells = tuple[NDArray[np.intp], NDArray[np.intp], NDArray[np.float64]]
-
-
-def _top(at_least: Callable[[float], Cells], kth: Callable[[int], float], top_n: int) -> Cells:
-    """The top cells (row-major order) and their values, from ``at_least(floor)`` (every cell
-    whose value is at least ``floor``) and ``kth(k)`` (a value no larger than the ``k``-th
-    largest cell); at most :data:`MAX_TOP_CELLS`, the largest first."""
-    empty = np.empty(0, np.intp)
+def _top(
+    at_least: Callable[[float], Cells], kth: Callable[[int], float], top_n: int
+) -> dict[bool, Cells]:
+    """The top cells (row-major order) and their values in each notation (see
+    :func:`top_cells`), from ``at_least(floor)`` (every cell whose value is at least ``floor``)
+    and ``kth(k)`` (a value no larger than the ``k``-th largest cell); at most
+    :data:`MAX_TOP_CELLS`, the largest first."""
     if top_n <= 0:
-        return empty, empty, np.empty(0)
-    rows, cols, values = at_least(kth(top_n + 1))
-    keep, group = choose_top(values, top_n)
+        empty = np.empty(0, np.intp)
+        return dict.fromkeys((False, True), (empty, empty, np.empty(0)))
+    candidates = at_least(kth(top_n + 1))
+    return {sci: _chosen(at_least, candidates, top_n, sci) for sci in (False, True)}
+
+
+def _chosen(at_least: Callable[[float], Cells], candidates: Cells, top_n: int, sci: bool) -> Cells:
+    """The top cells among ``candidates`` with ties decided in one notation (``sci``)."""
+    rows, cols, values = candidates
+    keep, group = choose_top(values, top_n, sci)
     if group is not None:  # the largest value, shared by more than top_n cells: all of them
         largest = float(np.max(np.abs(values)))
-        rows, cols, values = at_least(group - written_unit(group, largest))
-        keep = written(values, largest) == group
+        rows, cols, values = at_least(group - written_unit(group, largest, scientific=sci))
+        keep = written(values, largest, scientific=sci) == group
     chosen = np.flatnonzero(keep)
     if len(chosen) > MAX_TOP_CELLS:  # the largest first, then ties in row-major order
         chosen = chosen[np.argsort(-values[chosen], kind="stable")[:MAX_TOP_CELLS]]
@@ -314,7 +337,7 @@ def _block_mean(source: Matrix, r0: int, r1: int, per: tuple[int, int]) -> NDArr
 
 def _pooled_top_cells(
     source: Matrix, maxima: NDArray[np.float64], bounds: tuple[Any, Any], top_n: int
-) -> Cells:
+) -> dict[bool, Cells]:
     """The exact top cells of a pooled matrix: the ``k``-th largest pixel maximum is at most the
     ``k``-th largest cell, so only pixels whose maximum reaches a floor can hold cells above it,
     and only their cells are read again."""
@@ -438,10 +461,10 @@ def summarize(
         data = _small(source, name)
         if masked and np.isnan(data).all():
             raise _every_cell_masked(name)
-        rows, cols = top_cells(data, top_n)
+        tops = top_cells(data, top_n)
         return MatrixSummary(
-            shape, float(np.nanmin(data)), float(np.nanmax(data)), rows, cols, data[rows, cols],
-            data, row_bounds, col_bounds, pool, masked, _percentiles_of(data, percentiles),
+            shape, float(np.nanmin(data)), float(np.nanmax(data)), *tops[False], data,
+            row_bounds, col_bounds, pool, masked, _percentiles_of(data, percentiles), tops[True],
         )  # fmt: skip
     per = (int(row_bounds[1]), int(col_bounds[1]))
     maxima = np.empty((len(row_bounds) - 1, len(col_bounds) - 1))
@@ -460,12 +483,12 @@ def summarize(
         release(source, r0, r1)
     if masked and np.isnan(maxima).all():
         raise _every_cell_masked(name)
-    rows, cols, values = _pooled_top_cells(source, maxima, (row_bounds, col_bounds), top_n)
+    tops = _pooled_top_cells(source, maxima, (row_bounds, col_bounds), top_n)
     display = maxima if means is None else means
     found = {} if tails is None else tails.values(count)
     return MatrixSummary(
-        shape, float(lowest), float(np.nanmax(maxima)), rows, cols, values, display,
-        row_bounds, col_bounds, pool, masked, found,
+        shape, float(lowest), float(np.nanmax(maxima)), *tops[False], display,
+        row_bounds, col_bounds, pool, masked, found, tops[True],
     )  # fmt: skip
 
 

@@ -40,10 +40,10 @@ def test_enlarged_rows_and_columns_hold_the_top_cells() -> None:
 
 def test_top_n_includes_ties() -> None:
     m = np.array([[0.5, 0.2, 0.5], [0.1, 0.5, 0.3]])
-    rows, cols = top_cells(m, 2)  # three cells tie for the 2nd largest value
+    rows, cols, _ = top_cells(m, 2)[False]  # three cells tie for the 2nd largest value
     assert list(zip(rows, cols, strict=True)) == [(0, 0), (0, 2), (1, 1)]
-    assert len(top_cells(m, 0)[0]) == 0
-    assert len(top_cells(m, 99)[0]) == m.size
+    assert len(top_cells(m, 0)[False][0]) == 0
+    assert len(top_cells(m, 99)[False][0]) == m.size
     fig = izzyviz.heatmap(m, list("abc"), list("xy"), top_n=2)
     values = sorted(t.text for t in texts(fig.scene.find("values")[0]))
     assert values == ["0.500", "0.500", "0.500"]
@@ -175,7 +175,7 @@ def test_overlay_receives_final_geometry() -> None:
         return [Rect(0, 0, 1, 1, fill=(0, 0, 0, 1))]
 
     job = HeatmapJob.of(np.eye(2), ["a", "b"], ["a", "b"], scale=ColorScale(0, 1), overlay=overlay)
-    spec = job.spec(job.summarize(Style()), ColorScale(0, 1))
+    spec = job.spec(job.summarize(Style()), ColorScale(0, 1), Style())
     panel = heatmap_panel(spec)
     assert seen["edges"] is panel.cells.x_edges
     (heat,) = panel.group.find("heatmap")

@@ -182,6 +182,24 @@ def test_cells_and_colour_bar_write_a_number_the_same_way() -> None:
     assert texts(fig, "values") == ["5.00e-4"]  # not "0.0005" beside a bar saying 5.0e-4
 
 
+def test_ties_are_decided_in_the_notation_the_cells_are_written_in() -> None:
+    """Where the colour bar is scientific, so are the cells ("4.50e-3", "3.91e-3"), and cells
+    tie only if they read the same there: not because both round to "0.004" at three decimals,
+    and always when both read "1.00"."""
+    n = 300  # a log scale reaching 1e-18: its ticks are scientific
+    small = np.random.default_rng(0).random((n, n)) ** 8 * 0.004
+    small[7, 9] = 0.0045
+    fig = izzyviz.heatmap(small, labels(n), labels(n), top_n=1)
+    assert any("e" in tick for tick in texts(fig, "colorbar"))
+    assert [cell[:2] for cell in fig.data["panels"][0]["top_cells"]] == [[7, 9]]
+    assert texts(fig, "values") == ["4.50e-3"]
+    large = small / 0.0045 * 1e-3
+    large[[3, 50, 80], [4, 60, 90]] = 1.004, 1.001, 0.9
+    fig = izzyviz.heatmap(large, labels(n), labels(n), top_n=1)
+    assert [cell[:2] for cell in fig.data["panels"][0]["top_cells"]] == [[3, 4], [50, 60]]
+    assert texts(fig, "values") == ["1.00", "1.00"]
+
+
 # -- labels and widths (issue 20) ---------------------------------------------------------------
 
 TOKENS = "[CLS] the quick brown fox jumps over the lazy dog . [SEP]".split()

@@ -122,7 +122,8 @@ def read_heatmap(
     job = HeatmapJob.of(matrix, x_labels, y_labels, **options)
     summary = job.summarize(Style())
     scale = job.colors(summary)
-    spec = job.spec(summary, scale)
+    spec = job.spec(summary, scale, Style())
+    summary = spec.summary  # its top cells as the figure writes them
     order = np.argsort(-summary.top_values, kind="stable")
     texts = format_numbers(summary.top_values[order], 3, scientific=scientific(scale, Style()))
     top = [
