@@ -348,3 +348,22 @@ def test_a_type_given_for_a_number_is_named_not_crashed_on() -> None:
     """numpy scalar types have a ``shape`` descriptor: the error helper crashed on them."""
     with pytest.raises(TypeError, match=r"^gamma: expected a positive number, got <class 'numpy"):
         izzyviz.heatmap(np.eye(2), ["a", "b"], ["a", "b"], gamma=np.float16)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("scientific", [False, True])
+def test_written_values_are_equal_exactly_when_their_labels_are(scientific: bool) -> None:
+    """Ties are decided on :func:`written` values: two numbers must be equal there exactly when
+    :func:`format_numbers` writes them the same, in either notation (including 9.996e-3 and
+    1.004e-2, which both read 0.0100, and 99953.96 beside 99999, both 1.00e5)."""
+    from izzyviz.numbers import written
+
+    rng = np.random.default_rng(1)
+    edges = [0.0, 0.0096, 0.0104, 1.004, 1.001, 9.996e-3, 0.01004, 1234.5, 99999, 99953.96]
+    for _ in range(300):
+        spread = rng.random(40) * 10.0 ** rng.integers(-20, 20, 40)
+        near = rng.random(10) * 10.0 ** rng.integers(-4, 6)
+        values = np.concatenate([spread, near, edges])
+        labels = np.array(format_numbers(values, 3, scientific=scientific))
+        shown = written(values, float(np.max(np.abs(values))), 3, scientific)
+        same_label = labels[:, None] == labels[None, :]
+        assert np.array_equal(same_label, shown[:, None] == shown[None, :])
