@@ -19,6 +19,15 @@ from typing import Any
 
 MB = 1024 * 1024
 
+# Benchmarks measure the checkout they live in, not whatever `pip install -e` points at (a
+# worktree's benchmark otherwise imports the editable install's izzyviz). A PYTHONPATH given to
+# run another version (a baseline worker) still comes first.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_GIVEN = {os.path.abspath(p) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p}
+if _ROOT not in sys.path:
+    _AFTER = [i for i, p in enumerate(sys.path) if p and os.path.abspath(p) in _GIVEN]
+    sys.path.insert(max(_AFTER, default=0) + 1, _ROOT)
+
 
 def max_rss() -> int:
     """Peak resident set size of this process so far, in bytes (Linux reports KiB)."""
