@@ -302,6 +302,13 @@ def binomial_ratios(counts: IntArray, cells: IntArray, rates: FloatArray) -> Flo
     return np.where(share > rates, cells * (raised + plain), 0.0)
 
 
+def _below(threshold: float) -> np.float32:
+    """The largest float32 not above ``threshold``: float32 values exceed the one when they
+    exceed the other, and comparing in float32 spares casting the map to float64."""
+    bound = np.float32(threshold)
+    return np.nextafter(bound, np.float32(-np.inf)) if bound > threshold else bound
+
+
 @dataclass(frozen=True, eq=False)
 class Levels:
     """The cells raised at each level, and the background's rate at each.
@@ -327,11 +334,15 @@ class Levels:
         n_rows, n_cols = values.shape
         sample = values[:: max(1, n_rows // 256), :: max(1, n_cols // 256)].ravel()
         quantiles = [q for q in QUANTILES if q * values.size >= 1.0]
+        thresholds = np.sort(np.quantile(sample, [1.0 - q for q in quantiles]))
         reached = np.zeros(values.shape, dtype=np.uint8)
-        for threshold in np.quantile(sample, [1.0 - q for q in quantiles]):
-            reached += values > threshold
-        counts = np.bincount(reached.ravel(), minlength=len(quantiles) + 1)
-        rates = counts[::-1].cumsum()[::-1][1:] / values.size
+        above = np.empty(values.shape, dtype=bool)
+        counts = []  # cells reaching each level: thresholds are sorted
+        for threshold in thresholds:
+            np.greater(values, _below(threshold), out=above)
+            np.add(reached, above.view(np.uint8), out=reached)
+            counts.append(np.count_nonzero(above))
+        rates = np.array(counts, dtype=np.int64) / values.size
         rates = rates[: int(np.count_nonzero(rates))]  # ties at the top empty strict levels
         if not rates.size or rates[0] >= 0.5:
             return None
