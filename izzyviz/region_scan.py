@@ -477,10 +477,15 @@ class WindowSums:
 def block_counts(raised: NDArray[np.bool_]) -> NDArray[np.uint8]:
     """Raised cells in each 4 x 4 block of ``raised`` (zero-padded to whole blocks)."""
     rows, cols = raised.shape
-    padded = np.zeros((-(-rows // 4) * 4, -(-cols // 4) * 4), dtype=np.uint8)
-    padded[:rows, :cols] = raised
+    padded = raised.view(np.uint8)
+    if rows % 4 or cols % 4:
+        padded = np.zeros((-(-rows // 4) * 4, -(-cols // 4) * 4), dtype=np.uint8)
+        padded[:rows, :cols] = raised
     quarter = padded[0::4] + padded[1::4] + padded[2::4] + padded[3::4]
-    return np.asarray(quarter[:, 0::4] + quarter[:, 1::4] + quarter[:, 2::4] + quarter[:, 3::4])
+    # Each 4 bytes of a row as one uint32: times 0x01010101, its top byte is their sum (at
+    # most 16, no carries), the four columns added in one pass instead of four strided ones.
+    words = np.ascontiguousarray(quarter).view(np.uint32)
+    return np.asarray((words * np.uint32(0x01010101)) >> np.uint32(24), dtype=np.uint8)
 
 
 def dispersion(
@@ -572,19 +577,27 @@ def scan(
     cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
     grid of steps half their sides (small windows at every position on maps up to
     :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts."""
-    least = {shape: least_count(shape[0] * shape[1], rate, critical) for shape in shapes}
+    by_cells = {cells: least_count(cells, rate, critical) for cells in {h * w for h, w in shapes}}
+    least = {shape: by_cells[shape[0] * shape[1]] for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
     large = [(shape, count) for shape, count in wanted if min(shape) > SMALL_SIDES[-1]]
     found: list[IntArray] = []
     mask = raised.view(np.uint8)
+    if known:  # windows overlapping none of them hold none of their cells
+        mask = mask.copy()
+        for top, left, bottom, right in known:
+            mask[top : bottom + 1, left : right + 1] = 0
     n_rows = raised.shape[0]
     reach = max((shape[0] for shape, _ in small), default=1) - 1
     for first in range(0, n_rows, BAND) if small else ():
         sums.band(mask[first : min(first + BAND + reach, n_rows)])
         for (height, width), count in small:
             dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
-            band = sums.run(height, width, dy)[: -(-BAND // dy), ::dx]
+            runs = sums.run(height, width, dy)[: -(-BAND // dy)]
+            if int(runs.max()) < count:  # one contiguous pass: most bands hold no hit
+                continue
+            band = runs[:, ::dx]
             found.append(_hits(band, count, (first, dy, dx), (height, width), known))
     integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
