@@ -28,7 +28,10 @@ rectangles to the windows found here.
    A window must also have half its cells raised.
 
 Cost: a few passes over the matrix (log, comparisons, one uint8 mask per level), uint8 running
-sums for small windows band by band, and 4 x 4 block counts for large ones.
+sums for small windows band by band (along rows only at the rows their grid tests, and tested
+only where a band's largest sum reaches the count needed), and 4 x 4 block counts for large
+ones. The one matrix product (the drift's) runs on one thread: OpenBLAS's idle threads spin
+after a product, and that CPU time would exceed the detector's own.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from izzyviz._matmul import single_threaded_product
 
 __all__ = [
     "Cells",
@@ -261,30 +266,7 @@ def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32] | None:
     grid = effects.reshape(len(row_starts), len(col_starts)).astype(np.float32)
     across = _interpolation(values.shape[1], col_starts, wide)
     down = _interpolation(values.shape[0], row_starts, tall)
-    return _single_threaded_product(down @ grid, np.ascontiguousarray(across.T))
-
-
-#: OpenBLAS runs a float32 product on one thread up to this many multiply-adds.
-BLAS_ONE_THREAD = 2**18
-
-
-def _single_threaded_product(
-    left: NDArray[np.float32], right: NDArray[np.float32]
-) -> NDArray[np.float32]:
-    """``left @ right`` in blocks of rows each small enough for OpenBLAS to keep on one thread:
-    its other threads, woken for a product this cheap, spin for up to a tenth of a second
-    after it, which costs more CPU time than the whole detector. Each block of at least two
-    rows goes through the same kernel as the whole product, which gives the same values."""
-    rows = BLAS_ONE_THREAD // max(left.shape[1] * right.shape[1], 1)
-    if rows < 2 or rows >= left.shape[0]:
-        return np.asarray(left @ right, dtype=np.float32)
-    out = np.empty((left.shape[0], right.shape[1]), dtype=np.float32)
-    for first in range(0, left.shape[0], rows):
-        last = min(first + rows, left.shape[0])
-        if last - first < 2:  # a single row is a matrix-vector product: another kernel
-            first -= 1
-        np.matmul(left[first:last], right, out=out[first:last])
-    return out
+    return single_threaded_product(down @ grid, np.ascontiguousarray(across.T))
 
 
 # --------------------------------------------------------------------------------------------
