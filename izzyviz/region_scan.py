@@ -580,7 +580,7 @@ def scan(
         for (height, width), count in small:
             dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
             runs = sums.run(height, width, dy)[: -(-BAND // dy)]
-            if int(runs.max()) < count:  # one contiguous pass: most bands hold no hit
+            if not runs.size or int(runs.max()) < count:  # one pass: most bands hold no hit
                 continue
             band = runs[:, ::dx]
             found.append(_hits(band, count, (first, dy, dx), (height, width), known))
