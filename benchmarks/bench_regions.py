@@ -6,6 +6,7 @@ fast is it?
     python benchmarks/bench_regions.py --half tune    # the half the parameters were chosen on
     python benchmarks/bench_regions.py --quick        # 64 and 256 tokens, fewer maps, no times
     python benchmarks/bench_regions.py --draw DIR     # also draw MiniLM heads with their boxes
+    python benchmarks/bench_regions.py --times-only   # times only (no model load, no accuracy)
 
 **Maps.** An ``n x n`` attention map (rows sum to 1) on one background family:
 
@@ -61,6 +62,7 @@ import re
 import statistics
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -419,6 +421,21 @@ def draw_samples(folder: str) -> None:
             print(f"{path}: planted {[box for box, _ in blocks]}, found {fig.data['regions']}")
 
 
+def accuracy_report(
+    sizes: tuple[int, ...], families: Sequence[str], half: str, quick: bool
+) -> None:
+    """Run and print the accuracy table."""
+    rows = []
+    for n in sizes:
+        for family in families:
+            mode = "quick" if quick else "full"
+            result = run_worker(__file__, ["accuracy", n, family, half, mode], 3600)
+            rows += accuracy_rows(n, family, result)
+    headers = ["tokens", "family", "method", "blocks s/m/f", "R strong", "R medium", "R faint"]
+    print(f"{half} half of the maps")
+    print_table([*headers, "P", "P*", "boxes", "goals"], rows, "rllrrrrrrrl")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--worker", nargs="+")
@@ -427,6 +444,7 @@ def main() -> None:
     parser.add_argument("--sizes", help="comma-separated token counts (64, 256, 1024)")
     parser.add_argument("--families", help="comma-separated families (default: all)")
     parser.add_argument("--no-times", action="store_true", help="recall and precision only")
+    parser.add_argument("--times-only", action="store_true", help="times only, no accuracy")
     parser.add_argument("--draw", metavar="DIR", help="draw MiniLM heads with boxes into DIR")
     args = parser.parse_args()
     if args.worker:
@@ -440,15 +458,8 @@ def main() -> None:
     if args.sizes:
         sizes = tuple(int(s) for s in args.sizes.split(","))
     families = args.families.split(",") if args.families else FAMILIES
-    rows = []
-    for n in sizes:
-        for family in families:
-            mode = "quick" if args.quick else "full"
-            result = run_worker(__file__, ["accuracy", n, family, args.half, mode], 3600)
-            rows += accuracy_rows(n, family, result)
-    headers = ["tokens", "family", "method", "blocks s/m/f", "R strong", "R medium", "R faint"]
-    print(f"{args.half} half of the maps")
-    print_table([*headers, "P", "P*", "boxes", "goals"], rows, "rllrrrrrrrl")
+    if not args.times_only:
+        accuracy_report(sizes, families, args.half, args.quick)
     if not (args.quick or args.no_times):
         times = []
         for n in TIME_SIZES:
