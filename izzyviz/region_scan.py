@@ -434,7 +434,10 @@ class WindowSums:
 
     def run(self, height: int, width: int, every: int = 1) -> NDArray[np.uint8]:
         """Raised cells of every ``height`` x ``width`` window (``width`` 1: column runs) whose
-        top is a multiple of ``every`` rows into the band (the others are not summed)."""
+        top is a multiple of ``every`` rows into the band (the others are not summed); none
+        when the band is shorter than the window (the last band of a map)."""
+        if height > self.cells.shape[0]:
+            return np.zeros((0, max(self.cells.shape[1] - width + 1, 0)), dtype=np.uint8)
         if every > 1 and width == 1:
             return self.run(height, 1)[::every]
         if height == 1 and width == 1:

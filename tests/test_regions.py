@@ -312,6 +312,16 @@ def test_a_single_row_or_column_has_no_block(shape: tuple[int, int]) -> None:
     assert find_attention_regions_with_merging(line) == []
 
 
+@pytest.mark.parametrize("shape", [(1030, 77), (1030, 16), (77, 1030)])
+def test_a_last_band_shorter_than_a_window_is_scanned(shape: tuple[int, int]) -> None:
+    # Rows are scanned in bands of 512; 1030 rows leave a last band of 6, shorter than the
+    # tallest small window (16): its running sums crashed on the empty overlap.
+    matrix = noise(shape, 3)
+    rect = (1020, 10, 1027, 13) if shape[0] > shape[1] else (10, 1020, 13, 1027)
+    plant(matrix, rect, 0.9, 3)
+    assert rect in find_attention_regions_with_merging(matrix)
+
+
 def test_negative_and_integer_inputs() -> None:
     signed = planted(0) - 0.5
     assert find_attention_regions_with_merging(signed, n_seeds=3) == [BLOCK, SQUARE]
