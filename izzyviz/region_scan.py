@@ -18,12 +18,14 @@ rectangles to the windows found here.
    that matches how far it is raised, whatever the background's shape (Dirichlet rows, peaky
    softmaxes, real heads). The background's rate at a level is the share of raised cells
    outside the blocks found so far.
-3. **Scan** (:func:`scan`). Windows of :func:`window_shapes` are tested with the binomial
-   likelihood ratio ``m KL(c/m || rate)`` of their ``c`` raised cells among ``m``. By the
+3. **Scan** (:func:`scan`). Windows of :func:`window_shapes` are tested with Kulldorff's
+   Bernoulli likelihood ratio of their ``c`` raised cells among ``m``: one raised share inside
+   the window and another outside it, against the map's (on a large map, ``m KL(c/m || rate)``;
+   on a small one the cells a block leaves out are the background, and count as such). By the
    Chernoff bound, the chance that the background puts that many raised cells in a window is
-   at most ``exp(-ratio)``, so a window is significant when its ratio exceeds ``log(windows
+   about ``exp(-ratio)``, so a window is significant when its ratio exceeds ``log(windows
    tested / FALSE_ALARM)``: on a map without blocks, with scattered background cells, all
-   windows together pass with probability at most ``FALSE_ALARM``. Where the background's
+   windows together pass with probability about ``FALSE_ALARM``. Where the background's
    raised cells clump (:func:`dispersion`), each counts as less and the ratio needed grows.
    A window must also have half its cells raised.
 
@@ -267,39 +269,50 @@ def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32] | None:
 # --------------------------------------------------------------------------------------------
 
 
-def binomial_ratio(count: int, cells: int, rate: float) -> float:
-    """The binomial log-likelihood ratio ``cells * KL(count / cells || rate)``: how much better
-    a raised share of ``count / cells`` explains ``count`` raised cells among ``cells`` than the
-    background's ``rate`` (0 when the share is not above it)."""
-    share = count / cells
-    if share <= rate:
-        return 0.0
-    plain = (1.0 - share) * math.log((1.0 - share) / (1.0 - rate)) if share < 1.0 else 0.0
-    return cells * (share * math.log(share / rate) + plain)
+def _xlogy(x: FloatArray, y: FloatArray) -> FloatArray:
+    """``x * log(y)``, 0 where ``x`` is 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x > 0, x * np.log(np.where(x > 0, y, 1.0)), 0.0)
 
 
-def least_count(cells: int, rate: float, critical: float) -> int | None:
-    """The fewest raised cells among ``cells`` whose binomial ratio against ``rate`` reaches
+def binomial_ratios(counts: IntArray, cells: IntArray, rate: float, total: int) -> FloatArray:
+    """Kulldorff's Bernoulli scan ratio of windows holding ``counts`` raised cells among
+    ``cells``, on a map of ``total`` cells that raises a share ``rate`` of them: how much better
+    one raised share inside the window and another outside it explain the map than ``rate``
+    everywhere (0 when the window's share is not above the rest's). On a large map it is
+    ``cells * KL(count / cells || rate)``; where a window is a sizeable part of the map (a block
+    in a 9-token map), the cells it leaves out are the background, and the ratio says so."""
+    hits: FloatArray = np.asarray(counts, dtype=np.float64)
+    size: FloatArray = np.asarray(cells, dtype=np.float64)
+    rest = np.maximum(total - size, 1.0)
+    rest_hits = np.clip(rate * total - hits, 0.0, rest)
+    inside, outside = hits / size, rest_hits / rest
+    pooled = (hits + rest_hits) / (size + rest)
+    ratio = (
+        _xlogy(hits, inside) + _xlogy(size - hits, 1.0 - inside)
+        + _xlogy(rest_hits, outside) + _xlogy(rest - rest_hits, 1.0 - outside)
+        - _xlogy(hits + rest_hits, pooled) - _xlogy(size + rest - hits - rest_hits, 1.0 - pooled)
+    )  # fmt: skip
+    return np.where(inside > outside, np.maximum(ratio, 0.0), 0.0)
+
+
+def binomial_ratio(count: int, cells: int, rate: float, total: int) -> float:
+    """:func:`binomial_ratios` of one window."""
+    return float(binomial_ratios(np.array([count]), np.array([cells]), rate, total)[0])
+
+
+def least_count(cells: int, rate: float, critical: float, total: int) -> int | None:
+    """The fewest raised cells among ``cells`` whose ratio (:func:`binomial_ratio`) reaches
     ``critical``, and at least :data:`MIN_SHARE` of them (None if even all do not): the ratio
     grows with the count, so a bisection finds it."""
-    if cells * -math.log(rate) < critical:
+    if binomial_ratio(cells, cells, rate, total) < critical:
         return None
     low, high = int(cells * rate), cells
     while high - low > 1:
         middle = (low + high) // 2
-        low, high = (
-            (low, middle) if binomial_ratio(middle, cells, rate) >= critical else (middle, high)
-        )
+        above = binomial_ratio(middle, cells, rate, total) >= critical
+        low, high = (low, middle) if above else (middle, high)
     return max(high, math.ceil(MIN_SHARE * cells))
-
-
-def binomial_ratios(counts: IntArray, cells: IntArray, rates: FloatArray) -> FloatArray:
-    """:func:`binomial_ratio` elementwise."""
-    share = counts / cells
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raised = np.where(share > 0.0, share * np.log(share / rates), 0.0)
-        plain = np.where(share < 1.0, (1.0 - share) * np.log((1.0 - share) / (1.0 - rates)), 0.0)
-    return np.where(share > rates, cells * (raised + plain), 0.0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -535,7 +548,8 @@ def scan(
     cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
     grid of steps half their sides (small windows at every position on maps up to
     :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts."""
-    least = {shape: least_count(shape[0] * shape[1], rate, critical) for shape in shapes}
+    total = raised.size
+    least = {shape: least_count(shape[0] * shape[1], rate, critical, total) for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
     large = [(shape, count) for shape, count in wanted if min(shape) > SMALL_SIDES[-1]]
@@ -556,4 +570,4 @@ def scan(
         found.append(_hits(counts, count, (0, dy, dx), (height, width), known))
     windows = np.concatenate(found) if found else np.zeros((0, 5), dtype=np.int64)
     sizes = windows[:, 2] * windows[:, 3]
-    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, np.full(len(windows), rate))
+    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, rate, total)
