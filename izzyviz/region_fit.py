@@ -15,7 +15,9 @@ overlap them.
    lines explained better at all are cut away.
 3. **Edges.** An edge line whose share of raised cells is below ``expansion_threshold`` times
    the block's is cut away; then each edge moves out over the next 1 to
-   ``max_expansion_steps`` lines as soon as together they reach that share.
+   ``max_expansion_steps`` lines as soon as together they reach that share. A block that
+   passes the checks below then takes in each next line whose every cell is within
+   :data:`ALIKE` of its median (a uniform block whose rows straddle a level's threshold).
 4. **Checks.** A block spans at least two rows and two columns, has half its cells raised, is
    significant itself, holds more than the average cell and stands out from the ring around
    it by :data:`CONTRAST` (median residuals), and is not a piece of a line: moved by its own
@@ -32,15 +34,14 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from izzyviz.region_ratio import MIN_SHARE, binomial_ratio
 from izzyviz.region_scan import (
     FALSE_ALARM,
     LOOSE_LEVELS,
-    MIN_SHARE,
     Cells,
     Levels,
     Rect,
     WindowSums,
-    binomial_ratio,
     block_counts,
     dispersion,
     residual,
@@ -64,6 +65,9 @@ CONTINUES = 0.4
 CONTRAST = 3.0
 #: Width of that ring, in cells.
 RING = 2
+#: A line next to a block joins it when every cell is at least 1 / ALIKE times the block's
+#: median (against the background).
+ALIKE = 1.25
 
 
 def _cells(rect: Rect) -> int:
@@ -120,7 +124,7 @@ class Level:
     def ratio(self, count: int, cells: int) -> float:
         """The binomial log-likelihood ratio of ``count`` raised cells among ``cells`` against
         the background's rate."""
-        return binomial_ratio(count, cells, self.rate)
+        return binomial_ratio(count, cells, self.rate, self.raised.size)
 
 
 def _strongest_apart(ratios: FloatArray, windows: IntArray) -> list[int]:
@@ -315,8 +319,32 @@ def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]
             and search.stands_out(rect)
             and not level.continues(rect)
         ):
-            fitted.append((ratio, rect))
+            fitted.append((ratio, _grown(rect, search.residual)))
     return fitted
+
+
+def _grown(rect: Rect, residual: NDArray[np.float32]) -> Rect:
+    """``rect`` with each edge moved out, line by line, while the next line's every cell is at
+    least ``1 / ALIKE`` times the block's median (``residual``: against the background). A
+    uniform block whose lines straddle a level's threshold (rows normalised a little
+    differently) is then found whole, where the level's raised cells alone miss a line."""
+    top, left, bottom, right = rect
+    floor = float(np.median(residual[top : bottom + 1, left : right + 1])) - math.log(ALIKE)
+    grown = True
+    while grown:
+        grown = False
+        for side in range(4):
+            top, left, bottom, right = moved = _shift(rect, side, 1)
+            if top < 0 or left < 0 or bottom >= residual.shape[0] or right >= residual.shape[1]:
+                continue
+            line = moved[(0, 2, 1, 3)[side]]  # the new row (top, bottom) or column (left, right)
+            if side < 2:
+                cells = residual[line, left : right + 1]
+            else:
+                cells = residual[top : bottom + 1, line]
+            if float(cells.min()) >= floor:
+                rect, grown = moved, True
+    return rect
 
 
 def _overlap(a: Rect, b: Rect) -> bool:

@@ -18,12 +18,14 @@ rectangles to the windows found here.
    that matches how far it is raised, whatever the background's shape (Dirichlet rows, peaky
    softmaxes, real heads). The background's rate at a level is the share of raised cells
    outside the blocks found so far.
-3. **Scan** (:func:`scan`). Windows of :func:`window_shapes` are tested with the binomial
-   likelihood ratio ``m KL(c/m || rate)`` of their ``c`` raised cells among ``m``. By the
+3. **Scan** (:func:`scan`). Windows of :func:`window_shapes` are tested with Kulldorff's
+   Bernoulli likelihood ratio of their ``c`` raised cells among ``m``: one raised share inside
+   the window and another outside it, against the map's (on a large map, ``m KL(c/m || rate)``;
+   on a small one the cells a block leaves out are the background, and count as such). By the
    Chernoff bound, the chance that the background puts that many raised cells in a window is
-   at most ``exp(-ratio)``, so a window is significant when its ratio exceeds ``log(windows
+   about ``exp(-ratio)``, so a window is significant when its ratio exceeds ``log(windows
    tested / FALSE_ALARM)``: on a map without blocks, with scattered background cells, all
-   windows together pass with probability at most ``FALSE_ALARM``. Where the background's
+   windows together pass with probability about ``FALSE_ALARM``. Where the background's
    raised cells clump (:func:`dispersion`), each counts as less and the ratio needed grows.
    A window must also have half its cells raised.
 
@@ -45,16 +47,14 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._matmul import single_threaded_product
+from izzyviz.region_ratio import binomial_ratios, least_count
 
 __all__ = [
     "Cells",
     "Levels",
     "WindowSums",
-    "binomial_ratio",
-    "binomial_ratios",
     "block_counts",
     "dispersion",
-    "least_count",
     "residual",
     "scan",
     "window_shapes",
@@ -98,8 +98,6 @@ EFFECT_NOISE = 3.0
 LOG_FLOOR = 1e-6
 #: The dispersion is measured only with at least this many 4 x 4 blocks and raised cells.
 DISPERSION_DATA = 64
-#: A window (and a block) has at least this share of its cells raised.
-MIN_SHARE = 0.5
 
 
 class Cells:
@@ -272,41 +270,6 @@ def _local_levels(values: NDArray[np.float32]) -> NDArray[np.float32] | None:
 # --------------------------------------------------------------------------------------------
 # 2. Raised cells
 # --------------------------------------------------------------------------------------------
-
-
-def binomial_ratio(count: int, cells: int, rate: float) -> float:
-    """The binomial log-likelihood ratio ``cells * KL(count / cells || rate)``: how much better
-    a raised share of ``count / cells`` explains ``count`` raised cells among ``cells`` than the
-    background's ``rate`` (0 when the share is not above it)."""
-    share = count / cells
-    if share <= rate:
-        return 0.0
-    plain = (1.0 - share) * math.log((1.0 - share) / (1.0 - rate)) if share < 1.0 else 0.0
-    return cells * (share * math.log(share / rate) + plain)
-
-
-def least_count(cells: int, rate: float, critical: float) -> int | None:
-    """The fewest raised cells among ``cells`` whose binomial ratio against ``rate`` reaches
-    ``critical``, and at least :data:`MIN_SHARE` of them (None if even all do not): the ratio
-    grows with the count, so a bisection finds it."""
-    if cells * -math.log(rate) < critical:
-        return None
-    low, high = int(cells * rate), cells
-    while high - low > 1:
-        middle = (low + high) // 2
-        low, high = (
-            (low, middle) if binomial_ratio(middle, cells, rate) >= critical else (middle, high)
-        )
-    return max(high, math.ceil(MIN_SHARE * cells))
-
-
-def binomial_ratios(counts: IntArray, cells: IntArray, rates: FloatArray) -> FloatArray:
-    """:func:`binomial_ratio` elementwise."""
-    share = counts / cells
-    with np.errstate(divide="ignore", invalid="ignore"):
-        raised = np.where(share > 0.0, share * np.log(share / rates), 0.0)
-        plain = np.where(share < 1.0, (1.0 - share) * np.log((1.0 - share) / (1.0 - rates)), 0.0)
-    return np.where(share > rates, cells * (raised + plain), 0.0)
 
 
 def _below(threshold: float) -> np.float32:
@@ -565,7 +528,9 @@ def scan(
     cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
     grid of steps half their sides (small windows at every position on maps up to
     :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts."""
-    by_cells = {cells: least_count(cells, rate, critical) for cells in {h * w for h, w in shapes}}
+    total = raised.size
+    areas = {h * w for h, w in shapes}
+    by_cells = {cells: least_count(cells, rate, critical, total) for cells in areas}
     least = {shape: by_cells[shape[0] * shape[1]] for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
@@ -594,4 +559,4 @@ def scan(
         found.append(_hits(counts, count, (0, dy, dx), (height, width), known))
     windows = np.concatenate(found) if found else np.zeros((0, 5), dtype=np.int64)
     sizes = windows[:, 2] * windows[:, 3]
-    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, np.full(len(windows), rate))
+    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, rate, total)

@@ -145,16 +145,19 @@ def find_attention_regions_with_merging(
     """Find up to ``n_seeds`` rectangular regions of high attention: blocks of cells raised
     together above the map's background.
 
-    1. **Blocks** (:func:`izzyviz.region_scan.find_blocks`). The background is modelled from
+    1. **Blocks** (:func:`izzyviz.region_fit.find_blocks`). The background is modelled from
        the map itself, in ``log(value)``: row levels (softmax rows), column effects (attention
        sinks) and diagonal effects (positional bands). Windows of 2 x 2 cells up to half the
-       map that hold more cells raised above it than the background explains (a binomial
-       scan statistic, with a 5% chance of any false block on a map without one) are fitted
+       map that hold more cells raised above it than the background explains (Kulldorff's
+       Bernoulli scan statistic, with about a 5% chance of any false block on a map without
+       one) are fitted
        to rectangles. A region spans at least two rows and two columns: a single cell, however
        bright, and a line one cell wide (what is left of a sink or a band) are not blocks.
     2. **Edges.** A fitted rectangle's edge stops where a row or column holds fewer raised
        cells than ``expansion_threshold`` times the block's share, looking up to
-       ``max_expansion_steps`` lines ahead.
+       ``max_expansion_steps`` lines ahead; a block then takes in each next line whose every
+       cell is within a factor 1.25 of its median (a uniform block whose rows straddle a
+       threshold is found whole).
     3. **Merging.** Two regions whose gap (whole rows/columns strictly between them) is at
        most ``proximity_threshold`` on both axes are replaced by their bounding box if its
        standard deviation is at most ``1 / merge_std_threshold`` times the cell-weighted mean

@@ -209,6 +209,38 @@ def test_blocks_on_heavy_tailed_rows_are_found(alpha: float) -> None:
         assert max(iou(block, rect) for rect in found) >= 0.8, (block, found)
 
 
+
+def small_map(n: int, side: int, seed: int) -> tuple[np.ndarray, Rect]:
+    """An ``n``-token map of Dirichlet(0.5) rows with a uniform ``side`` x ``side`` block at a
+    random place, each of its cells 15 times the row's mean before the rows are normalised
+    again (so its rows differ a little), and the block."""
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.full(n, 0.5), size=n)
+    top, left = (int(v) for v in rng.integers(0, n - side + 1, 2))
+    matrix[top : top + side, left : left + side] = 15.0 / n
+    return matrix / matrix.sum(axis=1, keepdims=True), (top, left, top + side - 1, left + side - 1)
+
+
+@pytest.mark.parametrize(("n", "side"), [(12, 2), (12, 3), (16, 4)])
+def test_blocks_on_small_maps_are_found_exactly(n: int, side: int) -> None:
+    # A block that is a sizeable part of a map (the seed API's figures have 10-25 tokens): its
+    # complement is the background. The old scan found none of the 2x2 blocks on 12 tokens,
+    # and cut a line off most 3x3 and 4x4 ones whose rows straddled a level's threshold.
+    exact = 0
+    for seed in range(10):
+        matrix, block = small_map(n, side, seed)
+        found = find_attention_regions_with_merging(matrix)
+        assert all(iou(block, rect) >= 0.5 for rect in found), (seed, block, found)
+        exact += block in found
+    assert exact >= 6, exact
+
+
+@pytest.mark.parametrize("n", [9, 12, 16, 24])
+def test_small_maps_without_a_block_have_no_region(n: int) -> None:
+    for seed in range(20):
+        matrix = np.random.default_rng(1000 + seed).dirichlet(np.full(n, 0.5), size=n)
+        assert find_attention_regions_with_merging(matrix) == [], seed
+
 # --------------------------------------------------------------------------------------------
 # What each parameter does
 # --------------------------------------------------------------------------------------------
