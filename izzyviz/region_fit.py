@@ -20,7 +20,8 @@ overlap them.
    significant itself, holds more than the average cell and stands out from the ring around
    it by :data:`CONTRAST` (median residuals), and is not a piece of a line: moved by its own
    size along its columns, rows or diagonals it does not find the same raised share on both
-   sides (what is left of a partial sink or band).
+   sides (what is left of a partial sink or band), at its level or at the two looser ones
+   (a band's brightest stretch stands alone at the strict levels).
 """
 
 from __future__ import annotations
@@ -60,6 +61,11 @@ MAX_DENSITY = 0.95
 #: A rectangle that, moved by its own size along its columns, rows or diagonals, holds at least
 #: this fraction of its raised share is a piece of a line (a sink, a band), not a block.
 CONTINUES = 0.4
+#: A block is not a piece of a line at its own level nor at this many looser ones (of those
+#: taken before it, none looser than a tenth of the cells): a bright stretch of a band or of a
+#: partial sink is raised above it at the strict levels, and the line it belongs to shows
+#: only at looser ones.
+LOOSER_LINES = 2
 #: A block, against its background, is at least this many times the ring of cells around it.
 CONTRAST = 3.0
 #: Width of that ring, in cells.
@@ -74,10 +80,12 @@ def _cells(rect: Rect) -> int:
 @dataclass(frozen=True, eq=False)
 class Level:
     """The cells raised at one threshold, and the background's rate: the share of raised cells
-    it puts anywhere, in (0, 1)."""
+    it puts anywhere, in (0, 1); ``looser``: the levels a block found here must not be a piece
+    of a line at either (:data:`LOOSER_LINES`)."""
 
     raised: NDArray[np.bool_]
     rate: float
+    looser: tuple[Level, ...] = ()
 
     def count(self, rect: Rect) -> int:
         """Raised cells in ``rect``."""
@@ -313,7 +321,7 @@ def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]
             and count >= MIN_SHARE * _cells(rect)
             and ratio >= search.critical
             and search.stands_out(rect)
-            and not level.continues(rect)
+            and not any(other.continues(rect) for other in (level, *level.looser))
         ):
             fitted.append((ratio, rect))
     return fitted
@@ -359,11 +367,15 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     sums = WindowSums()
     blocks: list[Rect] = []
     spread = 1.0
+    taken: dict[int, Level] = {}
     loose = min(LOOSE_LEVELS, levels.count)
     for k in [*range(loose + 1, levels.count + 1), *range(loose, 0, -1)]:
         raised = levels.raised(k)
         counts4 = block_counts(raised)
-        level = Level(raised, levels.rate_outside(raised, k, blocks))
+        plain = Level(raised, levels.rate_outside(raised, k, blocks))
+        taken = {j: other for j, other in taken.items() if j >= k - LOOSER_LINES}
+        level = dataclasses.replace(plain, looser=tuple(taken.values()) if k > loose else ())
+        taken[k] = plain  # the strict levels come first, loosest first
         # Clumped background cells carry less evidence each (a quasi-likelihood): the ratio a
         # window needs grows with their dispersion (the looser level's when too few cells).
         spread = dispersion(counts4, shape, blocks) or spread

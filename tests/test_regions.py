@@ -209,6 +209,44 @@ def test_blocks_on_heavy_tailed_rows_are_found(alpha: float) -> None:
         assert max(iou(block, rect) for rect in found) >= 0.8, (block, found)
 
 
+# The opening of the prose bench_regions.py draws its MiniLM maps on (Python's pydoc topics).
+PROSE = (
+    'These equivalences assume that "__debug__" and "AssertionError" refer to the built-in '
+    "variables with those names.  In the current implementation, the built-in variable "
+    '"__debug__" is "True" under normal circumstances, "False" when optimization is requested '
+    '(command line option "-O").  The current code generator emits no code for an assert '
+    "statement when optimization is requested at compile time.  Note that it is unnecessary to "
+    "include the source code for the expression that failed in the error message; it will be "
+    "displayed as part of the stack trace. An assignment statement evaluates the expression list "
+    "(remember that this can be a single expression or a comma-separated list, the latter "
+    "yielding a tuple) and assigns the single resulting object to each of the target lists, from "
+    "left to right. Assignment is defined recursively depending on the form of the target "
+    "(list). When a target is part of a mutable object (an attribute reference, subscription or "
+    "slicing), the mutable object must ultimately perform the assignment and decide about its "
+    "validity, and may raise an exception if the assignment is unacceptable.  The rules observed "
+    "by various types and the exceptions raised are given with the"
+)
+
+
+def test_bright_stretches_of_a_real_heads_band_are_not_regions() -> None:
+    # all-MiniLM-L6-v2, layer 2, head 10, on 256 tokens: beside its wide diagonal the head has
+    # a band about 130 tokens ahead (top right). Its brightest stretches are raised alone at the
+    # strict levels, and were boxed one by one (6 boxes on the band); at looser levels they are
+    # pieces of the band.
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.models import minilm
+
+    model, tokenizer = minilm()
+    inputs = tokenizer(PROSE, return_tensors="pt")
+    assert inputs["input_ids"].shape[1] == 256
+    with torch.no_grad():
+        attentions = model(**inputs, output_attentions=True).attentions
+    head = attentions[2][0, 10].double().numpy()
+    found = find_attention_regions_with_merging(head, n_seeds=20)
+    assert [rect for rect in found if rect[0] < 110 and rect[1] >= 120] == []
+
+
 # --------------------------------------------------------------------------------------------
 # What each parameter does
 # --------------------------------------------------------------------------------------------
