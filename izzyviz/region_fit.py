@@ -350,6 +350,30 @@ def _strongest(
     return blocks
 
 
+def _critical(shape: tuple[int, int], shapes: list[tuple[int, int]], rates: FloatArray) -> float:
+    """The binomial ratio a window needs, ``log(tests / FALSE_ALARM)`` (Bonferroni over the
+    Chernoff bound), counting as tests only the window positions of each shape, at each level,
+    that could reach it: one whose cells all raised stay below it can never be significant
+    (Tarone 1990). The fewest tests ``K`` such that at most ``K`` could reach ``log(K /
+    FALSE_ALARM)``; on small maps most small windows at loose levels cannot."""
+    reach = [
+        (cells * -math.log(float(rate)), (shape[0] - h + 1) * (shape[1] - w + 1))
+        for h, w in shapes
+        for cells in (h * w,)
+        for rate in rates
+    ]
+
+    def testable(tests: int) -> int:
+        bar = math.log(tests / FALSE_ALARM)
+        return sum(count for most, count in reach if most >= bar)
+
+    low, high = 1, max(sum(count for _, count in reach), 1)
+    while low < high:  # testable() falls as tests grow: the least fixed point
+        middle = (low + high) // 2
+        low, high = (low, middle) if testable(middle) <= middle else (middle + 1, high)
+    return math.log(high / FALSE_ALARM)
+
+
 def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: int) -> list[Rect]:
     """Rectangles of a matrix raised as a whole above its background, loosest level first.
 
@@ -362,7 +386,7 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     shapes = window_shapes(shape)
     if values is None or levels is None or not shapes:
         return []
-    critical = math.log(levels.count * len(shapes) * cells.matrix.size / FALSE_ALARM)
+    critical = _critical(shape, shapes, levels.rates)
     search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)
     sums = WindowSums()
     blocks: list[Rect] = []

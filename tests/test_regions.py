@@ -209,6 +209,26 @@ def test_blocks_on_heavy_tailed_rows_are_found(alpha: float) -> None:
         assert max(iou(block, rect) for rect in found) >= 0.8, (block, found)
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_2x2_block_on_a_12_token_map_is_found(seed: int) -> None:
+    # The seed API's figure is drawn on maps of a dozen tokens. A 2 x 2 block at 15x the row's
+    # mean on Dirichlet(1) rows: only the windows that could be significant count against the
+    # false alarm (most small windows at loose levels cannot), so four cells can be enough.
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.ones(12), size=12)
+    matrix[3:5, 6:8] += 15 / 12
+    assert find_attention_regions_with_merging(matrix / matrix.sum(1, keepdims=True)) == [
+        (3, 6, 4, 7)
+    ]
+
+
+@pytest.mark.parametrize("n", [9, 12])
+def test_small_heavy_tailed_maps_alone_give_no_region(n: int) -> None:
+    for seed in range(50):
+        matrix = np.random.default_rng(seed).dirichlet(np.full(n, 0.5), size=n)
+        assert find_attention_regions_with_merging(matrix) == [], seed
+
+
 # The opening of the prose bench_regions.py draws its MiniLM maps on (Python's pydoc topics).
 PROSE = (
     'These equivalences assume that "__debug__" and "AssertionError" refer to the built-in '
