@@ -22,7 +22,8 @@ overlap them.
    significant itself, holds more than the average cell and stands out from the ring around
    it by :data:`CONTRAST` (median residuals), and is not a piece of a line: moved by its own
    size along its columns, rows or diagonals it does not find the same raised share on both
-   sides (what is left of a partial sink or band).
+   sides (what is left of a partial sink or band), at its level or at the two looser ones
+   (a band's brightest stretch stands alone at the strict levels).
 """
 
 from __future__ import annotations
@@ -61,6 +62,11 @@ MAX_DENSITY = 0.95
 #: A rectangle that, moved by its own size along its columns, rows or diagonals, holds at least
 #: this fraction of its raised share is a piece of a line (a sink, a band), not a block.
 CONTINUES = 0.4
+#: A block is not a piece of a line at its own level nor at this many looser ones (of those
+#: taken before it, none looser than a tenth of the cells): a bright stretch of a band or of a
+#: partial sink is raised above it at the strict levels, and the line it belongs to shows
+#: only at looser ones.
+LOOSER_LINES = 2
 #: A block, against its background, is at least this many times the ring of cells around it.
 CONTRAST = 3.0
 #: Width of that ring, in cells.
@@ -78,10 +84,12 @@ def _cells(rect: Rect) -> int:
 @dataclass(frozen=True, eq=False)
 class Level:
     """The cells raised at one threshold, and the background's rate: the share of raised cells
-    it puts anywhere, in (0, 1)."""
+    it puts anywhere, in (0, 1); ``looser``: the levels a block found here must not be a piece
+    of a line at either (:data:`LOOSER_LINES`)."""
 
     raised: NDArray[np.bool_]
     rate: float
+    looser: tuple[Level, ...] = ()
 
     def count(self, rect: Rect) -> int:
         """Raised cells in ``rect``."""
@@ -317,7 +325,7 @@ def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]
             and count >= MIN_SHARE * _cells(rect)
             and ratio >= search.critical
             and search.stands_out(rect)
-            and not level.continues(rect)
+            and not any(other.continues(rect) for other in (level, *level.looser))
         ):
             fitted.append((ratio, _grown(rect, search.residual)))
     return fitted
@@ -370,6 +378,32 @@ def _strongest(
     return blocks
 
 
+def _critical(shape: tuple[int, int], shapes: list[tuple[int, int]], rates: FloatArray) -> float:
+    """The ratio a window needs (:func:`~izzyviz.region_ratio.binomial_ratio`), ``log(tests /
+    FALSE_ALARM)`` (Bonferroni over the Chernoff bound), counting as tests only the window
+    positions of each shape, at each level, that could reach it: one whose cells all raised
+    stay below it can never be significant
+    (Tarone 1990). The fewest tests ``K`` such that at most ``K`` could reach ``log(K /
+    FALSE_ALARM)``; on small maps most small windows at loose levels cannot."""
+    total = shape[0] * shape[1]
+    reach = [
+        (binomial_ratio(cells, cells, float(rate), total), (shape[0] - h + 1) * (shape[1] - w + 1))
+        for h, w in shapes
+        for cells in (h * w,)
+        for rate in rates
+    ]
+
+    def testable(tests: int) -> int:
+        bar = math.log(tests / FALSE_ALARM)
+        return sum(count for most, count in reach if most >= bar)
+
+    low, high = 1, max(sum(count for _, count in reach), 1)
+    while low < high:  # testable() falls as tests grow: the least fixed point
+        middle = (low + high) // 2
+        low, high = (low, middle) if testable(middle) <= middle else (middle + 1, high)
+    return math.log(high / FALSE_ALARM)
+
+
 def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: int) -> list[Rect]:
     """Rectangles of a matrix raised as a whole above its background, loosest level first.
 
@@ -382,16 +416,20 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     shapes = window_shapes(shape)
     if values is None or levels is None or not shapes:
         return []
-    critical = math.log(levels.count * len(shapes) * cells.matrix.size / FALSE_ALARM)
+    critical = _critical(shape, shapes, levels.rates)
     search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)
     sums = WindowSums()
     blocks: list[Rect] = []
     spread = 1.0
+    taken: dict[int, Level] = {}
     loose = min(LOOSE_LEVELS, levels.count)
     for k in [*range(loose + 1, levels.count + 1), *range(loose, 0, -1)]:
         raised = levels.raised(k)
         counts4 = block_counts(raised)
-        level = Level(raised, levels.rate_outside(raised, k, blocks))
+        plain = Level(raised, levels.rate_outside(raised, k, blocks))
+        taken = {j: other for j, other in taken.items() if j >= k - LOOSER_LINES}
+        level = dataclasses.replace(plain, looser=tuple(taken.values()) if k > loose else ())
+        taken[k] = plain  # the strict levels come first, loosest first
         # Clumped background cells carry less evidence each (a quasi-likelihood): the ratio a
         # window needs grows with their dispersion (the looser level's when too few cells).
         spread = dispersion(counts4, shape, blocks) or spread

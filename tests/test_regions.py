@@ -209,7 +209,6 @@ def test_blocks_on_heavy_tailed_rows_are_found(alpha: float) -> None:
         assert max(iou(block, rect) for rect in found) >= 0.8, (block, found)
 
 
-
 def small_map(n: int, side: int, seed: int) -> tuple[np.ndarray, Rect]:
     """An ``n``-token map of Dirichlet(0.5) rows with a uniform ``side`` x ``side`` block at a
     random place, each of its cells 15 times the row's mean before the rows are normalised
@@ -240,6 +239,65 @@ def test_small_maps_without_a_block_have_no_region(n: int) -> None:
     for seed in range(20):
         matrix = np.random.default_rng(1000 + seed).dirichlet(np.full(n, 0.5), size=n)
         assert find_attention_regions_with_merging(matrix) == [], seed
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_a_2x2_block_on_a_12_token_map_is_found(seed: int) -> None:
+    # The seed API's figure is drawn on maps of a dozen tokens. A 2 x 2 block at 15x the row's
+    # mean on Dirichlet(1) rows: only the windows that could be significant count against the
+    # false alarm (most small windows at loose levels cannot), so four cells can be enough.
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.ones(12), size=12)
+    matrix[3:5, 6:8] += 15 / 12
+    assert find_attention_regions_with_merging(matrix / matrix.sum(1, keepdims=True)) == [
+        (3, 6, 4, 7)
+    ]
+
+
+@pytest.mark.parametrize("n", [9, 12])
+def test_small_heavy_tailed_maps_alone_give_no_region(n: int) -> None:
+    for seed in range(50):
+        matrix = np.random.default_rng(seed).dirichlet(np.full(n, 0.5), size=n)
+        assert find_attention_regions_with_merging(matrix) == [], seed
+
+
+# The opening of the prose bench_regions.py draws its MiniLM maps on (Python's pydoc topics).
+PROSE = (
+    'These equivalences assume that "__debug__" and "AssertionError" refer to the built-in '
+    "variables with those names.  In the current implementation, the built-in variable "
+    '"__debug__" is "True" under normal circumstances, "False" when optimization is requested '
+    '(command line option "-O").  The current code generator emits no code for an assert '
+    "statement when optimization is requested at compile time.  Note that it is unnecessary to "
+    "include the source code for the expression that failed in the error message; it will be "
+    "displayed as part of the stack trace. An assignment statement evaluates the expression list "
+    "(remember that this can be a single expression or a comma-separated list, the latter "
+    "yielding a tuple) and assigns the single resulting object to each of the target lists, from "
+    "left to right. Assignment is defined recursively depending on the form of the target "
+    "(list). When a target is part of a mutable object (an attribute reference, subscription or "
+    "slicing), the mutable object must ultimately perform the assignment and decide about its "
+    "validity, and may raise an exception if the assignment is unacceptable.  The rules observed "
+    "by various types and the exceptions raised are given with the"
+)
+
+
+def test_bright_stretches_of_a_real_heads_band_are_not_regions() -> None:
+    # all-MiniLM-L6-v2, layer 2, head 10, on 256 tokens: beside its wide diagonal the head has
+    # a band about 130 tokens ahead (top right). Its brightest stretches are raised alone at the
+    # strict levels, and were boxed one by one (6 boxes on the band); at looser levels they are
+    # pieces of the band.
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.models import minilm
+
+    model, tokenizer = minilm()
+    inputs = tokenizer(PROSE, return_tensors="pt")
+    assert inputs["input_ids"].shape[1] == 256
+    with torch.no_grad():
+        attentions = model(**inputs, output_attentions=True).attentions
+    head = attentions[2][0, 10].double().numpy()
+    found = find_attention_regions_with_merging(head, n_seeds=20)
+    assert [rect for rect in found if rect[0] < 110 and rect[1] >= 120] == []
+
 
 # --------------------------------------------------------------------------------------------
 # What each parameter does
