@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from izzyviz.region_ratio import MIN_SHARE, binomial_ratio
+from izzyviz.region_ratio import MIN_SHARE, binomial_ratio, binomial_ratios
 from izzyviz.region_scan import (
     FALSE_ALARM,
     LOOSE_LEVELS,
@@ -382,22 +382,18 @@ def _critical(shape: tuple[int, int], shapes: list[tuple[int, int]], rates: Floa
     """The ratio a window needs (:func:`~izzyviz.region_ratio.binomial_ratio`), ``log(tests /
     FALSE_ALARM)`` (Bonferroni over the Chernoff bound), counting as tests only the window
     positions of each shape, at each level, that could reach it: one whose cells all raised
-    stay below it can never be significant
-    (Tarone 1990). The fewest tests ``K`` such that at most ``K`` could reach ``log(K /
-    FALSE_ALARM)``; on small maps most small windows at loose levels cannot."""
-    total = shape[0] * shape[1]
-    reach = [
-        (binomial_ratio(cells, cells, float(rate), total), (shape[0] - h + 1) * (shape[1] - w + 1))
-        for h, w in shapes
-        for cells in (h * w,)
-        for rate in rates
-    ]
+    stay below it can never be significant (Tarone 1990). The fewest tests ``K`` such that at
+    most ``K`` could reach ``log(K / FALSE_ALARM)``; on small maps most small windows at loose
+    levels cannot."""
+    heights, widths = np.repeat(np.array(shapes), len(rates), axis=0).T  # each at every rate
+    cells = heights * widths
+    most = binomial_ratios(cells, cells, np.tile(rates, len(shapes)), shape[0] * shape[1])
+    positions = (shape[0] - heights + 1) * (shape[1] - widths + 1)
 
     def testable(tests: int) -> int:
-        bar = math.log(tests / FALSE_ALARM)
-        return sum(count for most, count in reach if most >= bar)
+        return int(positions[most >= math.log(tests / FALSE_ALARM)].sum())
 
-    low, high = 1, max(sum(count for _, count in reach), 1)
+    low, high = 1, max(int(positions.sum()), 1)
     while low < high:  # testable() falls as tests grow: the least fixed point
         middle = (low + high) // 2
         low, high = (low, middle) if testable(middle) <= middle else (middle + 1, high)

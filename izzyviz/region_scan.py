@@ -47,7 +47,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from izzyviz._matmul import single_threaded_product
-from izzyviz.region_ratio import binomial_ratios, least_count
+from izzyviz.region_ratio import binomial_ratios, least_counts
 
 __all__ = [
     "Cells",
@@ -529,8 +529,7 @@ def scan(
     grid of steps half their sides (small windows at every position on maps up to
     :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts."""
     total = raised.size
-    areas = {h * w for h, w in shapes}
-    by_cells = {cells: least_count(cells, rate, critical, total) for cells in areas}
+    by_cells = least_counts((h * w for h, w in shapes), rate, critical, total)
     least = {shape: by_cells[shape[0] * shape[1]] for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import numpy as np
@@ -617,3 +618,22 @@ def test_result_properties(
     for i, a in enumerate(result):
         for b in result[i + 1 :]:
             assert not (a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3])
+
+
+def test_least_counts_are_each_areas_first_count_that_reaches() -> None:
+    # One call for every window size: each area's answer is its own, including areas that
+    # no count reaches beside ones that do (in either order).
+    from izzyviz.region_ratio import MIN_SHARE, binomial_ratios, least_counts
+
+    rng = np.random.default_rng(0)
+    cases = [([4, 6, 9, 4096], 0.3, 12.0, 64), ([2], 0.4, 100.0, 1000)]
+    for _ in range(200):
+        areas = [int(a) for a in rng.integers(1, 1024, 12)]
+        cases.append((areas, rng.uniform(0.002, 0.45), rng.uniform(5, 40), rng.integers(36, 10**6)))
+    for areas, rate, critical, total in cases:
+        found = least_counts(areas, float(rate), float(critical), int(total))
+        for area in areas:
+            counts = np.arange(math.ceil(MIN_SHARE * area), area + 1)
+            ratios = binomial_ratios(counts, np.array(area), float(rate), int(total))
+            reached = counts[ratios >= critical]
+            assert found[area] == (int(reached[0]) if reached.size else None), (area, rate)
