@@ -19,11 +19,13 @@ overlap them.
    passes the checks below then takes in each next line whose every cell is within
    :data:`ALIKE` of its median (a uniform block whose rows straddle a level's threshold).
 4. **Checks.** A block spans at least two rows and two columns, has half its cells raised, is
-   significant itself, holds more than the average cell and stands out from the ring around
-   it by :data:`CONTRAST` (median residuals), and is not a piece of a line: moved by its own
-   size along its columns, rows or diagonals it does not find the same raised share on both
-   sides (what is left of a partial sink or band), at its level or at the two looser ones
-   (a band's brightest stretch stands alone at the strict levels).
+   significant itself, holds more than the average cell, stands out from the ring around it
+   by :data:`CONTRAST` (median residuals) and from a frame as wide as itself by
+   :data:`SURROUND` (its lower quartile over the frame's upper one: not a piece of a band, of
+   a lattice of row bands and column stripes, or of a larger cluster), and is not a piece of
+   a line: moved by its own size along its columns, rows or diagonals it does not find the
+   same raised share on both sides (what is left of a partial sink or band), at its level or
+   at the two looser ones (a band's brightest stretch stands alone at the strict levels).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from izzyviz.region_ratio import MIN_SHARE, binomial_ratio, binomial_ratios
 from izzyviz.region_scan import (
     FALSE_ALARM,
     LOOSE_LEVELS,
+    MIN_LINE,
     Cells,
     Levels,
     Rect,
@@ -71,6 +74,13 @@ LOOSER_LINES = 2
 CONTRAST = 3.0
 #: Width of that ring, in cells.
 RING = 2
+#: A block's lower quartile, against its background, is at least this many times the upper
+#: quartile of a frame around it as wide as the block: a bright stretch of a band, where a row
+#: band crosses a column stripe, or a piece of a larger cluster lies among raised cells; a
+#: block on its own does not. (Maps under MIN_LINE a side have too few cells around a block.)
+SURROUND = 1.6
+#: Quartiles over more cells than this are read on every few rows and columns.
+SAMPLES = 4096
 #: A line next to a block joins it when every cell is at least 1 / ALIKE times the block's
 #: median (against the background).
 ALIKE = 1.25
@@ -289,25 +299,43 @@ class _Search:
     max_expansion_steps: int
 
     def stands_out(self, rect: Rect) -> bool:
-        """Whether ``rect`` holds more than the average cell and, against its background, at
-        least :data:`CONTRAST` times the :data:`RING` cells around it: the median residual
-        (``log(value)`` over each cell's row level and column and diagonal effects) inside
-        exceeds the ring's by ``log(CONTRAST)``. Medians, so that single heavy-tailed cells
-        on either side do not decide; residuals, so that softmax rows holding a wide block
-        compare fairly."""
+        """Whether ``rect`` holds more than the average cell and, against its background
+        (``log(value)`` over each cell's row level and column and diagonal effects), stands out
+        from what is around it: its median is :data:`CONTRAST` times that of the :data:`RING`
+        cells around it, and on maps at least :data:`MIN_LINE` a side its lower quartile is
+        :data:`SURROUND` times the upper quartile of a frame as wide as itself. Medians and
+        quartiles, so that single heavy-tailed cells on either side do not decide; residuals,
+        so that softmax rows holding a wide block compare fairly."""
         if not self.cells.above_average(rect):
             return False
         top, left, bottom, right = rect
-        first_row, first_col = max(top - RING, 0), max(left - RING, 0)
-        near = self.residual[first_row : bottom + RING + 1, first_col : right + RING + 1]
-        ring = np.ones(near.shape, dtype=bool)
-        ring[top - first_row : bottom - first_row + 1, left - first_col : right - first_col + 1] = (
-            False
-        )
-        if not ring.any():
-            return True
         inside = self.residual[top : bottom + 1, left : right + 1]
-        return float(np.median(inside)) - float(np.median(near[ring])) >= math.log(CONTRAST)
+        ring = _around(self.residual, rect, RING, RING)
+        if ring.size and float(np.median(inside)) - float(np.median(ring)) < math.log(CONTRAST):
+            return False
+        if min(self.residual.shape) < MIN_LINE:
+            return True
+        height, width = bottom - top + 1, right - left + 1
+        step = max(math.isqrt(9 * height * width // SAMPLES), 1)  # the frame and block: 9x
+        frame = _around(self.residual, rect, height, width, step)
+        if not frame.size:
+            return True
+        low = float(np.percentile(inside[::step, ::step], 25))
+        return low - float(np.percentile(frame, 75)) >= math.log(SURROUND)
+
+
+def _around(
+    values: NDArray[np.float32], rect: Rect, rows: int, cols: int, step: int = 1
+) -> NDArray[np.float32]:
+    """The cells of ``values`` within ``rows`` rows and ``cols`` columns of ``rect``, outside
+    it (fewer at the map's edges); every ``step``-th row and column of them."""
+    top, left, bottom, right = rect
+    row_at = np.arange(max(top - rows, 0), min(bottom + rows + 1, values.shape[0]), step)
+    col_at = np.arange(max(left - cols, 0), min(right + cols + 1, values.shape[1]), step)
+    inside = ((row_at >= top) & (row_at <= bottom))[:, None] & (
+        (col_at >= left) & (col_at <= right)
+    )[None, :]
+    return values[row_at[0] : row_at[-1] + 1 : step, col_at[0] : col_at[-1] + 1 : step][~inside]
 
 
 def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:

@@ -300,6 +300,45 @@ def test_bright_stretches_of_a_real_heads_band_are_not_regions() -> None:
     assert [rect for rect in found if rect[0] < 110 and rect[1] >= 120] == []
 
 
+def test_crossings_of_a_real_heads_repeated_tokens_are_not_regions() -> None:
+    # all-MiniLM-L6-v2, layer 2, head 9, on 256 tokens: tokens that repeat ("__debug__" at 7-8,
+    # 12-13 and 43-44) attend to each other's copies, a lattice of 2 x 2 crossings among raised
+    # cells that were boxed one by one (6 boxes). A block planted beside them is still found.
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.models import minilm
+
+    model, tokenizer = minilm()
+    inputs = tokenizer(PROSE, return_tensors="pt")
+    with torch.no_grad():
+        attentions = model(**inputs, output_attentions=True).attentions
+    head = attentions[2][0, 9].double().numpy()
+    head[150:158, 60:68] += 20 / 256 * np.exp(np.random.default_rng(0).normal(0, 0.25, (8, 8)))
+    head /= head.sum(axis=1, keepdims=True)
+    found = find_attention_regions_with_merging(head, n_seeds=20)
+    assert (150, 60, 157, 67) in found
+    assert [rect for rect in found if rect[0] < 50 and rect[1] >= 40 and rect[3] <= 50] == []
+
+
+def test_stretches_of_a_short_sentences_diagonal_are_not_regions() -> None:
+    # all-MiniLM-L6-v2, layer 2, head 0, on a 28-token sentence: a wavy diagonal band, two of
+    # whose stretches were boxed ("of people very angry" and "as a bad move").
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.models import minilm
+
+    model, tokenizer = minilm()
+    text = (
+        "In the beginning the universe was created. This has made a lot of people very angry "
+        "and been widely regarded as a bad move."
+    )
+    inputs = tokenizer(text, return_tensors="pt")
+    assert inputs["input_ids"].shape[1] == 28
+    with torch.no_grad():
+        attentions = model(**inputs, output_attentions=True).attentions
+    assert find_attention_regions_with_merging(attentions[2][0, 0].double().numpy()) == []
+
+
 # --------------------------------------------------------------------------------------------
 # What each parameter does
 # --------------------------------------------------------------------------------------------
