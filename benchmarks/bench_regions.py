@@ -29,8 +29,8 @@ any detector can tell from chance, so faint blocks are reported but not judged.
 
 **Halves.** Map ``k`` of a (family, size) is drawn from seed ``SEED + 100000 * family + 1000 *
 size + k``: even ``k`` form the tuning half, odd ``k`` the test half. Every constant of
-``izzyviz.region_scan`` was chosen looking at the tuning half only; the default run reports the
-test half.
+``izzyviz.region_scan`` and ``izzyviz.region_fit`` was chosen looking at the tuning half only;
+the default run reports the test half.
 
 **Scoring.** Boxes are matched one-to-one to planted blocks, highest IoU first, at IoU >= 0.5.
 ``R strong`` / ``R medium`` / ``R faint``: the share of blocks of that level matched. ``P``: the
