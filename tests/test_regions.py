@@ -676,3 +676,15 @@ def test_least_counts_are_each_areas_first_count_that_reaches() -> None:
             ratios = binomial_ratios(counts, np.array(area), float(rate), int(total))
             reached = counts[ratios >= critical]
             assert found[area] == (int(reached[0]) if reached.size else None), (area, rate)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    hnp.arrays(np.float32, st.integers(1, 300), elements=st.floats(-20, 20, width=32)),
+    st.sampled_from([0.25, 0.5, 0.75]),
+)
+def test_quantiles_of_rings_and_frames_are_numpys(values: np.ndarray, q: float) -> None:
+    # The checks read quartiles and medians with a lean helper; it must agree with np.quantile.
+    from izzyviz.region_fit import _quantile
+
+    assert _quantile(values, q) == pytest.approx(float(np.quantile(values, q)), abs=1e-5)
