@@ -1,7 +1,8 @@
 """``izzyviz.head_statistics``: head measures averaged over a corpus, locally or on Ray.
 
-The texts stream through in batches: each batch is tokenised (padding to its longest text), run
-through the model, and its attention reduced at once to float64 partial sums
+The texts stream through in batches: each batch is tokenised (padded on the right to its
+longest text, whatever side the tokenizer pads, so that every text keeps positions 0, 1, ...),
+run through the model, and its attention reduced at once to float64 partial sums
 (:func:`izzyviz.headstats.batch_sums`), so neither all texts nor all attentions are ever held.
 With ``engine="ray"`` the texts become a Ray Data dataset and ``map_batches`` runs an actor pool;
 each actor loads the model once and returns partial sums, which the driver adds up. Sums add
@@ -133,6 +134,7 @@ class _Measurer:
         encoded = self.tokenizer(
             texts,
             padding=True,
+            padding_side="right",  # left padding would move a text's absolute positions
             truncation=self.max_length is not None,
             max_length=self.max_length,
             return_tensors="pt",
@@ -187,9 +189,8 @@ class _Measurer:
         sums = _reduce(arrays, real, key_sets, self.measures, self.window)
         if not np.isfinite(sums.values).all():
             raise ValueError(
-                "model: its attention weights over real tokens hold NaN or infinity (a float64 "
-                "model whose tokenizer pads on the left gives NaN to rows that see only "
-                "padding; pad on the right: tokenizer.padding_side = 'right')"
+                "model: its attention weights over real tokens hold NaN or infinity (are its "
+                "weights finite?)"
             )
         self.seconds["model"] += middle - start
         self.seconds["statistics"] += time.perf_counter() - middle

@@ -473,6 +473,26 @@ def test_left_padding_does_not_change_any_measure(llama_left: tuple[Any, Any]) -
     assert_same(alone, batched, rtol=1e-5)
 
 
+def test_left_padding_does_not_shift_learned_positions() -> None:
+    """GPT-2 learns a vector per absolute position: a text padded on the left would be read
+    from position 3 instead of 0 and attend differently. A batch gives what each text alone
+    does."""
+    import torch
+    from transformers import AutoTokenizer, GPT2Config, GPT2Model
+
+    torch.manual_seed(0)
+    config = GPT2Config(
+        vocab_size=30522, n_embd=32, n_layer=2, n_head=4, n_positions=128, pad_token_id=0,
+        bos_token_id=101, eos_token_id=102, initializer_range=0.5, attn_implementation="eager",
+    )  # fmt: skip
+    model = GPT2Model(config).eval()
+    tokenizer = AutoTokenizer.from_pretrained(minilm_path(), padding_side="left")
+    texts = CORPUS[:8]
+    alone = izzyviz.head_statistics(model, tokenizer, texts, batch_size=1, progress=False)
+    batched = izzyviz.head_statistics(model, tokenizer, texts, batch_size=4, progress=False)
+    assert_same(alone, batched, rtol=1e-5)
+
+
 def test_a_folder_without_model_files_says_what_it_lacks(tmp_path: Path) -> None:
     """As the command line says it: not an OSError about sentencepiece or tiktoken."""
     (tmp_path / "README.md").write_text("# notes\n", encoding="utf-8")
@@ -511,10 +531,23 @@ def test_max_length_always_takes_effect() -> None:
     assert stats.count == 6  # [CLS] one token [SEP], twice: cut as asked, no warning
 
 
-def test_nan_attention_is_refused_not_averaged(llama_left: tuple[Any, Any]) -> None:
-    """transformers' float64 mask overflows to -inf, so a left-padded causal model gives NaN
-    rows; the statistics say so instead of coming back NaN."""
+def test_left_padding_gives_no_nan_rows_in_float64(llama_left: tuple[Any, Any]) -> None:
+    """transformers' float64 mask overflows to -inf, so a causal model's rows that see only
+    left padding come out NaN; texts are padded on the right, where no real row does."""
     model, tokenizer = llama_left
     model64 = copy.deepcopy(model).double()
-    with pytest.raises(ValueError, match=r"NaN or infinity.*padding_side = 'right'"):
-        izzyviz.head_statistics(model64, tokenizer, CORPUS[:4], batch_size=4, progress=False)
+    alone = izzyviz.head_statistics(model64, tokenizer, CORPUS[:4], batch_size=1, progress=False)
+    batched = izzyviz.head_statistics(model64, tokenizer, CORPUS[:4], batch_size=4, progress=False)
+    assert_same(alone, batched, rtol=1e-6)  # Llama's eager softmax runs in float32
+
+
+def test_nan_attention_is_refused_not_averaged(llama_left: tuple[Any, Any]) -> None:
+    """A model whose weights went NaN: the statistics say so instead of coming back NaN."""
+    import torch
+
+    model, tokenizer = llama_left
+    broken = copy.deepcopy(model)
+    with torch.no_grad():
+        broken.layers[1].self_attn.q_proj.weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"NaN or infinity \(are its weights finite\?\)"):
+        izzyviz.head_statistics(broken, tokenizer, CORPUS[:4], batch_size=4, progress=False)
