@@ -450,11 +450,12 @@ def small_maps_report(half: str) -> None:
     exactly, boxes elsewhere; and maps without a block that get a box."""
     rows = []
     for n in SMALL_SIZES:
+        empty = [small_map(n, 0, a, k)[0] for a in (0.5, 1.0) for k in range(SMALL_MAPS // 2)]
         for method, detect in DETECTORS.items():
             cells = [_small_blocks(detect, n, side, half) if 2 * side <= n else "-"
                      for side in (2, 3, 4)]  # fmt: skip
-            empty = [small_map(n, 0, a, k)[0] for a in (0.5, 1.0) for k in range(SMALL_MAPS // 2)]
-            rows.append([str(n), method, *cells, f"{sum(bool(detect(m)) for m in empty)} of 80"])
+            boxed = sum(bool(detect(m)) for m in empty)
+            rows.append([str(n), method, *cells, f"{boxed} of {len(empty)}"])
     print(f"\nsmall maps ({half} half): uniform blocks at {SMALL_LEVEL:g}x the row mean on "
           "Dirichlet(0.5) and (1) rows; found / exact / wrong boxes")  # fmt: skip
     print_table(["tokens", "method", "2x2", "3x3", "4x4", "no block: a box"], rows, "rlrrrr")

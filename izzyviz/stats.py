@@ -174,8 +174,8 @@ class _Measurer:
         cut = cut_lengths(self.tokenizer, kept, real.sum(axis=1), self.max_length)
         self.cut["texts"] += len(cut)
         self.cut["longest"] = max(self.cut["longest"], *cut.values(), 0)
-        # Each text's first real position, wherever its padding sits (left, right or none).
-        first = np.arange(ids.shape[1]) == real.argmax(axis=1)[:, None]
+        first = np.zeros_like(real)  # padded on the right (_encode): every text starts at 0
+        first[:, 0] = True
         key_sets = {
             "cls": special & real & first,
             "sep": np.isin(ids, self.sep_ids) & real,
