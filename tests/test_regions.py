@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from typing import Any
@@ -281,21 +282,30 @@ PROSE = (
 )
 
 
-def test_bright_stretches_of_a_real_heads_band_are_not_regions() -> None:
-    # all-MiniLM-L6-v2, layer 2, head 10, on 256 tokens: beside its wide diagonal the head has
-    # a band about 130 tokens ahead (top right). Its brightest stretches are raised alone at the
-    # strict levels, and were boxed one by one (6 boxes on the band); at looser levels they are
-    # pieces of the band.
+@functools.cache
+def _minilm_attentions(text: str) -> tuple[Any, ...]:
     torch = pytest.importorskip("torch")
     pytest.importorskip("transformers")
     from tests.models import minilm
 
     model, tokenizer = minilm()
-    inputs = tokenizer(PROSE, return_tensors="pt")
-    assert inputs["input_ids"].shape[1] == 256
     with torch.no_grad():
-        attentions = model(**inputs, output_attentions=True).attentions
-    head = attentions[2][0, 10].double().numpy()
+        return model(**tokenizer(text, return_tensors="pt"), output_attentions=True).attentions
+
+
+def minilm_head(text: str, layer: int, head: int) -> np.ndarray:
+    """all-MiniLM-L6-v2's attention in ``layer``, ``head`` on ``text`` (a fresh float64 copy;
+    the model runs once per text)."""
+    return _minilm_attentions(text)[layer][0, head].double().numpy().copy()
+
+
+def test_bright_stretches_of_a_real_heads_band_are_not_regions() -> None:
+    # all-MiniLM-L6-v2, layer 2, head 10, on 256 tokens: beside its wide diagonal the head has
+    # a band about 130 tokens ahead (top right). Its brightest stretches are raised alone at the
+    # strict levels, and were boxed one by one (6 boxes on the band); at looser levels they are
+    # pieces of the band.
+    head = minilm_head(PROSE, 2, 10)
+    assert head.shape == (256, 256)
     found = find_attention_regions_with_merging(head, n_seeds=20)
     assert [rect for rect in found if rect[0] < 110 and rect[1] >= 120] == []
 
@@ -304,15 +314,7 @@ def test_crossings_of_a_real_heads_repeated_tokens_are_not_regions() -> None:
     # all-MiniLM-L6-v2, layer 2, head 9, on 256 tokens: tokens that repeat ("__debug__" at 7-8,
     # 12-13 and 43-44) attend to each other's copies, a lattice of 2 x 2 crossings among raised
     # cells that were boxed one by one (6 boxes). A block planted beside them is still found.
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from tests.models import minilm
-
-    model, tokenizer = minilm()
-    inputs = tokenizer(PROSE, return_tensors="pt")
-    with torch.no_grad():
-        attentions = model(**inputs, output_attentions=True).attentions
-    head = attentions[2][0, 9].double().numpy()
+    head = minilm_head(PROSE, 2, 9)
     head[150:158, 60:68] += 20 / 256 * np.exp(np.random.default_rng(0).normal(0, 0.25, (8, 8)))
     head /= head.sum(axis=1, keepdims=True)
     found = find_attention_regions_with_merging(head, n_seeds=20)
@@ -323,20 +325,13 @@ def test_crossings_of_a_real_heads_repeated_tokens_are_not_regions() -> None:
 def test_stretches_of_a_short_sentences_diagonal_are_not_regions() -> None:
     # all-MiniLM-L6-v2, layer 2, head 0, on a 28-token sentence: a wavy diagonal band, two of
     # whose stretches were boxed ("of people very angry" and "as a bad move").
-    torch = pytest.importorskip("torch")
-    pytest.importorskip("transformers")
-    from tests.models import minilm
-
-    model, tokenizer = minilm()
     text = (
         "In the beginning the universe was created. This has made a lot of people very angry "
         "and been widely regarded as a bad move."
     )
-    inputs = tokenizer(text, return_tensors="pt")
-    assert inputs["input_ids"].shape[1] == 28
-    with torch.no_grad():
-        attentions = model(**inputs, output_attentions=True).attentions
-    assert find_attention_regions_with_merging(attentions[2][0, 0].double().numpy()) == []
+    head = minilm_head(text, 2, 0)
+    assert head.shape == (28, 28)
+    assert find_attention_regions_with_merging(head) == []
 
 
 # --------------------------------------------------------------------------------------------
