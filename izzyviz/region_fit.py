@@ -19,13 +19,15 @@ overlap them.
    passes the checks below then takes in each next line whose every cell is within
    :data:`ALIKE` of its median (a uniform block whose rows straddle a level's threshold).
 4. **Checks.** A block spans at least two rows and two columns, has half its cells raised, is
-   significant itself, holds more than the average cell, stands out from the ring around it
-   by :data:`CONTRAST` (median residuals) and from a frame as wide as itself by
-   :data:`SURROUND` (its lower quartile over the frame's upper one: not a piece of a band, of
-   a lattice of row bands and column stripes, or of a larger cluster), and is not a piece of
-   a line: moved by its own size along its columns, rows or diagonals it does not find the
-   same raised share on both sides (what is left of a partial sink or band), at its level or
-   at the two looser ones (a band's brightest stretch stands alone at the strict levels).
+   significant itself, is bright against its rows (its lower quartile :data:`TYPICAL` times
+   their typical cell outside it, their brightest few such as a sink left out), stands out
+   from the ring around it by :data:`CONTRAST` (median residuals) and from a frame as wide as
+   itself by :data:`SURROUND` (its lower quartile over the frame's upper one: not a piece of a
+   band, of a lattice of row bands and column stripes, or of a larger cluster), and is not a
+   piece of a line: moved by its own size along its columns, rows or diagonals it does not
+   find the same raised share on both sides (what is left of a partial sink or band), at its
+   level or at the two looser ones (a band's brightest stretch stands alone at the strict
+   levels).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -79,6 +82,10 @@ RING = 2
 #: band crosses a column stripe, or a piece of a larger cluster lies among raised cells; a
 #: block on its own does not. (Maps under MIN_LINE a side have too few cells around a block.)
 SURROUND = 1.6
+#: A block's lower quartile is at least this many times the typical cell of its rows outside
+#: it (their mean without their brightest cells, :meth:`izzyviz.region_scan.Cells.typical`): a
+#: region of high attention, even in rows that give most of their weight to a sink.
+TYPICAL = 2.5
 #: Quartiles over more cells than this are read on every few rows and columns.
 SAMPLES = 4096
 #: A line next to a block joins it when every cell is at least 1 / ALIKE times the block's
@@ -299,24 +306,26 @@ class _Search:
     max_expansion_steps: int
 
     def stands_out(self, rect: Rect) -> bool:
-        """Whether ``rect`` holds more than the average cell and, against its background
-        (``log(value)`` over each cell's row level and column and diagonal effects), stands out
-        from what is around it: its median is :data:`CONTRAST` times that of the :data:`RING`
-        cells around it, and on maps at least :data:`MIN_LINE` a side its lower quartile is
-        :data:`SURROUND` times the upper quartile of a frame as wide as itself. Medians and
-        quartiles, so that single heavy-tailed cells on either side do not decide; residuals,
-        so that softmax rows holding a wide block compare fairly."""
-        if not self.cells.above_average(rect):
-            return False
+        """Whether ``rect`` is bright against its rows (its lower quartile at least
+        :data:`TYPICAL` times their typical cell outside it: what they give a cell other than
+        their brightest few, such as a sink) and, against its background (``log(value)`` over
+        each cell's row level and column and diagonal effects), stands out from what is around
+        it: its median is :data:`CONTRAST` times that of the :data:`RING` cells around it, and on
+        maps at least :data:`MIN_LINE` a side its lower quartile is :data:`SURROUND` times the
+        upper quartile of a frame as wide as itself. Medians and quartiles, so that single
+        heavy-tailed cells on either side do not decide; residuals, so that softmax rows
+        holding a wide block compare fairly."""
         top, left, bottom, right = rect
+        height, width = bottom - top + 1, right - left + 1
+        step = max(math.isqrt(9 * height * width // SAMPLES), 1)  # the frame and block: 9x
+        if _quantile(self.cells(rect, step), 0.25) < TYPICAL * self.cells.typical(rect, step):
+            return False
         inside = self.residual[top : bottom + 1, left : right + 1]
         ring = _around(self.residual, rect, RING, RING)
         if ring.size and _quantile(inside, 0.5) - _quantile(ring, 0.5) < math.log(CONTRAST):
             return False
         if min(self.residual.shape) < MIN_LINE:
             return True
-        height, width = bottom - top + 1, right - left + 1
-        step = max(math.isqrt(9 * height * width // SAMPLES), 1)  # the frame and block: 9x
         frame = _around(self.residual, rect, height, width, step)
         if not frame.size:
             return True
@@ -324,7 +333,7 @@ class _Search:
         return low - _quantile(frame, 0.75) >= math.log(SURROUND)
 
 
-def _quantile(values: NDArray[np.float32], q: float) -> float:
+def _quantile(values: NDArray[np.floating[Any]], q: float) -> float:
     """The ``q`` quantile of ``values``, interpolated as ``np.quantile`` does (without its
     overhead, which dominates on the few hundred cells of a ring or frame)."""
     flat = values.ravel()

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -94,6 +93,8 @@ LOCAL_TILES = 4
 LOCAL_MIN = 64
 #: A line's effect counts when it exceeds this many noise deviations of its estimate.
 EFFECT_NOISE = 3.0
+#: A row's typical cell leaves out this share of its sampled cells, the brightest.
+BRIGHTEST = 0.1
 #: ``log(normalised value + floor)``: exact zeros stay finite.
 LOG_FLOOR = 1e-6
 #: The dispersion is measured only with at least this many 4 x 4 blocks and raised cells.
@@ -114,25 +115,26 @@ class Cells:
         self.constant = not span > 0.0
         self.factor = 0.5 / span if span > 0.0 else 1.0
 
-    def __call__(self, rect: Rect) -> FloatArray:
-        """The normalised values of the cells of ``rect``."""
+    def __call__(self, rect: Rect, step: int = 1) -> FloatArray:
+        """The normalised values of the cells of ``rect`` (every ``step``-th row and column)."""
         top, left, bottom, right = rect
-        cells = self.matrix[top : bottom + 1, left : right + 1]
+        cells = self.matrix[top : bottom + 1 : step, left : right + 1 : step]
         return np.asarray(cells * self.factor - self.low * self.factor, dtype=np.float64)
 
-    @cached_property
-    def mean(self) -> float:
-        """The normalised value of the average cell."""
-        with np.errstate(over="ignore"):
-            mean = float(np.mean(self.matrix))
-        if not math.isfinite(mean):  # the sum overflowed: scale row by row
-            mean = float(np.mean([np.mean(row * self.factor) for row in self.matrix]))
-            return mean - self.low * self.factor
-        return (mean - self.low) * self.factor
-
-    def above_average(self, rect: Rect) -> bool:
-        """Whether the cells of ``rect`` hold more than the average cell."""
-        return float(self(rect).mean()) > self.mean
+    def typical(self, rect: Rect, step: int = 1) -> float:
+        """The normalised value of a typical cell of ``rect``'s rows (every ``step``-th) outside
+        it: the mean of their sampled cells (:data:`LINE_SAMPLES` evenly spaced columns) outside
+        its columns, without each row's brightest :data:`BRIGHTEST` of them; 0 when it spans
+        every sampled column. The few cells holding most of a softmax row (a sink, the
+        diagonal) are left out, and so is the block, which may fill most of its rows."""
+        top, left, bottom, right = rect
+        columns = _sampled(self.matrix.shape[1])
+        columns = columns[(columns < left) | (columns > right)]
+        if not columns.size:
+            return 0.0
+        samples = np.sort(self.matrix[top : bottom + 1 : step, columns], axis=1)
+        kept = samples[:, : max(round(columns.size * (1.0 - BRIGHTEST)), 1)]
+        return float((kept * self.factor).mean()) - self.low * self.factor  # no overflow
 
 
 # --------------------------------------------------------------------------------------------

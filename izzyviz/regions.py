@@ -158,6 +158,9 @@ def find_attention_regions_with_merging(
        of a frame around it as wide as itself (its upper quartile), which a bright stretch of
        a band, the crossing of a row band and a column stripe or a piece of a larger cluster
        is not.
+       And it is bright against the rest of its rows: its lower quartile is at least 2.5 times
+       what they give a typical cell (their mean, their brightest tenth left out), so that a
+       block in rows a sink dominates is found and a faint patch beside the sink is not.
     2. **Edges.** A fitted rectangle's edge stops where a row or column holds fewer raised
        cells than ``expansion_threshold`` times the block's share, looking up to
        ``max_expansion_steps`` lines ahead; a block then takes in each next line whose every

@@ -211,6 +211,21 @@ def test_blocks_on_heavy_tailed_rows_are_found(alpha: float) -> None:
         assert max(iou(block, rect) for rect in found) >= 0.8, (block, found)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_block_in_rows_a_sink_dominates_is_found(seed: int) -> None:
+    # A sink holding about 90% of every row leaves a block at 8x the rows' other cells below
+    # the map's average cell: the old detector required more than that and missed it.
+    n, block = 64, (30, 40, 33, 43)
+    rng = np.random.default_rng(seed)
+    matrix = rng.dirichlet(np.ones(n), size=n)
+    matrix[:, 3] += 12.0
+    top, left, bottom, right = block
+    matrix[top : bottom + 1, left : right + 1] += 8.0 / n
+    matrix /= matrix.sum(axis=1, keepdims=True)
+    assert mean_of(matrix, block) < matrix.mean()
+    assert find_attention_regions_with_merging(matrix) == [block]
+
+
 def small_map(n: int, side: int, seed: int) -> tuple[np.ndarray, Rect]:
     """An ``n``-token map of Dirichlet(0.5) rows with a uniform ``side`` x ``side`` block at a
     random place, each of its cells 15 times the row's mean before the rows are normalised
@@ -331,6 +346,17 @@ def test_stretches_of_a_short_sentences_diagonal_are_not_regions() -> None:
     )
     head = minilm_head(text, 2, 0)
     assert head.shape == (28, 28)
+    assert find_attention_regions_with_merging(head) == []
+
+
+def test_faint_cells_beside_a_real_heads_sink_are_not_regions() -> None:
+    # all-MiniLM-L6-v2, layer 4, head 5, on a 20-token sentence: every row gives nearly all its
+    # weight to [CLS]. A patch of its other cells, at half the map's mean but raised against
+    # their near-empty rows, is not high attention: its lower quartile is not 2.5 times what
+    # those rows give a typical cell.
+    text = "The quick brown fox jumps over the lazy dog while a cat watches from behind the tree."
+    head = minilm_head(text, 4, 5)
+    assert head.shape == (20, 20)
     assert find_attention_regions_with_merging(head) == []
 
 
