@@ -11,8 +11,9 @@ overlap them.
 1. Significant windows are taken strongest first (highest binomial ratio), each skipping those
    that overlap one already taken.
 2. **Split.** A run of rows or columns the background explains better than the window's raised
-   share, together by a likelihood ratio of 100, splits it (two blocks side by side); edge
-   lines explained better at all are cut away.
+   share, together by a likelihood ratio of 100, splits it (two blocks side by side, or a block
+   and background) when a side is significant by itself, not when neither is (one block with
+   a weak line); edge lines explained better at all are cut away.
 3. **Edges.** An edge line whose share of raised cells is below ``expansion_threshold`` times
    the block's is cut away; then each edge moves out over the next 1 to
    ``max_expansion_steps`` lines as soon as together they reach that share. A block that
@@ -146,6 +147,13 @@ class Level:
                 return True
         return False
 
+    def significant(self, rect: Rect, critical: float) -> bool:
+        """Whether ``rect`` is not empty and its raised cells reach a binomial ratio of
+        ``critical``."""
+        if rect[2] < rect[0] or rect[3] < rect[1]:
+            return False
+        return self.ratio(self.count(rect), _cells(rect)) >= critical
+
     def ratio(self, count: int, cells: int) -> float:
         """The binomial log-likelihood ratio of ``count`` raised cells among ``cells`` against
         the background's rate."""
@@ -180,10 +188,12 @@ def _worst_run(evidence: FloatArray) -> tuple[float, int, int]:
     return float(sums[worst]), int(starts[worst]), int(stops[worst]) - 1
 
 
-def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
+def _split(level: Level, rect: Rect, density: float, critical: float) -> list[Rect]:
     """``rect`` without the lines the background explains better than a block of raised share
     ``density``: while some run of such lines is explained better, together, by
-    :data:`SPLIT_EVIDENCE`, the worst run is removed (splitting the rectangle in two); then
+    :data:`SPLIT_EVIDENCE`, the worst run is removed, splitting the rectangle in two, if a side
+    is significant by itself (a binomial ratio of ``critical``): a weak line inside a block
+    whose parts are not, such as a row whose attention goes elsewhere, does not break it. Then
     edge lines explained better at all are cut away."""
     rate = level.rate
     share = min(max(density, 1.5 * rate), MAX_DENSITY)
@@ -202,8 +212,10 @@ def _split(level: Level, rect: Rect, density: float) -> list[Rect]:
         axis = int(runs[1][0] < runs[0][0])
         total, first, last = runs[axis]
         if total < -SPLIT_EVIDENCE:
-            todo += _cut(rect, axis, first, last)
-            continue
+            parts = _cut(rect, axis, first, last)
+            if any(level.significant(part, critical) for part in parts):
+                todo += parts
+                continue
         kept = [np.flatnonzero(e > 0) for e in evidence]
         if not kept[0].size or not kept[1].size:
             continue
@@ -362,7 +374,8 @@ def _around(
 def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:
     """Blocks fitted from a significant ``window`` at ``level``, with their binomial ratios."""
     fitted = []
-    for part in _split(level, window, level.count(window) / _cells(window)):
+    density = level.count(window) / _cells(window)
+    for part in _split(level, window, density, search.critical):
         least = search.expansion_threshold * level.count(part) / _cells(part)
         rect = _edges(level, part, least, search.max_expansion_steps)
         top, left, bottom, right = rect
