@@ -149,10 +149,10 @@ def find_attention_regions_with_merging(
        the map itself, in ``log(value)``: row levels (softmax rows), column effects (attention
        sinks) and diagonal effects (positional bands). Windows of 2 x 2 cells up to half the
        map that hold more cells raised above it than the background explains (Kulldorff's
-       Bernoulli scan statistic, with about a 5% chance of any false block on a map without
-       one) are fitted
-       to rectangles. A region spans at least two rows and two columns: a single cell, however
-       bright, and a line one cell wide (what is left of a sink or a band) are not blocks.
+       Bernoulli scan statistic, with at most about a 5% chance of any false block on a map
+       without one) are fitted to rectangles. A region spans at least two rows and two
+       columns: a single cell, however bright, and a line one cell wide (what is left of a
+       sink or a band) are not blocks.
        Nor is a rectangle among raised cells: on maps of 16 tokens or more, most of a block
        (its lower quartile) is at least 1.6 times as bright, against the background, as most
        of a frame around it as wide as itself (its upper quartile), which a bright stretch of
