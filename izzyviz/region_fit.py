@@ -46,6 +46,7 @@ from izzyviz.region_scan import (
     FALSE_ALARM,
     LOOSE_LEVELS,
     MIN_LINE,
+    Band,
     Cells,
     Levels,
     Rect,
@@ -102,11 +103,12 @@ def _cells(rect: Rect) -> int:
 @dataclass(frozen=True, eq=False)
 class Level:
     """The cells raised at one threshold, and the background's rate: the share of raised cells
-    it puts anywhere, in (0, 1); ``looser``: the levels a block found here must not be a piece
-    of a line at either (:data:`LOOSER_LINES`)."""
+    it puts anywhere, in (0, 1); ``band``: the cells the mask left; ``looser``: the levels a
+    block found here must not be a piece of a line at either (:data:`LOOSER_LINES`)."""
 
     raised: NDArray[np.bool_]
     rate: float
+    band: Band
     looser: tuple[Level, ...] = ()
 
     def count(self, rect: Rect) -> int:
@@ -126,7 +128,7 @@ class Level:
         :data:`CONTINUES` times its own share of raised cells on both sides (on the one side
         the map has, when the other falls mostly off it). A sink's column or a band's diagonal
         goes on through a piece of it; a block has background around it, and rarely another
-        block on both sides."""
+        block on both sides. Cells the mask took count as off the map."""
         top, left, bottom, right = rect
         height, width = bottom - top + 1, right - left + 1
         side = max(height, width)
@@ -136,9 +138,12 @@ class Level:
         def holds(dy: int, dx: int) -> bool | None:
             moved = (max(top + dy, 0), max(left + dx, 0),
                      min(bottom + dy, n_rows - 1), min(right + dx, n_cols - 1))  # fmt: skip
-            if moved[0] > moved[2] or moved[1] > moved[3] or 2 * _cells(moved) < _cells(rect):
+            if moved[0] > moved[2] or moved[1] > moved[3]:
+                return None  # off the map
+            cells = self.band.cells(moved)
+            if 2 * cells < self.band.cells(rect):
                 return None  # mostly off the map
-            return self.count(moved) >= least * _cells(moved)
+            return self.count(moved) >= least * cells
 
         for dy, dx in ((height, 0), (0, width), (side, side)):
             sides = [holds(dy, dx), holds(-dy, -dx)]
@@ -157,7 +162,7 @@ class Level:
     def ratio(self, count: int, cells: int) -> float:
         """The binomial log-likelihood ratio of ``count`` raised cells among ``cells`` against
         the background's rate."""
-        return binomial_ratio(count, cells, self.rate, self.raised.size)
+        return binomial_ratio(count, cells, self.rate, self.band.size)
 
 
 def _strongest_apart(ratios: FloatArray, windows: IntArray) -> list[int]:
@@ -333,22 +338,29 @@ class _Search:
         if _quantile(self.cells(rect, step), 0.25) < TYPICAL * self.cells.typical(rect, step):
             return False
         inside = self.residual[top : bottom + 1, left : right + 1]
-        ring = _around(self.residual, rect, RING, RING)
-        if ring.size and _quantile(inside, 0.5) - _quantile(ring, 0.5) < math.log(CONTRAST):
+        ring = _left(_around(self.residual, rect, RING, RING))
+        if ring.size and _quantile(_left(inside), 0.5) - _quantile(ring, 0.5) < math.log(CONTRAST):
             return False
         if min(self.residual.shape) < MIN_LINE:
             return True
-        frame = _around(self.residual, rect, height, width, step)
+        frame = _left(_around(self.residual, rect, height, width, step))
         if not frame.size:
             return True
-        low = _quantile(inside[::step, ::step], 0.25)
+        low = _quantile(_left(inside[::step, ::step]), 0.25)
         return low - _quantile(frame, 0.75) >= math.log(SURROUND)
+
+
+def _left(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The cells of ``values`` (residuals) the mask left."""
+    return values[values > -np.inf]
 
 
 def _quantile(values: NDArray[np.floating[Any]], q: float) -> float:
     """The ``q`` quantile of ``values``, interpolated as ``np.quantile`` does (without its
-    overhead, which dominates on the few hundred cells of a ring or frame)."""
+    overhead, which dominates on the few hundred cells of a ring or frame); ``-inf`` for none."""
     flat = values.ravel()
+    if not flat.size:
+        return -math.inf
     position = q * (flat.size - 1)
     low = math.floor(position)
     high = min(low + 1, flat.size - 1)
@@ -399,7 +411,7 @@ def _grown(rect: Rect, residual: NDArray[np.float32]) -> Rect:
     uniform block whose lines straddle a level's threshold (rows normalised a little
     differently) is then found whole, where the level's raised cells alone miss a line."""
     top, left, bottom, right = rect
-    floor = float(np.median(residual[top : bottom + 1, left : right + 1])) - math.log(ALIKE)
+    floor = float(np.median(_left(residual[top : bottom + 1, left : right + 1]))) - math.log(ALIKE)
     grown = True
     while grown:
         grown = False
@@ -440,17 +452,17 @@ def _strongest(
     return blocks
 
 
-def _critical(shape: tuple[int, int], shapes: list[tuple[int, int]], rates: FloatArray) -> float:
+def _critical(band: Band, shapes: list[tuple[int, int]], rates: FloatArray) -> float:
     """The ratio a window needs (:func:`~izzyviz.region_ratio.binomial_ratio`), ``log(tests /
     FALSE_ALARM)`` (Bonferroni over the Chernoff bound), counting as tests only the window
     positions of each shape, at each level, that could reach it: one whose cells all raised
-    stay below it can never be significant (Tarone 1990). The fewest tests ``K`` such that at
-    most ``K`` could reach ``log(K / FALSE_ALARM)``; on small maps most small windows at loose
-    levels cannot."""
+    stay below it can never be significant (Tarone 1990), nor one holding no cell the mask
+    left (``band``). The fewest tests ``K`` such that at most ``K`` could reach ``log(K /
+    FALSE_ALARM)``; on small maps most small windows at loose levels cannot."""
     heights, widths = np.repeat(np.array(shapes), len(rates), axis=0).T  # each at every rate
     cells = heights * widths
-    most = binomial_ratios(cells, cells, np.tile(rates, len(shapes)), shape[0] * shape[1])
-    positions = (shape[0] - heights + 1) * (shape[1] - widths + 1)
+    most = binomial_ratios(cells, cells, np.tile(rates, len(shapes)), band.size)
+    positions = np.repeat([band.windows(*shape) for shape in shapes], len(rates))
 
     def testable(tests: int) -> int:
         return int(positions[most >= math.log(tests / FALSE_ALARM)].sum())
@@ -470,11 +482,11 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     """
     shape = cells.matrix.shape
     values = residual(cells) if min(shape) >= 2 else None
-    levels = Levels.of(values) if values is not None else None
+    levels = Levels.of(values, cells.band.size) if values is not None else None
     shapes = window_shapes(shape)
     if values is None or levels is None or not shapes:
         return []
-    critical = _critical(shape, shapes, levels.rates)
+    critical = _critical(cells.band, shapes, levels.rates)
     search = _Search(cells, values, critical, expansion_threshold, max_expansion_steps)
     sums = WindowSums()
     blocks: list[Rect] = []
@@ -484,15 +496,17 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
     for k in [*range(loose + 1, levels.count + 1), *range(loose, 0, -1)]:
         raised = levels.raised(k)
         counts4 = block_counts(raised)
-        plain = Level(raised, levels.rate_outside(raised, k, blocks))
+        plain = Level(raised, levels.rate_outside(raised, k, blocks), cells.band)
         taken = {j: other for j, other in taken.items() if j >= k - LOOSER_LINES}
         level = dataclasses.replace(plain, looser=tuple(taken.values()) if k > loose else ())
         taken[k] = plain  # the strict levels come first, loosest first
         # Clumped background cells carry less evidence each (a quasi-likelihood): the ratio a
         # window needs grows with their dispersion (the looser level's when too few cells).
-        spread = dispersion(counts4, shape, blocks) or spread
+        spread = dispersion(counts4, cells.band, blocks) or spread
         needed = critical * spread
-        windows, ratios = scan(raised, counts4, level.rate, shapes, needed, blocks, sums)
+        windows, ratios = scan(
+            raised, counts4, level.rate, shapes, needed, blocks, sums, levels.size
+        )
         found = dataclasses.replace(search, critical=needed)
         blocks += _strongest(windows, ratios, level, found, blocks)
     return blocks

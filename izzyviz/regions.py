@@ -161,6 +161,9 @@ def find_attention_regions_with_merging(
        And it is bright against the rest of its rows: its lower quartile is at least 2.5 times
        what they give a typical cell (their mean, their brightest tenth left out), so that a
        block in rows a sink dominates is found and a faint patch beside the sink is not.
+       Under a causal mask (a decoder's map: exact zeros above the diagonal, and below a
+       sliding window), the masked cells are not part of the map: they are neither background
+       nor region.
     2. **Edges.** A fitted rectangle's edge stops where a row or column holds fewer raised
        cells than ``expansion_threshold`` times the block's share, looking up to
        ``max_expansion_steps`` lines ahead; a block then takes in each next line whose every

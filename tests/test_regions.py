@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from izzyviz.region_fit import Level, _edges
+from izzyviz.region_mask import Band
 from izzyviz.regions import find_attention_regions_with_merging, regions_to_corners
 
 Rect = tuple[int, int, int, int]
@@ -352,6 +353,44 @@ def test_a_block_with_weaker_rows_in_a_real_head_is_found(seed: int) -> None:
     assert max(iou(rect, block) for rect in found) >= 0.5, found
 
 
+def causal(head: np.ndarray) -> np.ndarray:
+    """``head`` under a causal mask: each row keeps its cells up to the diagonal, normalised."""
+    kept = np.tril(head)
+    return kept / kept.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize(
+    ("layer", "head", "block"),
+    [(0, 0, (185, 156, 196, 163)), (2, 8, (185, 33, 196, 36)), (3, 7, (137, 121, 140, 130))],
+)
+def test_a_block_in_a_causal_real_head_is_found(
+    layer: int, head: int, block: tuple[int, int, int, int]
+) -> None:
+    # all-MiniLM-L6-v2 on 256 tokens under a causal mask (a decoder's map), with a block planted
+    # below the diagonal at 20x its rows' mean. The zeros above the diagonal counted as the
+    # background: every row's lower quartile was a zero, so the whole lower triangle looked
+    # raised and the block did not stand out (these three were missed; half of 144 such blocks
+    # were). Cells the mask took are left out.
+    top, left, bottom, right = block
+    matrix = causal(minilm_head(PROSE, layer, head))
+    shape = (bottom - top + 1, right - left + 1)
+    jitter = np.exp(np.random.default_rng(layer).normal(0, 0.25, shape))
+    row_mean = 1 / np.arange(top + 1, bottom + 2)[:, None]  # row i has i + 1 cells
+    matrix[top : bottom + 1, left : right + 1] += 20 * row_mean * jitter
+    matrix /= matrix.sum(axis=1, keepdims=True)
+    found = find_attention_regions_with_merging(matrix, n_seeds=20)
+    assert max(iou(rect, block) for rect in found) >= 0.5, found
+
+
+def test_a_causal_real_head_has_no_band_of_rows_boxed() -> None:
+    # all-MiniLM-L6-v2, layer 4, head 5, on 256 tokens under a causal mask. Rows 0 to 191 have
+    # a zero as their lower quartile, so their cells all looked raised against their level, and
+    # 20 x 180 boxes of them came out (rows 172-191, all columns up to the diagonal), as did the
+    # top-left corner.
+    found = find_attention_regions_with_merging(causal(minilm_head(PROSE, 4, 5)), n_seeds=20)
+    assert [rect for rect in found if (rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1) > 100] == []
+
+
 def test_stretches_of_a_short_sentences_diagonal_are_not_regions() -> None:
     # all-MiniLM-L6-v2, layer 2, head 0, on a 28-token sentence: a wavy diagonal band, two of
     # whose stretches were boxed ("of people very angry" and "as a bad move").
@@ -414,7 +453,7 @@ def test_max_expansion_steps_looks_past_sparse_lines(steps: int, right: int) -> 
     raised[5:11, 0:6] = True
     raised[5, 6] = True
     raised[5:11, 7:9] = True
-    level = Level(raised, 0.05)
+    level = Level(raised, 0.05, Band.whole(raised.shape))
     assert _edges(level, (5, 0, 10, 5), 0.7, steps) == (5, 0, 10, right)
 
 

@@ -1,0 +1,123 @@
+"""The cells of an attention map that its attention mask left, for region detection.
+
+A causal mask zeroes every cell above the diagonal (a token reads no later token), and a
+sliding window every cell more than its width below it: whole diagonals of exact zeros, from a
+corner in. Those cells are not part of the map. Counted as background they make every cell the
+mask left look raised (in a causal map, half the map is zeros) and a block's rows look dim, so
+the detector leaves them out: a :class:`Band` of diagonals is what it reads.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["Band"]
+
+IntArray = NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Band:
+    """The diagonals ``low <= column - row <= high`` of a ``shape`` map: the cells its mask
+    left (all of them for a map without a mask)."""
+
+    low: int
+    high: int
+    shape: tuple[int, int]
+
+    @classmethod
+    def whole(cls, shape: tuple[int, int]) -> Band:
+        """Every cell of a map of ``shape``."""
+        return cls(-(shape[0] - 1), shape[1] - 1, shape)
+
+    @classmethod
+    def of(cls, matrix: NDArray[np.floating]) -> Band:
+        """The cells a causal mask left: when every cell above the last diagonal it keeps
+        (``column - row = columns - rows``: a query reads the keys up to its own, the earlier
+        ones cached) is an exact zero and that diagonal is not, with the diagonals of exact
+        zeros from the bottom-left corner in (a sliding window) also taken. Every cell
+        otherwise, or when the matrix has negative values (zero is then a value like any
+        other): a map of zeros holding a few blocks is not masked."""
+        whole = cls.whole(matrix.shape)
+        n_rows, n_cols = matrix.shape
+        kept = n_cols - n_rows
+        if not 0 <= kept < n_cols - 1 or matrix[0, -1] != 0:
+            return whole  # the common case, decided without reading the map
+        nonzero = matrix != 0
+        rows = nonzero.any(axis=1)
+        if not rows.any() or float(matrix.min()) < 0.0:
+            return whole
+        at = np.arange(n_rows)
+        last = n_cols - 1 - nonzero[:, ::-1].argmax(axis=1)
+        if int((last - at)[rows].max()) != kept:
+            return whole
+        first = nonzero.argmax(axis=1)
+        low = int((first - at)[rows].min()) if matrix[-1, 0] == 0 else whole.low
+        return cls(low, kept, matrix.shape)
+
+    @cached_property
+    def masked(self) -> bool:
+        """Whether the mask took any cell."""
+        return self != Band.whole(self.shape)
+
+    @cached_property
+    def size(self) -> int:
+        """The number of cells left."""
+        return int(self.spans(0)[1].sum())
+
+    def spans(self, axis: int) -> tuple[IntArray, IntArray]:
+        """The first cell and the number of cells left of each row (``axis=0``) or column (1):
+        they are contiguous."""
+        count, across = self.shape[axis], self.shape[1 - axis]
+        at = np.arange(count, dtype=np.int64)
+        if axis == 0:
+            first, last = np.maximum(at + self.low, 0), at + self.high
+        else:
+            first, last = np.maximum(at - self.high, 0), at - self.low
+        return first, np.maximum(np.minimum(last, across - 1) - first + 1, 0)
+
+    def cells(self, rect: tuple[int, int, int, int]) -> int:
+        """The number of cells of the inclusive ``(top, left, bottom, right)`` rectangle left."""
+        top, left, bottom, right = rect
+        if not self.masked:
+            return max(bottom - top + 1, 0) * max(right - left + 1, 0)
+        rows = np.arange(top, bottom + 1, dtype=np.int64)
+        first = np.maximum(rows + self.low, left)
+        last = np.minimum(rows + self.high, right)
+        return int(np.maximum(last - first + 1, 0).sum())
+
+    def windows(self, height: int, width: int) -> int:
+        """The number of positions of a ``height`` x ``width`` window that hold a cell left."""
+        if not self.masked:
+            return max(self.shape[0] - height + 1, 0) * max(self.shape[1] - width + 1, 0)
+        tops = np.arange(self.shape[0] - height + 1, dtype=np.int64)
+        first = np.maximum(tops + self.low - width + 1, 0)
+        last = np.minimum(tops + self.high + height - 1, self.shape[1] - width)
+        return int(np.maximum(last - first + 1, 0).sum())
+
+    @cached_property
+    def blocks(self) -> NDArray[np.bool_]:
+        """Whether each whole 4 x 4 block of the map (``[i, j]``: rows ``4i`` to ``4i + 3``,
+        columns ``4j`` to ``4j + 3``) was left whole."""
+        rows = np.arange(self.shape[0] // 4)[:, None] * 4
+        cols = np.arange(self.shape[1] // 4)[None, :] * 4
+        return self.left(rows + 3, cols) & self.left(rows, cols + 3)
+
+    def left(self, rows: IntArray, cols: IntArray) -> NDArray[np.bool_]:
+        """Whether each cell ``(rows[i], cols[j])`` (broadcast) was left."""
+        if not self.masked:
+            return np.ones(np.broadcast_shapes(np.shape(rows), np.shape(cols)), dtype=bool)
+        offset = cols - rows
+        return (offset >= self.low) & (offset <= self.high)
+
+    def blank(self, values: NDArray[np.float32], fill: float) -> None:
+        """Set the cells of ``values`` (a map of this shape) the mask took to ``fill``."""
+        rows, cols = np.arange(self.shape[0]), np.arange(self.shape[1])
+        if self.high < self.shape[1] - 1:
+            np.copyto(values, np.float32(fill), where=np.less.outer(rows + self.high, cols))
+        if self.low > 1 - self.shape[0]:
+            np.copyto(values, np.float32(fill), where=np.greater.outer(rows + self.low, cols))
