@@ -86,3 +86,25 @@ def test_counts_agree_with_the_cells_left(
     values = np.ones((n_rows, n_cols), dtype=np.float32)
     band.blank(values, 0.0)
     assert np.array_equal(values != 0, left)
+
+
+@pytest.mark.parametrize(
+    ("model_type", "overrides", "low"),
+    [
+        ("gpt2", {}, -23),  # causal: every earlier token
+        ("mistral", {"sliding_window": 6}, -5),  # causal, the last 6 tokens (its own included)
+    ],
+)
+def test_real_decoders_masks_are_read(model_type: str, overrides: dict, low: int) -> None:
+    # A real transformers decoder's eager attention on 24 tokens: the mask it applied, read
+    # back from the map alone, in every head.
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from tests.models import prompt_ids, tiny
+
+    model = tiny(model_type, attn_implementation="eager", **overrides)
+    with torch.no_grad():
+        attentions = model(prompt_ids(24), output_attentions=True).attentions
+    for layer in attentions:
+        for head in layer[0].double().numpy():
+            assert Band.of(head) == Band(low, 0, (24, 24))
