@@ -352,7 +352,7 @@ class _Search:
 
 def _left(values: NDArray[np.float32]) -> NDArray[np.float32]:
     """The cells of ``values`` (residuals) the mask left."""
-    return values[values > -np.inf]
+    return values if values.size and values.min() > -np.inf else values[values > -np.inf]
 
 
 def _quantile(values: NDArray[np.floating[Any]], q: float) -> float:
