@@ -13,8 +13,10 @@ rectangles to the windows found here.
    effect counts only when it exceeds three times the noise of its own estimate (interquartile
    range / sqrt(cells)): in heavy-tailed rows the estimates are noisy, and subtracting noise
    would hide blocks. The zeros a causal mask left (:mod:`izzyviz.region_mask`) are not part
-   of the map: lines are read over the cells they have, and those cells are never raised nor
-   counted.
+   of the map: lines are read over the cells they have, those cells are never raised nor
+   counted, and a row's level starts from its share of the row, ``1 / cells it has`` (in a
+   decoder's prompt the first rows' few cells hold the whole row, and short rows have no
+   level of their own).
 2. **Levels** (:class:`Levels`). A cell whose residual is in the map's top share ``q`` is
    raised at that level, for each ``q`` of :data:`QUANTILES`: a block stands out at the level
    that matches how far it is raised, whatever the background's shape (Dirichlet rows, peaky
@@ -239,7 +241,8 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     row's; columns and diagonals (medians) only raise the background. Lines shorter than
     :data:`MIN_LINE`, and diagonals shorter than half the smaller side (a block could fill
     them), get no effect; maps under :data:`LOCAL_MIN` a side get no drift. Cells the mask
-    took (``cells.band``) are ``-inf``, and each line is read over the cells it has.
+    took (``cells.band``) are ``-inf``, each line is read over the cells it has, and each
+    row's values are first divided by its share, ``1 / cells it has``.
     """
     if cells.constant:
         return None
@@ -250,6 +253,8 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
     np.log(values, out=values)
     band = cells.band
     band.blank(values, -np.inf)
+    if band.masked:  # a softmax row shares its weight among the cells it has
+        values += np.log(np.maximum(band.spans(0)[1], 1)).astype(np.float32)[:, None]
     n_rows, n_cols = cells.matrix.shape
     if n_cols >= MIN_LINE:
         rows, typical = _effects(_line_samples(values, band, 0), ROW_QUANTILE, two_sided=True)

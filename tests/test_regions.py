@@ -391,6 +391,19 @@ def test_a_causal_real_head_has_no_band_of_rows_boxed() -> None:
     assert [rect for rect in found if (rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1) > 100] == []
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_a_block_in_a_short_causal_prompt_is_found(seed: int) -> None:
+    # A decoder's 10-token prompt: under a causal mask row i shares its weight among i + 1
+    # cells, so its cells are 10 / (i + 1) times those of the last row. Too short for a level
+    # of its own (fewer than 16 cells), each row took the map's, and the top rows' cells all
+    # looked raised (the block was missed for every seed). A masked row's level now starts
+    # from its share, 1 / (cells it has).
+    rng = np.random.default_rng(seed)
+    matrix = causal(rng.dirichlet(np.ones(10), size=10))
+    matrix[6:9, 1:4] = 15 / np.arange(7, 10)[:, None]  # 15x each row's mean
+    assert find_attention_regions_with_merging(causal(matrix)) == [(6, 1, 8, 3)]
+
+
 def test_stretches_of_a_short_sentences_diagonal_are_not_regions() -> None:
     # all-MiniLM-L6-v2, layer 2, head 0, on a 28-token sentence: a wavy diagonal band, two of
     # whose stretches were boxed ("of people very angry" and "as a bad move").
