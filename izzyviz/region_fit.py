@@ -505,7 +505,7 @@ def find_blocks(cells: Cells, expansion_threshold: float, max_expansion_steps: i
         spread = dispersion(counts4, cells.band, blocks) or spread
         needed = critical * spread
         windows, ratios = scan(
-            raised, counts4, level.rate, shapes, needed, blocks, sums, levels.size
+            raised, counts4, level.rate, shapes, needed, blocks, sums, cells.band
         )
         found = dataclasses.replace(search, critical=needed)
         blocks += _strongest(windows, ratios, level, found, blocks)

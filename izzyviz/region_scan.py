@@ -116,13 +116,15 @@ class Cells:
     cells its attention mask left (:class:`~izzyviz.region_mask.Band`)."""
 
     def __init__(self, matrix: FloatArray) -> None:
-        self.band = Band.of(matrix)
-        span = float(matrix.max()) / 2 - min(float(matrix.min()), 0.0) / 2  # halved: no overflow
+        least = float(matrix.min())
+        self.band = Band.of(matrix) if least >= 0.0 else Band.whole(matrix.shape)
+        span = float(matrix.max()) / 2 - min(least, 0.0) / 2  # halved: no overflow
         if 0.0 < span < 2.0**-900:  # subnormal values: 0.5 / span would overflow
             matrix = matrix * 2.0**1000  # a power of two: relative values stay exact
             span *= 2.0**1000
+            least *= 2.0**1000
         self.matrix = matrix
-        self.low = min(float(matrix.min()), 0.0)
+        self.low = min(least, 0.0)
         self.constant = not span > 0.0
         self.factor = 0.5 / span if span > 0.0 else 1.0
 
@@ -208,15 +210,19 @@ def _line_samples(values: NDArray[np.float32], band: Band, axis: int) -> NDArray
     first, length = band.spans(axis)
     count = int(min(int(length.max()), LINE_SAMPLES))
     taken = np.minimum(length, count)
-    steps = np.arange(count, dtype=np.float64)
-    # _positions' steps * (length - 1) // (taken - 1), in float64 (3x faster) and exact: the
-    # products are exact, and a quotient that is not an integer is 1 / (taken - 1) from one
-    spaced = steps * np.maximum(length - 1, 0)[:, None] / np.maximum(taken - 1, 1)[:, None]
-    at = first[:, None] + spaced.astype(np.int64)
-    np.minimum(at, values.shape[1 - axis] - 1, out=at)  # lines without cells: any cell
-    lines = np.arange(len(first), dtype=np.int64)[:, None]
-    gathered = values[lines, at] if axis == 0 else values[at, lines]
-    return np.where(steps < taken[:, None], gathered, np.float32(-np.inf))
+    steps = np.arange(count)
+    spacing = np.maximum(length - 1, 0) / np.maximum(taken - 1, 1)  # cells between samples
+    along = (steps * spacing[:, None]).astype(np.int64)
+    n_cols = values.shape[1]
+    lines = np.arange(len(first), dtype=np.int64)
+    if axis == 0:
+        at = (lines * n_cols + first)[:, None] + along
+    else:
+        at = (first * n_cols + lines)[:, None] + along * n_cols
+    np.minimum(at, values.size - 1, out=at)  # lines without cells: any cell
+    samples = values.ravel().take(at)  # 2x faster than values[rows, columns]
+    samples[steps >= taken[:, None]] = -np.inf
+    return samples
 
 
 def _diagonal_view(values: NDArray[np.float32], shape: tuple[int, int]) -> NDArray[np.float32]:
@@ -587,14 +593,16 @@ def scan(
     critical: float,
     known: list[Rect],
     sums: WindowSums,
-    total: int,
+    band: Band,
 ) -> tuple[IntArray, FloatArray]:
     """The significant windows of one level that overlap none of ``known``, as rows ``(top,
     left, height, width)``, and their binomial ratios: at least :data:`MIN_SHARE` of their
     cells ``raised`` and a ratio against ``rate`` of at least ``critical``. Windows are on a
     grid of steps half their sides (small windows at every position on maps up to
     :data:`EVERY_POSITION` cells a side); ``counts4`` are ``raised``'s 4 x 4 block counts;
-    ``total``: the cells the mask left."""
+    ``band``: the cells the mask left (a band of rows is summed only as far right as its cells
+    go)."""
+    total = band.size
     by_cells = least_counts((h * w for h, w in shapes), rate, critical, total)
     least = {shape: by_cells[shape[0] * shape[1]] for shape in shapes}
     wanted = [(shape, count) for shape, count in least.items() if count is not None]
@@ -608,15 +616,17 @@ def scan(
             mask[top : bottom + 1, left : right + 1] = 0
     n_rows = raised.shape[0]
     reach = max((shape[0] for shape, _ in small), default=1) - 1
+    wide = max((shape[1] for shape, _ in small), default=1) - 1
     for first in range(0, n_rows, BAND) if small else ():
-        sums.band(mask[first : min(first + BAND + reach, n_rows)])
+        right = first + BAND + reach + band.high + wide  # windows beyond hold no cell left
+        sums.band(mask[first : min(first + BAND + reach, n_rows), : max(right, 0)])
         for (height, width), count in small:
             dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
             runs = sums.run(height, width, dy)[: -(-BAND // dy)]
             if not runs.size or int(runs.max()) < count:  # one pass: most bands hold no hit
                 continue
-            band = runs[:, ::dx]
-            found.append(_hits(band, count, (first, dy, dx), (height, width), known))
+            on_grid = runs[:, ::dx]
+            found.append(_hits(on_grid, count, (first, dy, dx), (height, width), known))
     integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
         assert integral is not None
