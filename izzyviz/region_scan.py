@@ -12,11 +12,11 @@ rectangles to the windows found here.
    to 128 cells per line, then a slow 2-D drift from tiles a quarter of the map wide. An
    effect counts only when it exceeds three times the noise of its own estimate (interquartile
    range / sqrt(cells)): in heavy-tailed rows the estimates are noisy, and subtracting noise
-   would hide blocks. The zeros a causal mask left (:mod:`izzyviz.region_mask`) are not part
-   of the map: lines are read over the cells they have, those cells are never raised nor
-   counted, and a row's level starts from its share of the row, ``1 / cells it has`` (in a
-   decoder's prompt the first rows' few cells hold the whole row, and short rows have no
-   level of their own).
+   would hide blocks. The zeros a causal mask put above the diagonal
+   (:mod:`izzyviz.region_mask`) are not part of the map: lines are read over the cells they
+   have, the masked cells are never raised nor counted, and a row's level starts from its
+   share of the row, ``1 / cells it has`` (in a decoder's prompt the first rows' few cells
+   hold the whole row, and short rows have no level of their own).
 2. **Levels** (:class:`Levels`). A cell whose residual is in the map's top share ``q`` is
    raised at that level, for each ``q`` of :data:`QUANTILES`: a block stands out at the level
    that matches how far it is raised, whatever the background's shape (Dirichlet rows, peaky
