@@ -191,10 +191,11 @@ def _effects(
         last = np.maximum(count - 1, 0)[:, None]
         ranks = np.hstack([last // 4, (last * quantile).astype(np.int64), 3 * last // 4])
         at = np.minimum(ranks + missing[:, None], width - 1)
-        q25, level, q75 = np.take_along_axis(ordered, at, axis=1).T
+        quartiles = np.take_along_axis(ordered, at, axis=1)
+        quartiles[count == 0] = 0.0  # a line without cells has no level (and no -inf)
+        q25, level, q75 = quartiles.T
     has = count > 0
-    spread = np.where(has, q75.astype(np.float64) - np.where(has, q25, 0.0), 0.0)
-    noise = spread / np.sqrt(np.maximum(count, 1))
+    noise = (q75.astype(np.float64) - q25) / np.sqrt(np.maximum(count, 1))
     typical = float(np.median(level[has])) if has.any() else 0.0
     effect = np.where(has, level.astype(np.float64) - typical, 0.0)
     standing = np.abs(effect) if two_sided else effect
