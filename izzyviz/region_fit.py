@@ -55,6 +55,7 @@ from izzyviz.region_scan import (
     dispersion,
     residual,
     scan,
+    unmasked,
     window_shapes,
 )
 
@@ -338,21 +339,17 @@ class _Search:
         if _quantile(self.cells(rect, step), 0.25) < TYPICAL * self.cells.typical(rect, step):
             return False
         inside = self.residual[top : bottom + 1, left : right + 1]
-        ring = _left(_around(self.residual, rect, RING, RING))
-        if ring.size and _quantile(_left(inside), 0.5) - _quantile(ring, 0.5) < math.log(CONTRAST):
+        ring = unmasked(_around(self.residual, rect, RING, RING))
+        median = _quantile(unmasked(inside), 0.5)
+        if ring.size and median - _quantile(ring, 0.5) < math.log(CONTRAST):
             return False
         if min(self.residual.shape) < MIN_LINE:
             return True
-        frame = _left(_around(self.residual, rect, height, width, step))
+        frame = unmasked(_around(self.residual, rect, height, width, step))
         if not frame.size:
             return True
-        low = _quantile(_left(inside[::step, ::step]), 0.25)
+        low = _quantile(unmasked(inside[::step, ::step]), 0.25)
         return low - _quantile(frame, 0.75) >= math.log(SURROUND)
-
-
-def _left(values: NDArray[np.float32]) -> NDArray[np.float32]:
-    """The cells of ``values`` (residuals) the mask left."""
-    return values if values.size and values.min() > -np.inf else values[values > -np.inf]
 
 
 def _quantile(values: NDArray[np.floating[Any]], q: float) -> float:
@@ -411,7 +408,8 @@ def _grown(rect: Rect, residual: NDArray[np.float32]) -> Rect:
     uniform block whose lines straddle a level's threshold (rows normalised a little
     differently) is then found whole, where the level's raised cells alone miss a line."""
     top, left, bottom, right = rect
-    floor = float(np.median(_left(residual[top : bottom + 1, left : right + 1]))) - math.log(ALIKE)
+    block = unmasked(residual[top : bottom + 1, left : right + 1])
+    floor = float(np.median(block)) - math.log(ALIKE)
     grown = True
     while grown:
         grown = False

@@ -65,6 +65,7 @@ __all__ = [
     "dispersion",
     "residual",
     "scan",
+    "unmasked",
     "window_shapes",
     "window_sizes",
 ]
@@ -226,6 +227,12 @@ def _line_samples(values: NDArray[np.float32], band: Band, axis: int) -> NDArray
     return samples
 
 
+def unmasked(values: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The cells of ``values`` (residuals) the mask left: those that are not ``-inf``, as a
+    flat array (or ``values`` itself, as it is, when it has no other)."""
+    return values if values.size and values.min() > -np.inf else values[values > -np.inf]
+
+
 def _diagonal_view(values: NDArray[np.float32], shape: tuple[int, int]) -> NDArray[np.float32]:
     """Per-diagonal values (index ``col - row + rows - 1``) laid out as the matrix (no copy)."""
     step = values.strides[0]
@@ -267,7 +274,7 @@ def residual(cells: Cells) -> NDArray[np.float32] | None:
         rows, typical = _effects(_line_samples(values, band, 0), ROW_QUANTILE, two_sided=True)
         values -= (rows + typical).astype(np.float32)[:, None]
     else:
-        values -= np.float32(np.median(values[values > -np.inf]))
+        values -= np.float32(np.median(unmasked(values)))
     if n_rows >= MIN_LINE:
         cols, _ = _effects(_line_samples(values, band, 1), 0.5, False)
         values -= cols.astype(np.float32)[None, :]
@@ -374,7 +381,7 @@ class Levels:
         the map."""
         n_rows, n_cols = values.shape
         sample = values[:: max(1, n_rows // 256), :: max(1, n_cols // 256)].ravel()
-        sample = sample[sample > -np.inf]
+        sample = unmasked(sample)
         quantiles = [q for q in QUANTILES if q * size >= 1.0]
         if not sample.size:
             return None
