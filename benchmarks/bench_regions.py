@@ -194,6 +194,11 @@ def minilm_heads(n: int, text: int) -> np.ndarray:
 # -- planting ------------------------------------------------------------------------------------
 
 
+def kept(n: int, causal: bool) -> np.ndarray:
+    """1 for each cell of an ``n x n`` map a causal mask keeps (every cell without one), else 0."""
+    return np.tril(np.ones((n, n))) if causal else np.ones((n, n))
+
+
 def _log_uniform(rng: np.random.Generator, low: float, high: float) -> float:
     return math.exp(rng.uniform(math.log(low), math.log(high)))
 
@@ -221,7 +226,7 @@ def make_map(family: str, n: int, k: int) -> tuple[np.ndarray, list[tuple[Box, s
     rng = np.random.default_rng(seed)
     base = background(family, n, k, rng)
     causal = family.endswith(" causal")
-    keep = np.tril(np.ones((n, n))) if causal else np.ones((n, n))
+    keep = kept(n, causal)
     mean = 1.0 / keep.sum(axis=1, keepdims=True)  # a row's mean, over the cells it has
     added = np.zeros((n, n))
     taken = np.triu(np.ones((n, n), dtype=bool)) if causal else np.zeros((n, n), dtype=bool)
@@ -444,7 +449,7 @@ def small_map(
     causal mask (``causal``) each row keeps its cells up to the diagonal, and the block lies
     below it, :data:`CLEARANCE` cells clear."""
     rng = np.random.default_rng(SEED + 7 * n + 1000 * side + int(100 * alpha) * 10000 + k)
-    keep = np.tril(np.ones((n, n))) if causal else np.ones((n, n))
+    keep = kept(n, causal)
     matrix = rng.dirichlet(np.full(n, alpha), size=n)
     if causal:
         matrix = matrix * keep / (matrix * keep).sum(axis=1, keepdims=True)
