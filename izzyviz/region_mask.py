@@ -9,8 +9,10 @@ the detector leaves them out: a :class:`Band` of diagonals is what it reads.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,12 +87,39 @@ class Band:
     def cells(self, rect: tuple[int, int, int, int]) -> int:
         """The number of cells of the inclusive ``(top, left, bottom, right)`` rectangle left."""
         top, left, bottom, right = rect
+        height, width = max(bottom - top + 1, 0), max(right - left + 1, 0)
+        if not self.masked or not height or not width:
+            return height * width
+        offset = left - top
+        above = _beyond(offset + width - 1 - self.high, height, width, max)
+        below = _beyond(self.low - offset + height - 1, height, width, max)
+        return height * width - above - below
+
+    def lines(self, rect: tuple[int, int, int, int], axis: int) -> IntArray:
+        """The number of cells left in each row (``axis=0``) or column (1) of the inclusive
+        ``(top, left, bottom, right)`` rectangle."""
+        top, left, bottom, right = rect
+        at = np.arange(rect[axis], rect[axis + 2] + 1, dtype=np.int64)
+        if axis == 0:
+            first, last = np.maximum(at + self.low, left), np.minimum(at + self.high, right)
+        else:
+            first, last = np.maximum(at - self.high, top), np.minimum(at - self.low, bottom)
+        return np.maximum(last - first + 1, 0)
+
+    def window_cells(
+        self, tops: IntArray, lefts: IntArray, heights: IntArray | int, widths: IntArray | int
+    ) -> IntArray:
+        """The number of cells left in each ``heights[i]`` x ``widths[i]`` window at
+        ``(tops[i], lefts[i])`` (inside the map)."""
+        offsets = np.asarray(lefts, dtype=np.int64) - np.asarray(tops, dtype=np.int64)
+        heights, widths = np.asarray(heights, dtype=np.int64), np.asarray(widths, dtype=np.int64)
+        cells = np.broadcast_to(heights * widths, offsets.shape).astype(np.int64)
         if not self.masked:
-            return max(bottom - top + 1, 0) * max(right - left + 1, 0)
-        rows = np.arange(top, bottom + 1, dtype=np.int64)
-        first = np.maximum(rows + self.low, left)
-        last = np.minimum(rows + self.high, right)
-        return int(np.maximum(last - first + 1, 0).sum())
+            return cells
+
+        above = _beyond(offsets + widths - 1 - self.high, heights, widths, np.maximum)
+        below = _beyond(self.low - offsets + heights - 1, heights, widths, np.maximum)
+        return cells - above - below
 
     def windows(self, height: int, width: int) -> int:
         """The number of positions of a ``height`` x ``width`` window that hold a cell left."""
@@ -123,3 +152,17 @@ class Band:
             values[row, max(row + self.high + 1, 0) :] = fill
         for row in range(max(1 - self.low, 0), n_rows):
             values[row, : min(row + self.low, n_cols)] = fill
+
+
+def _beyond(reach: Any, height: Any, width: Any, floor: Callable[[Any, int], Any]) -> Any:
+    """The cells a mask took from a ``height`` x ``width`` window whose first row it cuts
+    ``reach`` cells into (the diagonal it keeps up to moves one cell on with each row): the sum
+    over rows ``r`` of ``min(max(reach - r, 0), width)``, in closed form; ``floor`` is ``max``
+    for numbers, ``np.maximum`` for arrays."""
+
+    def triangle(x: Any) -> Any:
+        x = floor(x, 0)
+        return x * (x + 1) // 2
+
+    return (triangle(reach) - triangle(reach - height) - triangle(reach - width)
+            + triangle(reach - height - width))  # fmt: skip

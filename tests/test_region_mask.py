@@ -88,9 +88,19 @@ def test_counts_agree_with_the_cells_left(
         if left[top : top + height, col : col + wide].any()
     ]
     assert band.windows(height, wide) == len(windows)
-    for top, col in windows[:5]:
+    positions = (max(n_rows - height + 1, 0), max(n_cols - wide + 1, 0))
+    tops, lefts = np.indices(positions).reshape(2, -1)
+    kept = [
+        int(left[top : top + height, col : col + wide].sum())
+        for top, col in zip(tops, lefts, strict=True)
+    ]
+    assert list(band.window_cells(tops, lefts, height, wide)) == kept
+    for top, col in zip(tops, lefts, strict=True):
         rect = (top, col, top + height - 1, col + wide - 1)
-        assert band.cells(rect) == int(left[top : top + height, col : col + wide].sum())
+        cells = left[top : top + height, col : col + wide]
+        assert band.cells(rect) == int(cells.sum())
+        assert list(band.lines(rect, 0)) == list(cells.sum(axis=1))
+        assert list(band.lines(rect, 1)) == list(cells.sum(axis=0))
     values = np.ones((n_rows, n_cols), dtype=np.float32)
     band.blank(values, 0.0)
     assert np.array_equal(values != 0, left)
