@@ -29,6 +29,10 @@ overlap them.
    find the same raised share on both sides (what is left of a partial sink or band), at its
    level or at the two looser ones (a band's brightest stretch stands alone at the strict
    levels).
+
+Under a mask every count is over the cells it left (:class:`~izzyviz.region_mask.Band`): a
+block on a causal diagonal is a triangle, its box the square around it, and an edge never moves
+onto a line the mask took whole.
 """
 
 from __future__ import annotations
@@ -96,11 +100,6 @@ SAMPLES = 4096
 ALIKE = 1.25
 
 
-def _cells(rect: Rect) -> int:
-    """Cells in ``rect``."""
-    return (rect[2] - rect[0] + 1) * (rect[3] - rect[1] + 1)
-
-
 @dataclass(frozen=True, eq=False)
 class Level:
     """The cells raised at one threshold, and the background's rate: the share of raised cells
@@ -112,16 +111,21 @@ class Level:
     band: Band
     looser: tuple[Level, ...] = ()
 
+    def cells(self, rect: Rect) -> int:
+        """Cells of ``rect`` the mask left (a block on a causal diagonal is a triangle)."""
+        return self.band.cells(rect)
+
     def count(self, rect: Rect) -> int:
         """Raised cells in ``rect``."""
         top, left, bottom, right = rect
         return int(np.count_nonzero(self.raised[top : bottom + 1, left : right + 1]))
 
-    def lines(self, rect: Rect, axis: int) -> tuple[IntArray, int]:
-        """Raised cells in each row (``axis=0``) or column (1) of ``rect``, and its length."""
+    def lines(self, rect: Rect, axis: int) -> tuple[IntArray, IntArray]:
+        """Raised cells in each row (``axis=0``) or column (1) of ``rect``, and the cells the
+        mask left in each."""
         top, left, bottom, right = rect
         cells = self.raised[top : bottom + 1, left : right + 1]
-        return cells.sum(axis=1 - axis, dtype=np.int64), cells.shape[1 - axis]
+        return cells.sum(axis=1 - axis, dtype=np.int64), self.band.lines(rect, axis)
 
     def continues(self, rect: Rect) -> bool:
         """Whether ``rect`` is a piece of a line: moved by its height along its columns, by its
@@ -133,7 +137,7 @@ class Level:
         top, left, bottom, right = rect
         height, width = bottom - top + 1, right - left + 1
         side = max(height, width)
-        least = CONTINUES * self.count(rect) / _cells(rect)
+        least = CONTINUES * self.count(rect) / self.cells(rect)
         n_rows, n_cols = self.raised.shape
 
         def holds(dy: int, dx: int) -> bool | None:
@@ -141,8 +145,8 @@ class Level:
                      min(bottom + dy, n_rows - 1), min(right + dx, n_cols - 1))  # fmt: skip
             if moved[0] > moved[2] or moved[1] > moved[3]:
                 return None  # off the map
-            cells = self.band.cells(moved)
-            if 2 * cells < self.band.cells(rect):
+            cells = self.cells(moved)
+            if 2 * cells < self.cells(rect):
                 return None  # mostly off the map
             return self.count(moved) >= least * cells
 
@@ -158,7 +162,7 @@ class Level:
         ``critical``."""
         if rect[2] < rect[0] or rect[3] < rect[1]:
             return False
-        return self.ratio(self.count(rect), _cells(rect)) >= critical
+        return self.ratio(self.count(rect), self.cells(rect)) >= critical
 
     def ratio(self, count: int, cells: int) -> float:
         """The binomial log-likelihood ratio of ``count`` raised cells among ``cells`` against
@@ -212,8 +216,8 @@ def _split(level: Level, rect: Rect, density: float, critical: float) -> list[Re
             continue
         evidence = []
         for axis in (0, 1):
-            counts, length = level.lines(rect, axis)
-            evidence.append(counts * raised_weight - (length - counts) * plain_weight)
+            counts, cells = level.lines(rect, axis)
+            evidence.append(counts * raised_weight - (cells - counts) * plain_weight)
         runs = [_worst_run(e) for e in evidence]
         axis = int(runs[1][0] < runs[0][0])
         total, first, last = runs[axis]
@@ -242,10 +246,10 @@ def _cut(rect: Rect, axis: int, first: int, last: int) -> list[Rect]:
     return [(top, left, bottom, left + first - 1), (top, left + last + 1, bottom, right)]
 
 
-def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[IntArray, int]:
+def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[IntArray, IntArray]:
     """Raised cells of the lines of ``rect`` from its ``side`` inwards (``outward`` False), or
     of the lines beyond that side outwards, as far as ``rect`` is long that way (at least 8);
-    and the cells in each line."""
+    and the cells the mask left in each line."""
     axis = side // 2  # 0: rows (top and bottom sides), 1: columns
     corners = list(rect)
     first, last = corners[axis], corners[axis + 2]
@@ -254,29 +258,37 @@ def _lines_from(level: Level, rect: Rect, side: int, outward: bool) -> tuple[Int
         limit = level.raised.shape[axis] - 1
         first, last = (max(first - reach, 0), first - 1) if side % 2 == 0 else (
             last + 1, min(last + reach, limit))  # fmt: skip
-    corners[axis], corners[axis + 2] = first, last
-    span = corners[3 - axis] - corners[1 - axis] + 1
-    counts = level.lines((corners[0], corners[1], corners[2], corners[3]), axis)[0]
     if last < first:
-        counts = np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    corners[axis], corners[axis + 2] = first, last
+    counts, cells = level.lines((corners[0], corners[1], corners[2], corners[3]), axis)
     ahead = (side % 2 == 0) == outward  # lines listed from the far end: turn them round
-    return (counts[::-1] if ahead else counts), span
+    return (counts[::-1], cells[::-1]) if ahead else (counts, cells)
 
 
-def _moves(counts: IntArray, length: int, least: float, steps: int, grow: bool) -> int:
-    """How many of ``counts``' lines (taken in order) an edge moves over: growing, the next 1 to
-    ``steps`` lines join as soon as together they hold ``least`` of their cells; shrinking,
-    a line goes while it holds less than that (one line always stays)."""
+def _moves(counts: IntArray, cells: IntArray, least: float, steps: int, grow: bool) -> int:
+    """How many of ``counts``' lines (taken in order; ``cells`` in each) an edge moves over:
+    growing, the next 1 to ``steps`` lines join as soon as together they hold ``least`` of
+    their cells; shrinking, a line goes while it holds less than that (one line always stays).
+    A line the mask took whole is never joined, and goes."""
     total = np.concatenate([[0], np.cumsum(counts)]).tolist()
+    room = np.concatenate([[0], np.cumsum(cells)]).tolist()
+    empty = np.concatenate([[0], np.cumsum(cells == 0)]).tolist() if not cells.all() else None
     moved = 0
     while True:
         if grow:
             ahead = [k for k in range(1, steps + 1) if moved + k <= len(counts)]
-            joined = [k for k in ahead if total[moved + k] - total[moved] >= least * k * length]
+            joined = [
+                k for k in ahead
+                if (empty is None or empty[moved + k] == empty[moved])
+                and total[moved + k] - total[moved] >= least * (room[moved + k] - room[moved])
+            ]  # fmt: skip
             if not joined:
                 return moved
             moved += joined[0]
-        elif moved + 1 < len(counts) and total[moved + 1] - total[moved] < least * length:
+        elif moved + 1 < len(counts) and total[moved + 1] - total[moved] < least * max(
+            room[moved + 1] - room[moved], 1
+        ):
             moved += 1
         else:
             return moved
@@ -287,14 +299,14 @@ def _edges(level: Level, rect: Rect, least: float, steps: int) -> Rect:
     lines below it are cut away, then each edge moves out over the next 1 to ``steps`` lines
     as soon as together they reach it (looking past a sparse line into a full one)."""
     for side in range(4):
-        counts, length = _lines_from(level, rect, side, outward=False)
-        rect = _shift(rect, side, -_moves(counts, length, least, steps, grow=False))
+        counts, cells = _lines_from(level, rect, side, outward=False)
+        rect = _shift(rect, side, -_moves(counts, cells, least, steps, grow=False))
     grown = True
     while grown:
         grown = False
         for side in range(4):
-            counts, length = _lines_from(level, rect, side, outward=True)
-            moved = _moves(counts, length, least, steps, grow=True)
+            counts, cells = _lines_from(level, rect, side, outward=True)
+            moved = _moves(counts, cells, least, steps, grow=True)
             if moved:
                 rect, grown = _shift(rect, side, moved), True
     return rect
@@ -383,17 +395,17 @@ def _around(
 def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]]:
     """Blocks fitted from a significant ``window`` at ``level``, with their binomial ratios."""
     fitted = []
-    density = level.count(window) / _cells(window)
+    density = level.count(window) / level.cells(window)
     for part in _split(level, window, density, search.critical):
-        least = search.expansion_threshold * level.count(part) / _cells(part)
+        least = search.expansion_threshold * level.count(part) / level.cells(part)
         rect = _edges(level, part, least, search.max_expansion_steps)
         top, left, bottom, right = rect
-        count = level.count(rect)
-        ratio = level.ratio(count, _cells(rect))
+        count, cells = level.count(rect), level.cells(rect)
+        ratio = level.ratio(count, cells)
         if (
             bottom > top
             and right > left
-            and count >= MIN_SHARE * _cells(rect)
+            and count >= MIN_SHARE * cells
             and ratio >= search.critical
             and search.stands_out(rect)
             and not any(other.continues(rect) for other in (level, *level.looser))
@@ -406,7 +418,8 @@ def _grown(rect: Rect, residual: NDArray[np.float32]) -> Rect:
     """``rect`` with each edge moved out, line by line, while the next line's every cell is at
     least ``1 / ALIKE`` times the block's median (``residual``: against the background). A
     uniform block whose lines straddle a level's threshold (rows normalised a little
-    differently) is then found whole, where the level's raised cells alone miss a line."""
+    differently) is then found whole, where the level's raised cells alone miss a line. The
+    cells the mask took are not read, and a line of none is not joined."""
     top, left, bottom, right = rect
     block = unmasked(residual[top : bottom + 1, left : right + 1])
     floor = float(np.median(block)) - math.log(ALIKE)
@@ -422,7 +435,8 @@ def _grown(rect: Rect, residual: NDArray[np.float32]) -> Rect:
                 cells = residual[line, left : right + 1]
             else:
                 cells = residual[top : bottom + 1, line]
-            if float(cells.min()) >= floor:
+            cells = unmasked(cells)
+            if cells.size and float(cells.min()) >= floor:
                 rect, grown = moved, True
     return rect
 

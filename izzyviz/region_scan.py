@@ -34,7 +34,10 @@ rectangles to the windows found here.
    tuning half at 64 and 256 tokens, sinks and bands included, gets a box. Where the
    background's raised cells clump (:func:`dispersion`), each counts as less and the ratio
    needed grows.
-   A window must also have half its cells raised.
+   A window must also have half its cells raised. Under a mask its cells are those the mask
+   left (:meth:`~izzyviz.region_mask.Band.window_cells`): a phrase's tokens reading each other
+   in a decoder make a triangle on the diagonal, and the mask takes the rest of its square;
+   windows the mask cuts by more than half are left to smaller ones.
 
 Cost: a few passes over the matrix (log, comparisons, one uint8 mask per level), uint8 running
 sums for small windows band by band (along rows only at the rows their grid tests, and tested
@@ -45,6 +48,7 @@ after a product, and that CPU time would exceed the detector's own.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -54,7 +58,7 @@ from numpy.typing import NDArray
 
 from izzyviz._matmul import single_threaded_product
 from izzyviz.region_mask import Band
-from izzyviz.region_ratio import binomial_ratios, least_counts
+from izzyviz.region_ratio import MIN_SHARE, binomial_ratios, least_counts
 
 __all__ = [
     "Band",
@@ -130,10 +134,15 @@ class Cells:
         self.factor = 0.5 / span if span > 0.0 else 1.0
 
     def __call__(self, rect: Rect, step: int = 1) -> FloatArray:
-        """The normalised values of the cells of ``rect`` (every ``step``-th row and column)."""
+        """The normalised values of the cells of ``rect`` the mask left (every ``step``-th row
+        and column), flattened."""
         top, left, bottom, right = rect
         cells = self.matrix[top : bottom + 1 : step, left : right + 1 : step]
-        return np.asarray(cells * self.factor - self.low * self.factor, dtype=np.float64)
+        if self.band.masked:
+            rows = np.arange(top, bottom + 1, step, dtype=np.int64)
+            cols = np.arange(left, right + 1, step, dtype=np.int64)
+            cells = cells[self.band.left(rows[:, None], cols[None, :])]
+        return np.asarray(cells * self.factor - self.low * self.factor, dtype=np.float64).ravel()
 
     def typical(self, rect: Rect, step: int = 1) -> float:
         """The normalised value of a typical cell of ``rect``'s rows (every ``step``-th) outside
@@ -179,7 +188,9 @@ def _effects(
     """Per line (a row of ``samples``, ``-inf`` where it has fewer cells, such as cells a mask
     took): its ``quantile`` minus the typical line's, where that stands out from the
     estimate's own noise (interquartile range / sqrt(cells)), else 0; and the typical line's
-    ``quantile``. Lines without cells get 0 and do not count for the typical one."""
+    ``quantile`` (at most :data:`ROW_QUANTILE` on a mask's lines of fewer than
+    :data:`MIN_LINE` cells, which a block could half fill). Lines without cells get 0 and do
+    not count for the typical one."""
     ordered = np.sort(samples, axis=1)  # SIMD: 10x np.partition's speed; -inf first
     width = samples.shape[1]
     if ordered[:, 0].min() > -np.inf:  # every line whole: the same ranks in each
@@ -593,6 +604,96 @@ def _hits(
     ).astype(np.int64)  # fmt: skip
 
 
+@functools.lru_cache(maxsize=256)
+def _cut_positions(
+    band: Band, grid: tuple[int, int, int], shape: tuple[int, int], size: tuple[int, int]
+) -> tuple[IntArray, IntArray, IntArray]:
+    """The windows of ``shape`` the mask cuts, at most by half, among ``size`` windows on
+    ``grid`` (as for :func:`_hits`): their rows and columns in the grid, and the cells each
+    keeps. The same on every level: kept from one to the next."""
+    first, dy, dx = grid
+    height, width = shape
+    # Offsets left - top of the windows across the band's edges, with the cells they keep.
+    offsets = np.arange(band.low - width + 1, band.high + height, dtype=np.int64)
+    cells = band.window_cells(np.zeros_like(offsets), offsets, height, width)
+    cut = np.flatnonzero((cells < height * width) & (2 * cells >= height * width))
+    offsets, cells = offsets[cut], cells[cut]
+    lefts = (first + np.arange(size[0], dtype=np.int64) * dy)[:, None] + offsets[None, :]
+    on_grid = (lefts % dx == 0) & (lefts >= 0) & (lefts < size[1] * dx)
+    row, which = np.nonzero(on_grid)
+    return row, lefts[row, which] // dx, cells[which]
+
+
+def _cut(
+    counts: NDArray[np.integer[Any]],
+    grid: tuple[int, int, int],
+    shape: tuple[int, int],
+    band: Band,
+    reach: tuple[float, float, int],
+) -> IntArray:
+    """Windows of ``shape`` the mask cuts (at most half their cells taken; a window that loses
+    more is a smaller one's) that are significant over the cells they have and do not reach
+    ``plain``, the count that makes a whole window significant (:func:`_hits` finds those), as
+    :func:`_hits` gives them; ``reach = (rate, critical, plain)``. ``counts`` and ``grid`` as
+    for :func:`_hits`. A block on a causal diagonal is a triangle: half its square is masked."""
+    row, col, cells = _cut_positions(band, grid, shape, counts.shape)
+    count = counts[row, col].astype(np.int64)
+    rate, critical, plain = reach
+    kept = np.flatnonzero((count >= MIN_SHARE * cells) & (count < plain))
+    if not kept.size:
+        return np.zeros((0, 5), dtype=np.int64)
+    ratios = binomial_ratios(count[kept], cells[kept], rate, band.size)
+    kept = kept[ratios >= critical]
+    first, dy, dx = grid
+    return np.column_stack(
+        [first + row[kept] * dy, col[kept] * dx, np.full(kept.size, shape[0]),
+         np.full(kept.size, shape[1]), count[kept]]
+    ).astype(np.int64)  # fmt: skip
+
+
+def _clear_of(windows: IntArray, known: list[Rect]) -> IntArray:
+    """The ``windows`` (rows ``(top, left, height, width, ...)``) that overlap none of
+    ``known``."""
+    if not known or not windows.size:
+        return windows
+    top, left, height, width = windows[:, :4].T
+    clear = np.ones(len(windows), dtype=bool)
+    for r0, c0, r1, c1 in known:
+        clear &= (top > r1) | (top + height <= r0) | (left > c1) | (left + width <= c0)
+    return windows[clear]
+
+
+@dataclass(frozen=True)
+class _Windows:
+    """The windows of one ``shape`` on a ``grid`` ``(first, dy, dx)`` (as for :func:`_hits`):
+    ``least``, the raised cells a whole window needs and a window the mask cuts by half (None:
+    none can be significant); ``most``, the most any holds."""
+
+    grid: tuple[int, int, int]
+    shape: tuple[int, int]
+    least: tuple[int, int | None]
+    most: int
+
+    def of(
+        self,
+        counts: NDArray[np.integer[Any]],
+        band: Band,
+        level: tuple[float, float],
+        known: list[Rect],
+    ) -> list[IntArray]:
+        """Those of ``counts`` significant at ``level = (rate, critical)`` and overlapping none
+        of ``known``, as :func:`_hits` gives them: whole windows, and on a masked ``band`` the
+        windows it cuts (:func:`_cut`)."""
+        whole, cut = self.least
+        found = []
+        if self.most >= whole:
+            found.append(_hits(counts, whole, self.grid, self.shape, known))
+        if cut is not None and self.most >= cut:
+            windows = _cut(counts, self.grid, self.shape, band, (*level, whole))
+            found.append(_clear_of(windows, known))
+        return found
+
+
 def scan(
     raised: NDArray[np.bool_],
     counts4: NDArray[np.uint8],
@@ -611,9 +712,13 @@ def scan(
     ``band``: the cells the mask left (a band of rows is summed only as far right as its cells
     go)."""
     total = band.size
-    by_cells = least_counts((h * w for h, w in shapes), rate, critical, total)
-    least = {shape: by_cells[shape[0] * shape[1]] for shape in shapes}
-    wanted = [(shape, count) for shape, count in least.items() if count is not None]
+    halves = [-(-h * w // 2) for h, w in shapes] if band.masked else []  # a cut window's least
+    by_cells = least_counts([*(h * w for h, w in shapes), *halves], rate, critical, total)
+    wanted = [
+        ((h, w), (whole, by_cells[-(-h * w // 2)] if band.masked else None))
+        for h, w in shapes
+        if (whole := by_cells[h * w]) is not None
+    ]
     small = [(shape, count) for shape, count in wanted if min(shape) <= SMALL_SIDES[-1]]
     large = [(shape, count) for shape, count in wanted if min(shape) > SMALL_SIDES[-1]]
     found: list[IntArray] = []
@@ -631,15 +736,15 @@ def scan(
         for (height, width), count in small:
             dy, dx = (1, 1) if max(raised.shape) <= EVERY_POSITION else steps(height, width)
             runs = sums.run(height, width, dy)[: -(-BAND // dy)]
-            if not runs.size or int(runs.max()) < count:  # one pass: most bands hold no hit
-                continue
-            on_grid = runs[:, ::dx]
-            found.append(_hits(on_grid, count, (first, dy, dx), (height, width), known))
+            if runs.size:  # one pass for the most: most bands hold no hit
+                shape = _Windows((first, dy, dx), (height, width), count, int(runs.max()))
+                found += shape.of(runs[:, ::dx], band, (rate, critical), known)
     integral = _block_integral(counts4) if large else None
     for (height, width), count in large:
         assert integral is not None
         counts, dy, dx = _large_counts(integral, height, width)
-        found.append(_hits(counts, count, (0, dy, dx), (height, width), known))
+        shape = _Windows((0, dy, dx), (height, width), count, int(counts.max(initial=0)))
+        found += shape.of(counts, band, (rate, critical), known)
     windows = np.concatenate(found) if found else np.zeros((0, 5), dtype=np.int64)
-    sizes = windows[:, 2] * windows[:, 3]
-    return windows[:, :4], binomial_ratios(windows[:, 4], sizes, rate, total)
+    cells = band.window_cells(*windows[:, :4].T)
+    return windows[:, :4], binomial_ratios(windows[:, 4], cells, rate, total)

@@ -404,6 +404,24 @@ def test_a_block_in_a_short_causal_prompt_is_found(seed: int) -> None:
     assert find_attention_regions_with_merging(causal(matrix)) == [(6, 1, 8, 3)]
 
 
+@pytest.mark.parametrize(("tokens", "start", "side"), [(48, 20, 6), (64, 30, 6)])
+@pytest.mark.parametrize("seed", range(3))
+def test_a_phrase_on_a_causal_diagonal_is_found_whole(
+    tokens: int, start: int, side: int, seed: int
+) -> None:
+    # A decoder reading a phrase: its tokens attend to each other, but under a causal mask only
+    # to the earlier ones, so the block is a triangle on the diagonal and the mask takes the
+    # upper half of its square. Counted as unraised cells, those halved every window's and
+    # line's share of raised cells: nothing was found, or a rectangle below the diagonal.
+    rng = np.random.default_rng(seed)
+    matrix = causal(rng.dirichlet(np.ones(tokens), size=tokens))
+    end = start + side
+    for row in range(start, end):
+        matrix[row, start : row + 1] = 15 / (row + 1)  # 15x the row's mean
+    found = find_attention_regions_with_merging(causal(matrix))
+    assert found == [(start, start, end - 1, end - 1)]
+
+
 def test_stretches_of_a_short_sentences_diagonal_are_not_regions() -> None:
     # all-MiniLM-L6-v2, layer 2, head 0, on a 28-token sentence: a wavy diagonal band, two of
     # whose stretches were boxed ("of people very angry" and "as a bad move").
