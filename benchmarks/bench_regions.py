@@ -55,10 +55,12 @@ highest mean first, at most 20. Both run on the same maps in the same process.
 
 **Small maps.** The seed API's figures have 10 to 25 tokens: uniform 2x2, 3x3 and 4x4 blocks
 (each cell 15 times the row's mean, rows normalised again) on Dirichlet(0.5) and (1) rows at 6 to
-24 tokens, 40 maps per case and half, and the same under a causal mask (a decoder's prompt; the
-block below the diagonal); the table gives blocks found (IoU >= 0.5) / found exactly / boxes
-elsewhere, and how many of 80 maps without a block get a box (goal: the issue's "isolated
-uniform blocks found exactly", and no box where there is no block).
+24 tokens, 40 maps per case and half, and the same under a causal mask (a decoder's prompt),
+with the block below the diagonal (``causal``) or on it (``phrase``: a phrase's tokens reading
+each other, a triangle, the mask taking the rest of its square); the table gives blocks found
+(IoU >= 0.5) / found exactly / boxes elsewhere, and how many of 80 maps without a block get a
+box (goal: the issue's "isolated uniform blocks found exactly", and no box where there is no
+block).
 
 **Times.** At 1024 and 4096 tokens, on ``logits sd=1`` maps and on their causal kind, each
 method in its own subprocess (peak RSS is its own): the median over maps of the best of 3 runs
@@ -439,39 +441,45 @@ def exact_case() -> bool:
 SMALL_SIZES = (6, 9, 12, 16, 24)
 SMALL_MAPS = 80  # per size, side and alpha: both halves together
 SMALL_LEVEL = 15.0  # each block cell, times the row's mean
+SMALL_MASKS = ("-", "causal", "phrase")  # no mask; causal, block below or on the diagonal
 
 
 def small_map(
-    n: int, side: int, alpha: float, k: int, causal: bool = False
+    n: int, side: int, alpha: float, k: int, mask: str = "-"
 ) -> tuple[np.ndarray, Box | None]:
     """Map ``k`` of Dirichlet(``alpha``) rows at ``n`` tokens with a uniform ``side`` x ``side``
-    block at a random place (``side`` 0: none), rows normalised again; and the block. Under a
-    causal mask (``causal``) each row keeps its cells up to the diagonal, and the block lies
-    below it, :data:`CLEARANCE` cells clear."""
+    block at a random place (``side`` 0: none), rows normalised again; and the block. ``mask``
+    (:data:`SMALL_MASKS`): ``causal``, each row keeps its cells up to the diagonal, and the
+    block lies below it, :data:`CLEARANCE` cells clear; ``phrase``, the same mask with the
+    block on the diagonal (a phrase's tokens reading each other: the cells of the block's
+    square the mask keeps, a triangle)."""
     rng = np.random.default_rng(SEED + 7 * n + 1000 * side + int(100 * alpha) * 10000 + k)
-    keep = kept(n, causal)
+    keep = kept(n, mask != "-")
     matrix = rng.dirichlet(np.full(n, alpha), size=n)
-    if causal:
+    if mask != "-":
         matrix = matrix * keep / (matrix * keep).sum(axis=1, keepdims=True)
     block = None
     if side:
-        if causal:
+        if mask == "causal":
             top = int(rng.integers(side + CLEARANCE, n - side + 1))
             left = int(rng.integers(0, top - side - CLEARANCE + 1))
+        elif mask == "phrase":
+            top = left = int(rng.integers(0, n - side + 1))
         else:
             top, left = (int(v) for v in rng.integers(0, n - side + 1, 2))
-        cells = keep[top : top + side].sum(axis=1, keepdims=True)  # the row's mean: 1 / cells
-        matrix[top : top + side, left : left + side] = SMALL_LEVEL / cells
+        rows, square = slice(top, top + side), np.s_[top : top + side, left : left + side]
+        cells = keep[rows].sum(axis=1, keepdims=True)  # the row's mean: 1 / cells
+        matrix[square] = np.where(keep[square] > 0, SMALL_LEVEL / cells, 0.0)
         block = (top, left, top + side - 1, left + side - 1)
     return matrix / matrix.sum(axis=1, keepdims=True), block
 
 
-def _small_blocks(detect: Any, n: int, side: int, half: str, causal: bool) -> str:
+def _small_blocks(detect: Any, n: int, side: int, half: str, mask: str) -> str:
     """``found/exact/wrong of maps`` for ``side`` x ``side`` blocks on ``n``-token maps."""
     found = exact = wrong = maps = 0
     for alpha in (0.5, 1.0):
         for k in range(0 if half == "tune" else 1, SMALL_MAPS, 2):
-            matrix, block = small_map(n, side, alpha, k, causal)
+            matrix, block = small_map(n, side, alpha, k, mask)
             assert block is not None
             boxes = detect(matrix)
             maps += 1
@@ -482,22 +490,25 @@ def _small_blocks(detect: Any, n: int, side: int, half: str, causal: bool) -> st
 
 
 def small_maps_report(half: str) -> None:
-    """Uniform blocks on the small maps of the seed API's figures, with and without a causal
-    mask: found (IoU >= 0.5), found exactly, boxes elsewhere; and maps without a block that
-    get a box."""
+    """Uniform blocks on the small maps of the seed API's figures, without and with a causal
+    mask (:data:`SMALL_MASKS`): found (IoU >= 0.5), found exactly, boxes elsewhere; and maps
+    without a block that get a box (the same maps for both masks)."""
     rows = []
-    for causal in (False, True):
+    for mask in SMALL_MASKS:
         for n in SMALL_SIZES:
             empty = [
-                small_map(n, 0, a, k, causal)[0] for a in (0.5, 1.0) for k in range(SMALL_MAPS // 2)
+                small_map(n, 0, a, k, mask)[0] for a in (0.5, 1.0) for k in range(SMALL_MAPS // 2)
             ]
-            fits = [n >= 2 * side + (CLEARANCE if causal else 0) for side in (2, 3, 4)]
+            fits = [n >= 2 * side + (CLEARANCE if mask == "causal" else 0) for side in (2, 3, 4)]
             for method, detect in DETECTORS.items():
-                cells = [_small_blocks(detect, n, side, half, causal) if fit else "-"
+                cells = [_small_blocks(detect, n, side, half, mask) if fit else "-"
                          for side, fit in zip((2, 3, 4), fits, strict=True)]  # fmt: skip
-                boxed = sum(bool(detect(m)) for m in empty)
-                mask = "causal" if causal else "-"
-                rows.append([str(n), mask, method, *cells, f"{boxed} of {len(empty)}"])
+                boxed = (
+                    ""
+                    if mask == "phrase"
+                    else f"{sum(bool(detect(m)) for m in empty)} of {len(empty)}"
+                )
+                rows.append([str(n), mask, method, *cells, boxed])
     print(f"\nsmall maps ({half} half): uniform blocks at {SMALL_LEVEL:g}x the row mean on "
           "Dirichlet(0.5) and (1) rows; found / exact / wrong boxes")  # fmt: skip
     headers = ["tokens", "mask", "method", "2x2", "3x3", "4x4", "no block: a box"]
