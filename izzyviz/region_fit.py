@@ -157,6 +157,25 @@ class Level:
                 return True
         return False
 
+    def hugs_the_mask(self, rect: Rect) -> bool:
+        """Whether ``rect``, cut by the mask, is a band along the mask's edge: of its cells
+        farther from that edge than half the farthest, fewer than :data:`MIN_SHARE` are
+        raised. A phrase's triangle on a causal diagonal is raised through; a band of the
+        diagonal (a token reading itself and the one before) only near the edge, and in a
+        triangle it covers most cells."""
+        top, left, bottom, right = rect
+        offsets = np.arange(left, right + 1)[None, :] - np.arange(top, bottom + 1)[:, None]
+        kept = (offsets >= self.band.low) & (offsets <= self.band.high)
+        cells = self.raised[top : bottom + 1, left : right + 1]
+        edges = ((self.band.high - offsets, right - top > self.band.high),
+                 (offsets - self.band.low, left - bottom < self.band.low))  # fmt: skip
+        for distance, cut in edges:
+            if cut:
+                far = kept & (distance > distance[kept].max() / 2)
+                if np.count_nonzero(cells[far]) < MIN_SHARE * np.count_nonzero(far):
+                    return True
+        return False
+
     def significant(self, rect: Rect, critical: float) -> bool:
         """Whether ``rect`` is not empty and its raised cells reach a binomial ratio of
         ``critical``."""
@@ -301,6 +320,7 @@ def _edges(level: Level, rect: Rect, least: float, steps: int) -> Rect:
     for side in range(4):
         counts, cells = _lines_from(level, rect, side, outward=False)
         rect = _shift(rect, side, -_moves(counts, cells, least, steps, grow=False))
+    rect = level.band.tight(rect)  # cutting a side may empty a line along another
     grown = True
     while grown:
         grown = False
@@ -409,6 +429,7 @@ def _fit(window: Rect, level: Level, search: _Search) -> list[tuple[float, Rect]
             and ratio >= search.critical
             and search.stands_out(rect)
             and not any(other.continues(rect) for other in (level, *level.looser))
+            and not level.hugs_the_mask(rect)
         ):
             fitted.append((ratio, _grown(rect, search.residual)))
     return fitted

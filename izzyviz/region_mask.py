@@ -106,6 +106,15 @@ class Band:
             first, last = np.maximum(at - self.high, top), np.minimum(at - self.low, bottom)
         return np.maximum(last - first + 1, 0)
 
+    def tight(self, rect: tuple[int, int, int, int]) -> tuple[int, int, int, int]:
+        """``rect`` without its edge lines the mask took whole (as it is when it holds no cell
+        left)."""
+        rows, cols = np.flatnonzero(self.lines(rect, 0)), np.flatnonzero(self.lines(rect, 1))
+        if not rows.size:
+            return rect
+        top, left = rect[0], rect[1]
+        return top + int(rows[0]), left + int(cols[0]), top + int(rows[-1]), left + int(cols[-1])
+
     def window_cells(
         self, tops: IntArray, lefts: IntArray, heights: IntArray | int, widths: IntArray | int
     ) -> IntArray:

@@ -101,6 +101,11 @@ def test_counts_agree_with_the_cells_left(
         assert band.cells(rect) == int(cells.sum())
         assert list(band.lines(rect, 0)) == list(cells.sum(axis=1))
         assert list(band.lines(rect, 1)) == list(cells.sum(axis=0))
+        tight = band.tight(rect)
+        if cells.any():  # the same cells, and every edge line holds one
+            assert band.cells(tight) == int(cells.sum())
+            for axis in (0, 1):
+                assert band.lines(tight, axis)[[0, -1]].all()
     values = np.ones((n_rows, n_cols), dtype=np.float32)
     band.blank(values, 0.0)
     assert np.array_equal(values != 0, left)

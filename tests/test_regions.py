@@ -488,6 +488,28 @@ def test_max_expansion_steps_looks_past_sparse_lines(steps: int, right: int) -> 
     assert _edges(level, (5, 0, 10, 5), 0.7, steps) == (5, 0, 10, right)
 
 
+@pytest.mark.parametrize(
+    ("offsets", "rect", "hugs"),
+    [
+        ((0, -1), (6, 6, 9, 9), True),  # a band of the diagonal: a token and the one before
+        ((0, -1), (5, 5, 7, 7), True),
+        ((0, -1, -2, -3), (6, 6, 9, 9), False),  # a phrase: the whole triangle raised
+        ((-4, -5), (10, 4, 13, 7), False),  # not cut by the mask
+    ],
+)
+def test_a_band_along_the_mask_is_not_a_phrase(
+    offsets: tuple[int, ...], rect: tuple[int, int, int, int], hugs: bool
+) -> None:
+    # Under a causal mask a band of the diagonal fills most of a small triangle on it (7 of
+    # 10 cells of a 4 x 4 square's), like a phrase; only the cells far from the mask's edge
+    # tell them apart. Such stretches of a band were boxed where rows are too short to show
+    # the band going on (the first rows of a decoder's map).
+    rows, cols = np.indices((16, 16))
+    raised = np.isin(cols - rows, offsets)
+    band = Band(-15, 0, (16, 16))
+    assert Level(raised & band.left(rows, cols), 0.05, band).hugs_the_mask(rect) is hugs
+
+
 def two_blocks_with_a_gap(seed: int, gap: int) -> np.ndarray:
     matrix = noise((16, 24), seed)
     plant(matrix, (3, 3, 6, 6), 0.8, seed)
