@@ -38,6 +38,7 @@ onto a line the mask took whole.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -290,16 +291,16 @@ def _moves(counts: IntArray, cells: IntArray, least: float, steps: int, grow: bo
     growing, the next 1 to ``steps`` lines join as soon as together they hold ``least`` of
     their cells; shrinking, a line goes while it holds less than that (one line always stays).
     A line the mask took whole is never joined, and goes."""
-    total = np.concatenate([[0], np.cumsum(counts)]).tolist()
-    room = np.concatenate([[0], np.cumsum(cells)]).tolist()
-    empty = np.concatenate([[0], np.cumsum(cells == 0)]).tolist() if not cells.all() else None
+    sizes = cells.tolist()
+    total = [0, *itertools.accumulate(counts.tolist())]
+    room = [0, *itertools.accumulate(sizes)]
     moved = 0
     while True:
         if grow:
             ahead = [k for k in range(1, steps + 1) if moved + k <= len(counts)]
             joined = [
                 k for k in ahead
-                if (empty is None or empty[moved + k] == empty[moved])
+                if 0 not in sizes[moved : moved + k]
                 and total[moved + k] - total[moved] >= least * (room[moved + k] - room[moved])
             ]  # fmt: skip
             if not joined:

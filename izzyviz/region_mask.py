@@ -99,6 +99,9 @@ class Band:
         """The number of cells left in each row (``axis=0``) or column (1) of the inclusive
         ``(top, left, bottom, right)`` rectangle."""
         top, left, bottom, right = rect
+        if not self.masked:
+            across = rect[3 - axis] - rect[1 - axis] + 1
+            return np.full(max(rect[axis + 2] - rect[axis] + 1, 0), max(across, 0), np.int64)
         at = np.arange(rect[axis], rect[axis + 2] + 1, dtype=np.int64)
         if axis == 0:
             first, last = np.maximum(at + self.low, left), np.minimum(at + self.high, right)

@@ -667,12 +667,12 @@ def _clear_of(windows: IntArray, known: list[Rect]) -> IntArray:
 class _Windows:
     """The windows of one ``shape`` on a ``grid`` ``(first, dy, dx)`` (as for :func:`_hits`):
     ``least``, the raised cells a whole window needs and a window the mask cuts by half (None:
-    none can be significant); ``most``, the most any holds."""
+    none can be significant); ``most``, the most any holds (None: not counted yet)."""
 
     grid: tuple[int, int, int]
     shape: tuple[int, int]
     least: tuple[int, int | None]
-    most: int
+    most: int | None = None
 
     def of(
         self,
@@ -685,10 +685,11 @@ class _Windows:
         of ``known``, as :func:`_hits` gives them: whole windows, and on a masked ``band`` the
         windows it cuts (:func:`_cut`)."""
         whole, cut = self.least
+        most = self.most if self.most is not None or cut is None else int(counts.max())
         found = []
-        if self.most >= whole:
+        if most is None or most >= whole:
             found.append(_hits(counts, whole, self.grid, self.shape, known))
-        if cut is not None and self.most >= cut:
+        if cut is not None and most is not None and most >= cut:
             windows = _cut(counts, self.grid, self.shape, band, (*level, whole))
             found.append(_clear_of(windows, known))
         return found
@@ -743,7 +744,7 @@ def scan(
     for (height, width), count in large:
         assert integral is not None
         counts, dy, dx = _large_counts(integral, height, width)
-        shape = _Windows((0, dy, dx), (height, width), count, int(counts.max(initial=0)))
+        shape = _Windows((0, dy, dx), (height, width), count)
         found += shape.of(counts, band, (rate, critical), known)
     windows = np.concatenate(found) if found else np.zeros((0, 5), dtype=np.int64)
     cells = band.window_cells(*windows[:, :4].T)
