@@ -188,9 +188,7 @@ def _effects(
     """Per line (a row of ``samples``, ``-inf`` where it has fewer cells, such as cells a mask
     took): its ``quantile`` minus the typical line's, where that stands out from the
     estimate's own noise (interquartile range / sqrt(cells)), else 0; and the typical line's
-    ``quantile`` (at most :data:`ROW_QUANTILE` on a mask's lines of fewer than
-    :data:`MIN_LINE` cells, which a block could half fill). Lines without cells get 0 and do
-    not count for the typical one."""
+    ``quantile``. Lines without cells get 0 and do not count for the typical one."""
     ordered = np.sort(samples, axis=1)  # SIMD: 10x np.partition's speed; -inf first
     width = samples.shape[1]
     if ordered[:, 0].min() > -np.inf:  # every line whole: the same ranks in each
@@ -604,6 +602,18 @@ def _hits(
     ).astype(np.int64)  # fmt: skip
 
 
+def _least_cut(shape: tuple[int, int], by_cells: dict[int, int | None]) -> int | None:
+    """The fewest raised cells a window of ``shape`` the mask cuts by at most half could be
+    significant with (None: none), from the least counts of windows of each size
+    (``by_cells``, :func:`~izzyviz.region_ratio.least_counts`; small windows), or a bound:
+    :data:`MIN_SHARE` of half its cells (large ones)."""
+    cells = shape[0] * shape[1]
+    if cells > SMALL_SIDES[-1] ** 2:
+        return math.ceil(MIN_SHARE * cells / 2)
+    counts = [by_cells[size] for size in range(-(-cells // 2), cells)]
+    return min((count for count in counts if count is not None), default=None)
+
+
 @functools.lru_cache(maxsize=256)
 def _cut_positions(
     band: Band, grid: tuple[int, int, int], shape: tuple[int, int], size: tuple[int, int]
@@ -713,10 +723,14 @@ def scan(
     ``band``: the cells the mask left (a band of rows is summed only as far right as its cells
     go)."""
     total = band.size
-    halves = [-(-h * w // 2) for h, w in shapes] if band.masked else []  # a cut window's least
-    by_cells = least_counts([*(h * w for h, w in shapes), *halves], rate, critical, total)
+    by_cells = least_counts(
+        [h * w for h, w in shapes] + (list(range(1, SMALL_SIDES[-1] ** 2)) if band.masked else []),
+        rate,
+        critical,
+        total,
+    )
     wanted = [
-        ((h, w), (whole, by_cells[-(-h * w // 2)] if band.masked else None))
+        ((h, w), (whole, _least_cut((h, w), by_cells) if band.masked else None))
         for h, w in shapes
         if (whole := by_cells[h * w]) is not None
     ]
