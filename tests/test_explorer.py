@@ -30,6 +30,7 @@ from izzyviz.explorer.pyramid import Geometry
 from izzyviz.explorer.serve import TileCache, start
 from izzyviz.numbers import format_number
 from izzyviz.scene import CellGrid, Text
+from tests.interrupt import default_sigint
 
 
 def page_json(html: str, kind: str) -> Any:
@@ -304,7 +305,13 @@ def test_ctrl_c_stops_the_server_cleanly(tmp_path: Path) -> None:
     (tmp_path / "tokens.txt").write_text("a\nb\nc\nd\ne\n", encoding="utf-8")
     command = [sys.executable, "-m", "izzyviz.cli", "serve", str(tmp_path / "a.npy"), "--tokens",
                str(tmp_path / "tokens.txt"), "--port", "0"]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
     assert process.stdout is not None
     assert process.stdout.readline() == f"IzzyViz: reading {tmp_path / 'a.npy'} (5 x 5) ...\n"
     line = process.stdout.readline()
@@ -338,7 +345,9 @@ def test_serve_reads_one_head_of_a_4d_file(tmp_path: Path) -> None:
     tokens = str(tmp_path / "tokens.txt")
     command = [sys.executable, "-m", "izzyviz.cli", "serve", str(tmp_path / "s.npy"), "--tokens",
                tokens, "--layer", "1", "--head", "2", "--port", "0"]  # fmt: skip
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as process:
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint
+    ) as process:
         try:
             assert process.stdout is not None
             assert "(6 x 6)" in process.stdout.readline()

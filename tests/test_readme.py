@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.interrupt import default_sigint
+
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BLOCK = re.compile(
@@ -137,7 +139,7 @@ def _serve_then_stop(line: str, folder: Path, env: dict[str, str]) -> None:
 
     command = ["bash", "-c", f"exec {line}"]
     with subprocess.Popen(
-        command, cwd=folder, env=env, stdout=subprocess.PIPE, text=True
+        command, cwd=folder, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=default_sigint
     ) as server:
         try:
             assert server.stdout is not None
