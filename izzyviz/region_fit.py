@@ -165,8 +165,8 @@ class Level:
         diagonal (a token reading itself and the one before) only near the edge, and in a
         triangle it covers most cells."""
         top, left, bottom, right = rect
-        offsets = np.arange(left, right + 1)[None, :] - np.arange(top, bottom + 1)[:, None]
-        kept = (offsets >= self.band.low) & (offsets <= self.band.high)
+        rows, cols = np.arange(top, bottom + 1)[:, None], np.arange(left, right + 1)[None, :]
+        offsets, kept = cols - rows, self.band.left(rows, cols)
         cells = self.raised[top : bottom + 1, left : right + 1]
         edges = ((self.band.high - offsets, right - top > self.band.high),
                  (offsets - self.band.low, left - bottom < self.band.low))  # fmt: skip

@@ -139,10 +139,15 @@ class Cells:
         top, left, bottom, right = rect
         cells = self.matrix[top : bottom + 1 : step, left : right + 1 : step]
         if self.band.masked:
-            rows = np.arange(top, bottom + 1, step, dtype=np.int64)
-            cols = np.arange(left, right + 1, step, dtype=np.int64)
-            cells = cells[self.band.left(rows[:, None], cols[None, :])]
+            cells = cells[self._left((top, bottom, step), np.arange(left, right + 1, step))]
         return np.asarray(cells * self.factor - self.low * self.factor, dtype=np.float64).ravel()
+
+    def _left(self, rows: tuple[int, int, int], cols: IntArray) -> NDArray[np.bool_]:
+        """Whether each cell of rows ``top`` to ``bottom`` (every ``step``-th, ``rows = (top,
+        bottom, step)``) and columns ``cols`` was left by the mask."""
+        top, bottom, step = rows
+        at = np.arange(top, bottom + 1, step, dtype=np.int64)
+        return self.band.left(at[:, None], np.asarray(cols, dtype=np.int64)[None, :])
 
     def typical(self, rect: Rect, step: int = 1) -> float:
         """The normalised value of a typical cell of ``rect``'s rows (every ``step``-th) outside
@@ -155,8 +160,7 @@ class Cells:
         columns = columns[(columns < left) | (columns > right)]
         samples = self.matrix[top : bottom + 1 : step, columns]
         if self.band.masked:
-            rows = np.arange(top, bottom + 1, step, dtype=np.int64)
-            kept = self.band.left(rows[:, None], columns[None, :])
+            kept = self._left((top, bottom, step), columns)
             samples = np.where(kept, samples, np.inf)  # sorted last
             counts = np.count_nonzero(kept, axis=1)
         else:
@@ -596,9 +600,22 @@ def _hits(
     if not hit.any():
         return np.zeros((0, 5), dtype=np.int64)
     rows, cols = np.divmod(np.flatnonzero(hit), hit.shape[1])  # np.nonzero's order, faster
+    return _window_rows(grid, shape, rows, cols, counts[rows, cols])
+
+
+def _window_rows(
+    grid: tuple[int, int, int],
+    shape: tuple[int, int],
+    rows: IntArray,
+    cols: IntArray,
+    counts: NDArray[np.integer[Any]],
+) -> IntArray:
+    """Windows of ``shape`` at ``(rows, cols)`` of a ``grid`` ``(first, dy, dx)`` holding
+    ``counts`` raised cells, as rows ``(top, left, height, width, count)``."""
+    first, dy, dx = grid
     return np.column_stack(
-        [first + rows * dy, cols * dx, np.full(rows.size, height), np.full(rows.size, width),
-         counts[rows, cols]]
+        [first + rows * dy, cols * dx, np.full(rows.size, shape[0]), np.full(rows.size, shape[1]),
+         counts]
     ).astype(np.int64)  # fmt: skip
 
 
@@ -654,11 +671,7 @@ def _cut(
         return np.zeros((0, 5), dtype=np.int64)
     ratios = binomial_ratios(count[kept], cells[kept], rate, band.size)
     kept = kept[ratios >= critical]
-    first, dy, dx = grid
-    return np.column_stack(
-        [first + row[kept] * dy, col[kept] * dx, np.full(kept.size, shape[0]),
-         np.full(kept.size, shape[1]), count[kept]]
-    ).astype(np.int64)  # fmt: skip
+    return _window_rows(grid, shape, row[kept], col[kept], count[kept])
 
 
 def _clear_of(windows: IntArray, known: list[Rect]) -> IntArray:
