@@ -496,18 +496,14 @@ def small_maps_report(half: str) -> None:
     rows = []
     for mask in SMALL_MASKS:
         for n in SMALL_SIZES:
-            empty = [
+            empty = [  # the phrase rows' maps without a block are the causal rows'
                 small_map(n, 0, a, k, mask)[0] for a in (0.5, 1.0) for k in range(SMALL_MAPS // 2)
-            ]
+            ] if mask != "phrase" else []  # fmt: skip
             fits = [n >= 2 * side + (CLEARANCE if mask == "causal" else 0) for side in (2, 3, 4)]
             for method, detect in DETECTORS.items():
                 cells = [_small_blocks(detect, n, side, half, mask) if fit else "-"
                          for side, fit in zip((2, 3, 4), fits, strict=True)]  # fmt: skip
-                boxed = (
-                    ""
-                    if mask == "phrase"
-                    else f"{sum(bool(detect(m)) for m in empty)} of {len(empty)}"
-                )
+                boxed = f"{sum(bool(detect(m)) for m in empty)} of {len(empty)}" if empty else ""
                 rows.append([str(n), mask, method, *cells, boxed])
     print(f"\nsmall maps ({half} half): uniform blocks at {SMALL_LEVEL:g}x the row mean on "
           "Dirichlet(0.5) and (1) rows; found / exact / wrong boxes")  # fmt: skip
